@@ -1,0 +1,62 @@
+/**
+ * The causal language model around the decoder layers: token embeddings, the layers with a KV cache, the final
+ * norm and the LM head. Parameter names are the Hugging Face ones (`model.embed_tokens`, `model.layers.N`,
+ * `model.norm` or Phi-2's `model.final_layernorm`, `lm_head`).
+ */
+import type { Backend } from "../../backend/backend.js";
+import { KVCache } from "../../nn/kv-cache.js";
+import { Embedding, LayerNorm, Linear, RMSNorm } from "../../nn/layers.js";
+import { Module, ModuleList } from "../../nn/module.js";
+import * as F from "../../tensor/ops/index.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import type { LlmConfig } from "../config.js";
+import { LlamaDecoderLayer } from "./llama.js";
+import { Phi2DecoderLayer } from "./phi2.js";
+
+export class DecoderLM extends Module {
+  readonly embed_tokens: Embedding;
+  readonly layers: ModuleList<Phi2DecoderLayer | LlamaDecoderLayer>;
+  readonly norm: LayerNorm | RMSNorm;
+  readonly lm_head: Linear;
+
+  constructor(readonly cfg: LlmConfig) {
+    super();
+    this.embed_tokens = this.child("model.embed_tokens", new Embedding(cfg.vocab, cfg.hidden));
+    const layers = Array.from({ length: cfg.layers }, () =>
+      cfg.family === "phi2" ? new Phi2DecoderLayer(cfg) : new LlamaDecoderLayer(cfg),
+    );
+    this.layers = this.child("model.layers", new ModuleList<Phi2DecoderLayer | LlamaDecoderLayer>(layers));
+    this.norm =
+      cfg.family === "phi2"
+        ? this.child("model.final_layernorm", new LayerNorm(cfg.hidden, cfg.normEps))
+        : this.child("model.norm", new RMSNorm(cfg.hidden, cfg.normEps));
+    this.lm_head = this.child("lm_head", new Linear(cfg.hidden, cfg.vocab, cfg.family === "phi2"));
+  }
+
+  newCache(backend: Backend, maxLength = this.cfg.maxPositions): KVCache {
+    return new KVCache(backend, this.cfg.layers, this.cfg.kvHeads * this.cfg.headDim, maxLength);
+  }
+
+  /**
+   * Runs T new positions (embeddings [T, H]) after the cache's past; returns the final hidden states [T, H]
+   * (after the final norm) and advances the cache.
+   */
+  forward(embeds: Tensor, cache: KVCache): Tensor {
+    const t = embeds.dim(0);
+    cache.reserve(t);
+    const positions = Array.from({ length: t }, (_, i) => cache.length + i);
+    const rope = F.ropeTable(embeds.backend, positions, this.cfg.rotaryDim, this.cfg.ropeTheta);
+    let x = embeds;
+    this.layers.items.forEach((layer, l) => {
+      x = layer.forward(x, { causal: true, rope, cache, layer: l });
+    });
+    rope.dispose();
+    cache.advance(t);
+    return this.norm.forward(x);
+  }
+
+  /** hidden [T, H] → logits [T, vocab]. */
+  logits(hidden: Tensor): Tensor {
+    return this.lm_head.forward(hidden);
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * Loading a checkpoint folder: config.json → the model's modules; then, for each of the model's parameters (by
+ * its checkpoint name), the stored tensor found through the layout table, checked for shape, read straight into
+ * backend memory and converted to the requested format. Tensors the official code ignores (post_layernorm, a
+ * LLaVA checkpoint's copy of its frozen CLIP tower, CLIP's text model) are ignored; a missing or mis-shaped one is
+ * an error naming it, with the expected and the found shape.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import type { Backend } from "../backend/backend.js";
+import { createBackend } from "../backend/registry.js";
+import { Checkpoint } from "../io/safetensors/index.js";
+import type { StEntry } from "../io/safetensors/index.js";
+import type { Param } from "../nn/module.js";
+import type { DType } from "../tensor/dtype.js";
+import { QK } from "../tensor/dtype.js";
+import { cast } from "../tensor/ops/convert.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { empty } from "../tensor/tensor.js";
+import { CheckpointError } from "../util/errors.js";
+import type { ModelConfig } from "./config.js";
+import { ConfigReader, parseModelConfig } from "./config.js";
+import type { TensorSource } from "./layout.js";
+import { detectLayout, resolveSource, VISION_PREFIX } from "./layout.js";
+import { MultimodalModel } from "./multimodal.js";
+
+/** How matrices are stored in memory: as in the file ("auto"), widened, halved, or quantized. */
+export type WeightDType = "auto" | "f32" | "f16" | "q8" | "q4";
+
+export interface LoadOptions {
+  /** Format of the LLM's matrices and embeddings (default "auto": as stored). */
+  dtype?: WeightDType;
+  /** Format of the vision tower's and connector's matrices (default: f16 when dtype is q8/q4, else dtype). */
+  visionDtype?: WeightDType;
+  /** A backend to load into (default: a new wasm backend). */
+  backend?: Backend;
+  /** LLaVA-1.5: the local CLIP folder, when config.json names a hub model. */
+  visionTower?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface LoadedModel {
+  model: MultimodalModel;
+  config: ModelConfig;
+  folder: string;
+  /** The CLIP folder of a LLaVA-1.5 model, if separate. */
+  visionFolder: string | null;
+  layout: string;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new CheckpointError(`cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not a JSON object");
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new CheckpointError(`${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** transformers' LlamaConfig / CLIPVisionConfig defaults: llava-hf configs omit keys equal to them. */
+const LLAMA_DEFAULTS = {
+  hidden_size: 4096,
+  intermediate_size: 11008,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  rms_norm_eps: 1e-6,
+  vocab_size: 32000,
+  max_position_embeddings: 2048,
+  hidden_act: "silu",
+};
+const CLIP_VISION_DEFAULTS = {
+  hidden_size: 768,
+  intermediate_size: 3072,
+  num_attention_heads: 12,
+  num_hidden_layers: 12,
+  image_size: 224,
+  patch_size: 32,
+  layer_norm_eps: 1e-5,
+  hidden_act: "quick_gelu",
+};
+
+/** A transformers-native LLaVA config ({text_config, vision_config}) as the flat LLaVA-1.5 schema. */
+function flattenLlavaHf(json: Record<string, unknown>, file: string): { flat: Record<string, unknown>; clip: ConfigReader } {
+  const text = { ...LLAMA_DEFAULTS, ...((json.text_config as Record<string, unknown>) ?? {}) };
+  const vision = { ...CLIP_VISION_DEFAULTS, ...((json.vision_config as Record<string, unknown>) ?? {}) };
+  const strategy = json.vision_feature_select_strategy ?? "default";
+  const flat: Record<string, unknown> = {
+    ...text,
+    model_type: "llava",
+    mm_projector_type: "mlp2x_gelu",
+    mm_hidden_size: vision.hidden_size,
+    mm_vision_select_layer: json.vision_feature_layer ?? -2,
+    mm_vision_select_feature: strategy === "full" ? "cls_patch" : "patch",
+    image_token_index: json.image_token_index ?? 32000,
+    image_aspect_ratio: "square",
+  };
+  if (json.projector_hidden_act !== undefined && json.projector_hidden_act !== "gelu")
+    throw new CheckpointError(`${file}: projector_hidden_act "${String(json.projector_hidden_act)}" is not supported`);
+  return { flat, clip: new ConfigReader(vision, `${file} → vision_config`) };
+}
+
+/** Finds the CLIP folder a LLaVA-1.5 config names. */
+function findVisionFolder(folder: string, name: string | null, override?: string): string {
+  const candidates = override
+    ? [resolve(override)]
+    : name
+      ? [join(folder, name), resolve(folder, "..", basename(name)), join(folder, basename(name))]
+      : [];
+  for (const c of candidates) if (isDir(c) && existsSync(join(c, "config.json"))) return c;
+  throw new CheckpointError(
+    `${join(folder, "config.json")} names the vision tower "${name}", which is not in the checkpoint; ` +
+      `no local folder found (looked in ${candidates.join(", ") || "nowhere"}). Pass the CLIP folder with --vision-tower DIR.`,
+  );
+}
+
+/** Reads a model's config, resolving LLaVA's separate CLIP folder. */
+export function readModelConfig(
+  folder: string,
+  visionTower?: string,
+): { config: ModelConfig; visionFolder: string | null; llavaHf: boolean } {
+  const file = join(folder, "config.json");
+  if (!existsSync(file)) throw new CheckpointError(`${folder} has no config.json; is it a model folder?`);
+  const json = readJson(file);
+  if (json.text_config !== undefined || json.vision_config !== undefined) {
+    const { flat, clip } = flattenLlavaHf(json, file);
+    return { config: parseModelConfig(flat, file, clip), visionFolder: null, llavaHf: true };
+  }
+  const mt = json.model_type;
+  if (mt === "llava" || mt === "llava_llama") {
+    const visionFolder = findVisionFolder(folder, typeof json.mm_vision_tower === "string" ? json.mm_vision_tower : null, visionTower);
+    const cjson = readJson(join(visionFolder, "config.json"));
+    const clip =
+      cjson.model_type === "clip"
+        ? new ConfigReader(cjson, join(visionFolder, "config.json")).sub("vision_config")
+        : new ConfigReader(cjson, join(visionFolder, "config.json"));
+    return { config: parseModelConfig(json, file, clip), visionFolder, llavaHf: false };
+  }
+  return { config: parseModelConfig(json, file), visionFolder: null, llavaHf: false };
+}
+
+const STORED: Record<string, DType> = { F32: "f32", F16: "f16", BF16: "bf16" };
+
+/** The in-memory format of one parameter. */
+function targetDType(p: Param, stored: DType, mode: WeightDType): DType {
+  if (p.role === "vector") return "f32";
+  const k = p.shape[p.shape.length - 1]!;
+  const twoD = p.shape.length === 2;
+  switch (mode) {
+    case "auto":
+      return stored;
+    case "f32":
+      return "f32";
+    case "f16":
+      return stored === "f32" ? "f16" : stored;
+    case "q8":
+    case "q4":
+      // GGUF blocks need whole rows of 32; other matrices (SigLIP's fc2 with 4304 inputs, conv kernels) stay half.
+      return twoD && k % QK === 0 ? mode : stored === "f32" ? "f16" : stored;
+  }
+}
+
+export async function loadModel(folder: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  if (!isDir(folder)) throw new CheckpointError(`model folder ${folder} does not exist or is not a folder`);
+  const { config, visionFolder } = readModelConfig(folder, opts.visionTower);
+  const backend = opts.backend ?? (await createBackend("wasm"));
+  const main = Checkpoint.open(folder);
+  const vision = visionFolder ? Checkpoint.open(visionFolder) : null;
+  const model = new MultimodalModel(config, backend);
+  try {
+    const names = new Set(main.names());
+    const layout = detectLayout(names);
+    const dtype = opts.dtype ?? "auto";
+    const visionDtype = opts.visionDtype ?? (dtype === "q8" || dtype === "q4" ? "f16" : dtype);
+    const params = model.namedParameters();
+    const plan = params.map(([name, p]) => ({
+      name,
+      p,
+      src: resolveSource(layout, name, config.llm, (n) => names.has(n), vision !== null),
+    }));
+    // Fused tensors feed several parameters: read each once and keep it until its last row range is taken.
+    const uses = new Map<string, number>();
+    for (const { src } of plan) uses.set(key(src), (uses.get(key(src)) ?? 0) + 1);
+    const cache = new Map<string, Tensor>();
+    let done = 0;
+    for (const { name, p, src } of plan) {
+      const ckpt = src.from === "vision" ? vision! : main;
+      const where = src.from === "vision" ? visionFolder! : folder;
+      if (!ckpt.has(src.name)) {
+        const alias = src.name !== name ? ` (stored as "${src.name}")` : "";
+        throw new CheckpointError(
+          `${where}: tensor "${name}"${alias} is missing; expected shape [${p.shape}]. ` +
+            "Is this checkpoint complete, and does config.json match it?",
+        );
+      }
+      const entry = ckpt.info(src.name);
+      const k = key(src);
+      let stored = cache.get(k);
+      if (!stored) {
+        stored = readStored(backend, ckpt, entry, where);
+        cache.set(k, stored);
+      }
+      const part = sliceRows(stored, src, p, name, where);
+      const mode = name.startsWith(VISION_PREFIX) || name.startsWith("model.mm_projector") ? visionDtype : dtype;
+      p.value = cast(part, targetDType(p, stored.dtype, mode));
+      part.dispose();
+      const left = uses.get(k)! - 1;
+      uses.set(k, left);
+      if (left === 0) {
+        stored.dispose();
+        cache.delete(k);
+      }
+      opts.onProgress?.(++done, plan.length);
+    }
+    return { model, config, folder, visionFolder, layout: vision ? `${layout}+clip` : layout };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  } finally {
+    main.close();
+    vision?.close();
+  }
+}
+
+function key(src: TensorSource): string {
+  return `${src.from}:${src.name}`;
+}
+
+function readStored(backend: Backend, ckpt: Checkpoint, entry: StEntry, where: string): Tensor {
+  const dtype = STORED[entry.dtype];
+  if (!dtype)
+    throw new CheckpointError(`${where}: tensor "${entry.name}" is ${entry.dtype}; weights must be F32, F16 or BF16`);
+  const t = empty(backend, dtype, entry.shape);
+  ckpt.read(entry.name, new Uint8Array(backend.heap.buffer, t.ptr, entry.byteLength));
+  return t;
+}
+
+/** The parameter's part of a stored tensor (all of it, or a row range of a fused one), shape-checked. */
+function sliceRows(stored: Tensor, src: TensorSource, p: Param, name: string, where: string): Tensor {
+  const fail = (found: string) =>
+    new CheckpointError(
+      `${where}: tensor "${src.name}" has shape [${stored.shape}]; "${name}" needs [${p.shape}]${found}. ` +
+        "config.json and the weights disagree.",
+    );
+  if (!src.rows) {
+    if (stored.shape.length !== p.shape.length || stored.shape.some((s, i) => s !== p.shape[i])) throw fail("");
+    return stored.reshape(stored.shape);
+  }
+  const [start, count] = src.rows;
+  if (stored.shape.length !== p.shape.length || stored.shape[0]! < start + count || count !== p.shape[0])
+    throw fail(` (rows ${start}..${start + count} of the fused tensor)`);
+  if (stored.shape.slice(1).some((s, i) => s !== p.shape[i + 1])) throw fail("");
+  return stored.slice(0, start, start + count);
+}
+

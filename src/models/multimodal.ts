@@ -1,0 +1,104 @@
+/**
+ * The multimodal model (Imp, LLaVA-1.5): vision tower → connector → image embeddings spliced into the token
+ * embeddings where the prompt had its image placeholder → the causal LM.
+ *
+ *   pixels [3,S,S] ──tower──► features [N,Hv] ──mm_projector──► image embeds [N,H]
+ *   ids [T] (one placeholder per image) ──embed_tokens──► [T,H] ──splice──► [T−1+N, H] ──LM──► logits
+ *
+ * The placeholder (config image_token_index, or the −200 the official code uses) is removed and the N image
+ * rows take its place; positions run on continuously (shared/fixtures/README.md, "Semantics").
+ */
+import type { Backend } from "../backend/backend.js";
+import type { KVCache } from "../nn/kv-cache.js";
+import { Module } from "../nn/module.js";
+import * as F from "../tensor/ops/index.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { fromI32 } from "../tensor/tensor.js";
+import { ShapeError } from "../util/errors.js";
+import type { ModelConfig } from "./config.js";
+import { IMAGE_PLACEHOLDER } from "./config.js";
+import { Connector } from "./connector.js";
+import { VISION_PREFIX } from "./layout.js";
+import { DecoderLM } from "./llm/decoder.js";
+import { ClipVisionTower } from "./vision/clip.js";
+import { SiglipVisionTower } from "./vision/siglip.js";
+
+export class MultimodalModel extends Module {
+  readonly llm: DecoderLM;
+  readonly vision: SiglipVisionTower | ClipVisionTower | null;
+  readonly projector: Connector | null;
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly backend: Backend,
+  ) {
+    super();
+    this.llm = this.child("", new DecoderLM(config.llm));
+    const v = config.vision;
+    if (v) {
+      const tower = v.kind === "siglip" ? new SiglipVisionTower(v) : new ClipVisionTower(v);
+      this.vision = this.child(VISION_PREFIX.slice(0, -1), tower);
+      this.projector = this.child("model.mm_projector", new Connector(config.projectorType, v.hidden, config.llm.hidden));
+    } else {
+      this.vision = null;
+      this.projector = null;
+    }
+  }
+
+  /** Number of image embeddings one image contributes. */
+  get imageTokens(): number {
+    const v = this.config.vision;
+    if (!v) return 0;
+    const grid = Math.floor(v.imageSize / v.patch);
+    return grid * grid + (v.kind === "clip" && v.selectFeature === "cls_patch" ? 1 : 0);
+  }
+
+  isPlaceholder(id: number): boolean {
+    return id === IMAGE_PLACEHOLDER || id === this.config.imageTokenIndex;
+  }
+
+  /** pixels [3, S, S] → { features [N, Hv], embeds [N, H] }. */
+  encodeImage(pixels: Tensor): { features: Tensor; embeds: Tensor } {
+    if (!this.vision || !this.projector) throw new ShapeError("this model has no vision tower");
+    const v = this.config.vision!;
+    if (pixels.numel !== 3 * v.imageSize * v.imageSize)
+      throw new ShapeError(`image tensor [${pixels.shape}] does not match the tower's 3×${v.imageSize}×${v.imageSize}`);
+    const features = this.vision.forward(pixels.reshape([3, v.imageSize, v.imageSize]));
+    return { features, embeds: this.projector.forward(features) };
+  }
+
+  /** Token embeddings of `ids` with each placeholder replaced by the next image's embeddings. */
+  embed(ids: readonly number[], images: readonly Tensor[] = []): Tensor {
+    const places = ids.flatMap((id, i) => (this.isPlaceholder(id) ? [i] : []));
+    if (places.length !== images.length)
+      throw new ShapeError(`the prompt has ${places.length} image placeholder(s) but ${images.length} image(s) were given`);
+    const parts: Tensor[] = [];
+    let start = 0;
+    places.forEach((p, k) => {
+      if (p > start) parts.push(this.embedTokens(ids.slice(start, p)));
+      parts.push(images[k]!);
+      start = p + 1;
+    });
+    if (start < ids.length) parts.push(this.embedTokens(ids.slice(start)));
+    if (parts.length === 0) throw new ShapeError("empty prompt");
+    return parts.length === 1 ? parts[0]! : F.concatRows(parts);
+  }
+
+  /** Plain token embeddings (no placeholder handling: a generated id is always an ordinary token). */
+  embedTokens(ids: readonly number[]): Tensor {
+    return this.llm.embed_tokens.forward(fromI32(this.backend, ids));
+  }
+
+  /** Runs embeddings [T, H] after the cache's past; returns final hidden states [T, H]. */
+  forward(embeds: Tensor, cache: KVCache): Tensor {
+    return this.llm.forward(embeds, cache);
+  }
+
+  logits(hidden: Tensor): Tensor {
+    return this.llm.logits(hidden);
+  }
+
+  newCache(maxLength?: number): KVCache {
+    return this.llm.newCache(this.backend, maxLength);
+  }
+}

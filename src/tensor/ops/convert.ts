@@ -1,0 +1,25 @@
+/** Storage format changes: widen, narrow, quantize, dequantize. */
+import { ShapeError } from "../../util/errors.js";
+import type { DType } from "../dtype.js";
+import { isQuantized, QK } from "../dtype.js";
+import type { Tensor } from "../tensor.js";
+import { empty, formatOf } from "../tensor.js";
+import { dense } from "./check.js";
+
+/** A copy of t in another float or quantized format (quantized targets need rows of whole 32-blocks). */
+export function cast(t: Tensor, dtype: DType): Tensor {
+  if (dtype === t.dtype) return t.contiguous();
+  if (isQuantized(dtype) && (t.ndim < 1 || t.dim(-1) % QK !== 0))
+    throw new ShapeError(`cannot quantize [${t.shape}] to ${dtype}: the last dimension must be a multiple of ${QK}`);
+  const src = dense(t);
+  if (isQuantized(t.dtype) && isQuantized(dtype)) {
+    const f = cast(t, "f32");
+    const out = cast(f, dtype);
+    f.dispose();
+    return out;
+  }
+  const out = empty(t.backend, dtype, t.shape);
+  t.backend.convert(src.ptr, formatOf(t.dtype), out.ptr, formatOf(dtype), t.numel);
+  if (src !== t) src.dispose();
+  return out;
+}

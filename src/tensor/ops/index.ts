@@ -1,0 +1,23 @@
+/** The tensor-level op set models are written in. */
+export { attention } from "./attention.js";
+export type { AttentionOptions } from "./attention.js";
+export { cast } from "./convert.js";
+export {
+  activationByName,
+  add,
+  addInPlace,
+  geluErf,
+  geluTanh,
+  mul,
+  quickGelu,
+  scale,
+  silu,
+  swiglu,
+} from "./elementwise.js";
+export { concatRows, embedding, patchify, writeRows } from "./gather.js";
+export { linear, matmul, SMALL_M } from "./linear.js";
+export { crossEntropy, IGNORE_INDEX } from "./loss.js";
+export { layerNorm, rmsNorm } from "./norm.js";
+export { rope, ropeTable } from "./rope.js";
+export type { RopeTable } from "./rope.js";
+export { softmax } from "./softmax.js";

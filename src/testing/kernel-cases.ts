@@ -1,0 +1,479 @@
+/**
+ * The shared kernel test cases: each case fills random inputs (awkward sizes: not multiples of the SIMD width or
+ * block, length-1 dims, long rows), runs one Backend kernel and names the outputs to compare. The same cases
+ * run on every backend against `js`, and on `wasm` with different thread counts (which must agree bit for bit).
+ */
+import type { Backend } from "../backend/backend.js";
+import { Activation, WeightFormat } from "../backend/backend.js";
+import { rowBytes } from "../backend/js/arrays.js";
+import { Rng } from "../util/random.js";
+
+type Input =
+  | { kind: "f32"; data: Float32Array }
+  | { kind: "i32"; data: Int32Array }
+  | { kind: "bytes"; data: Uint8Array };
+
+export interface KernelCase {
+  name: string;
+  /** Max |a − b| / max |ref| allowed against js; 0 means bit-exact. */
+  tol: number;
+  inputs: Record<string, Input>;
+  /** Outputs: name → byte length; initial contents random (tests accumulation) unless listed in `zeroed`. */
+  outputs: Record<string, number>;
+  /** How to read outputs for comparison: f32 (default) or raw bytes. */
+  outputKinds?: Record<string, "f32" | "bytes">;
+  run(b: Backend, p: Record<string, number>): void | number;
+}
+
+const f32 = (data: Float32Array): Input => ({ kind: "f32", data });
+
+function randn(rng: Rng, n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
+  return a;
+}
+
+/** Weights of `rows`×`k` in `format`, generated from f32 values through the js reference conversions. */
+export function encodeWeights(values: Float32Array, format: WeightFormat): Uint8Array {
+  const out = new Uint8Array(rowBytes(format, values.length));
+  // Deferred import cycle-free: the js convert kernel is the reference encoder.
+  convertRef(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), out, format, values.length);
+  return out;
+}
+
+let convertRef: (src: Uint8Array, dst: Uint8Array, format: WeightFormat, n: number) => void = () => {
+  throw new Error("kernel-cases: call setConvertRef first");
+};
+export function setConvertRef(fn: typeof convertRef): void {
+  convertRef = fn;
+}
+
+const FORMAT_NAMES = ["f32", "f16", "bf16", "q8", "q4"] as const;
+
+export function kernelCases(seed = 1): KernelCase[] {
+  const rng = new Rng(seed);
+  const cases: KernelCase[] = [];
+
+  for (const n of [1, 7, 33, 1000]) {
+    const bn = n === 1000 ? 40 : n;
+    cases.push({
+      name: `fill n=${n}`,
+      tol: 0,
+      inputs: {},
+      outputs: { out: n * 4 },
+      run: (b, p) => b.fill(p.out!, n, 0.75),
+    });
+    cases.push({
+      name: `add broadcast n=${n} bn=${bn}`,
+      tol: 0,
+      inputs: { a: f32(randn(rng, n)), b: f32(randn(rng, bn)) },
+      outputs: { out: n * 4 },
+      run: (b, p) => b.add(p.a!, p.b!, p.out!, n, bn),
+    });
+    cases.push({
+      name: `mul broadcast n=${n} bn=${bn}`,
+      tol: 0,
+      inputs: { a: f32(randn(rng, n)), b: f32(randn(rng, bn)) },
+      outputs: { out: n * 4 },
+      run: (b, p) => b.mul(p.a!, p.b!, p.out!, n, bn),
+    });
+    cases.push({
+      name: `scale n=${n}`,
+      tol: 0,
+      inputs: { a: f32(randn(rng, n)) },
+      outputs: { out: n * 4 },
+      run: (b, p) => b.scale(p.a!, p.out!, n, -1.25),
+    });
+    cases.push({
+      name: `axpy n=${n}`,
+      tol: 1e-7,
+      inputs: { x: f32(randn(rng, n)) },
+      outputs: { y: n * 4 },
+      run: (b, p) => b.axpy(p.y!, p.x!, n, 0.3),
+    });
+    for (const fn of [Activation.geluErf, Activation.geluTanh, Activation.quickGelu, Activation.silu]) {
+      const x = randn(rng, n, 3);
+      if (n === 1000) x[0] = 30; // extreme inputs: saturation must not give NaN
+      if (n === 1000) x[1] = -30;
+      cases.push({
+        name: `activation fn=${fn} n=${n}`,
+        tol: 2e-6,
+        inputs: { x: f32(x) },
+        outputs: { out: n * 4 },
+        run: (b, p) => b.activation(p.x!, p.out!, n, fn),
+      });
+      cases.push({
+        name: `activationBackward fn=${fn} n=${n}`,
+        tol: 2e-6,
+        inputs: { x: f32(x), dy: f32(randn(rng, n)) },
+        outputs: { dx: n * 4 },
+        run: (b, p) => b.activationBackward(p.x!, p.dy!, p.dx!, n, fn),
+      });
+    }
+    cases.push({
+      name: `swiglu n=${n}`,
+      tol: 2e-6,
+      inputs: { g: f32(randn(rng, n, 3)), u: f32(randn(rng, n)) },
+      outputs: { out: n * 4 },
+      run: (b, p) => b.swiglu(p.g!, p.u!, p.out!, n),
+    });
+    cases.push({
+      name: `swigluBackward n=${n}`,
+      tol: 2e-6,
+      inputs: { g: f32(randn(rng, n, 3)), u: f32(randn(rng, n)), dy: f32(randn(rng, n)) },
+      outputs: { dg: n * 4, du: n * 4 },
+      run: (b, p) => b.swigluBackward(p.g!, p.u!, p.dy!, p.dg!, p.du!, n),
+    });
+    cases.push({
+      name: `sumSquares n=${n}`,
+      tol: 1e-6,
+      inputs: { x: f32(randn(rng, n)) },
+      outputs: { s: 4 },
+      run: (b, p) => {
+        new Float32Array(b.heap.buffer, p.s!, 1)[0] = b.sumSquares(p.x!, n);
+      },
+    });
+  }
+
+  for (const [rows, cols] of [
+    [1, 1],
+    [3, 5],
+    [17, 33],
+    [2, 2560],
+    [40, 130],
+  ] as const) {
+    const n = rows * cols;
+    const x = randn(rng, n, 2);
+    for (let i = 0; i < n; i++) x[i] = x[i]! + 0.5; // non-zero mean
+    const w = randn(rng, cols);
+    const bias = randn(rng, cols);
+    const dy = randn(rng, n);
+    const tag = `${rows}x${cols}`;
+    cases.push({
+      name: `sumRows ${tag}`,
+      tol: 1e-6,
+      inputs: { x: f32(x) },
+      outputs: { out: cols * 4 },
+      run: (b, p) => b.sumRows(p.x!, p.out!, rows, cols),
+    });
+    cases.push({
+      name: `rowSums ${tag}`,
+      tol: 1e-6,
+      inputs: { x: f32(x) },
+      outputs: { out: rows * 4 },
+      run: (b, p) => b.rowSums(p.x!, p.out!, rows, cols),
+    });
+    cases.push({
+      name: `layerNorm ${tag}`,
+      tol: 2e-6,
+      inputs: { x: f32(x), w: f32(w), b: f32(bias) },
+      outputs: { out: n * 4 },
+      run: (b, p) => b.layerNorm(p.x!, p.w!, p.b!, p.out!, rows, cols, 1e-5),
+    });
+    cases.push({
+      name: `layerNorm no affine ${tag}`,
+      tol: 2e-6,
+      inputs: { x: f32(x) },
+      outputs: { out: n * 4 },
+      run: (b, p) => b.layerNorm(p.x!, 0, 0, p.out!, rows, cols, 1e-6),
+    });
+    cases.push({
+      name: `layerNormBackward ${tag}`,
+      tol: 1e-5,
+      inputs: { x: f32(x), w: f32(w), dy: f32(dy) },
+      outputs: { dx: n * 4, dw: cols * 4, db: cols * 4 },
+      run: (b, p) => b.layerNormBackward(p.x!, p.w!, p.dy!, p.dx!, p.dw!, p.db!, rows, cols, 1e-5),
+    });
+    cases.push({
+      name: `rmsNorm ${tag}`,
+      tol: 2e-6,
+      inputs: { x: f32(x), w: f32(w) },
+      outputs: { out: n * 4 },
+      run: (b, p) => b.rmsNorm(p.x!, p.w!, p.out!, rows, cols, 1e-6),
+    });
+    cases.push({
+      name: `rmsNormBackward ${tag}`,
+      tol: 1e-5,
+      inputs: { x: f32(x), w: f32(w), dy: f32(dy) },
+      outputs: { dx: n * 4, dw: cols * 4 },
+      run: (b, p) => b.rmsNormBackward(p.x!, p.w!, p.dy!, p.dx!, p.dw!, rows, cols, 1e-6),
+    });
+    const logits = randn(rng, n, 4);
+    for (const [causalT, past] of [
+      [0, 0],
+      [rows, Math.max(0, cols - rows)],
+    ] as const) {
+      cases.push({
+        name: `softmax ${tag} causalT=${causalT} past=${past}`,
+        tol: 1e-6,
+        inputs: { x: f32(logits) },
+        outputs: { out: n * 4 },
+        run: (b, p) => b.softmax(p.x!, p.out!, rows, cols, causalT, past),
+      });
+    }
+    const probs = new Float32Array(n);
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      for (let c = 0; c < cols; c++) s += (probs[r * cols + c] = Math.exp(logits[r * cols + c]! / 4));
+      for (let c = 0; c < cols; c++) probs[r * cols + c]! /= s;
+    }
+    cases.push({
+      name: `softmaxBackward ${tag}`,
+      tol: 1e-6,
+      inputs: { y: f32(probs), dy: f32(dy) },
+      outputs: { dx: n * 4 },
+      run: (b, p) => b.softmaxBackward(p.y!, p.dy!, p.dx!, rows, cols),
+    });
+    const targets = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) targets[r] = r % 3 === 2 ? -100 : rng.int(cols);
+    cases.push({
+      name: `crossEntropy ${tag}`,
+      tol: 1e-6,
+      inputs: { logits: f32(logits), t: { kind: "i32", data: targets } },
+      outputs: { loss: rows * 4 },
+      run: (b, p) => b.crossEntropy(p.logits!, p.t!, p.loss!, rows, cols, -100),
+    });
+    cases.push({
+      name: `crossEntropyBackward ${tag}`,
+      tol: 1e-6,
+      inputs: { logits: f32(logits), t: { kind: "i32", data: targets } },
+      outputs: { d: n * 4 },
+      run: (b, p) => b.crossEntropyBackward(p.logits!, p.t!, p.d!, rows, cols, -100, 0.125),
+    });
+  }
+
+  for (const [t, heads, headDim, rotDim] of [
+    [1, 1, 2, 2],
+    [5, 3, 16, 6],
+    [7, 2, 80, 32],
+    [3, 4, 64, 64],
+  ] as const) {
+    const n = t * heads * headDim;
+    const half = rotDim / 2;
+    const cos = new Float32Array(t * half);
+    const sin = new Float32Array(t * half);
+    for (let i = 0; i < t * half; i++) {
+      const a = rng.uniform(-10, 10);
+      cos[i] = Math.cos(a);
+      sin[i] = Math.sin(a);
+    }
+    for (const inverse of [false, true]) {
+      cases.push({
+        name: `rope t=${t} heads=${heads} d=${headDim} rot=${rotDim} inverse=${inverse}`,
+        tol: 1e-6,
+        inputs: { x: f32(randn(rng, n)), cos: f32(cos), sin: f32(sin) },
+        outputs: { out: n * 4 },
+        run: (b, p) => b.rope(p.x!, p.out!, p.cos!, p.sin!, t, heads, headDim, rotDim, inverse),
+      });
+    }
+  }
+
+  for (const format of [WeightFormat.f32, WeightFormat.f16, WeightFormat.bf16, WeightFormat.q8, WeightFormat.q4]) {
+    const quant = format === WeightFormat.q8 || format === WeightFormat.q4;
+    const dim = quant ? 96 : 37;
+    const rows = 11;
+    const table = encodeWeights(randn(rng, rows * dim), format);
+    const ids = new Int32Array([3, 0, 10, 3, 7]);
+    cases.push({
+      name: `embedding ${FORMAT_NAMES[format]}`,
+      tol: 0,
+      inputs: { ids: { kind: "i32", data: ids }, table: { kind: "bytes", data: table } },
+      outputs: { out: ids.length * dim * 4 },
+      run: (b, p) => b.embedding(p.ids!, p.table!, format, p.out!, ids.length, dim),
+    });
+    const n = quant ? 32 * 37 : 1001;
+    const values = randn(rng, n, 3);
+    values[5] = 0;
+    values[6] = -0;
+    values[7] = 1e-8;
+    values[8] = 70000; // beyond f16: becomes Inf in f16, stays finite in bf16
+    if (quant) values.fill(0, 64, 96); // an all-zero block (scale 0)
+    if (format !== WeightFormat.f32) {
+      cases.push({
+        name: `convert f32→${FORMAT_NAMES[format]} n=${n}`,
+        tol: 0,
+        inputs: { x: f32(values) },
+        outputs: { out: rowBytes(format, n) },
+        outputKinds: { out: "bytes" },
+        run: (b, p) => b.convert(p.x!, WeightFormat.f32, p.out!, format, n),
+      });
+      cases.push({
+        name: `convert ${FORMAT_NAMES[format]}→f32 n=${n}`,
+        tol: 0,
+        inputs: { x: { kind: "bytes", data: encodeWeights(values, format) } },
+        outputs: { out: n * 4 },
+        run: (b, p) => b.convert(p.x!, format, p.out!, WeightFormat.f32, n),
+      });
+    }
+  }
+  cases.push({
+    name: "embeddingBackward (repeated ids)",
+    tol: 1e-7,
+    inputs: { ids: { kind: "i32", data: new Int32Array([2, 0, 2, 5, 2]) }, dy: f32(randn(rng, 5 * 19)) },
+    outputs: { dt: 6 * 19 * 4 },
+    run: (b, p) => b.embeddingBackward(p.ids!, p.dy!, p.dt!, 5, 19),
+  });
+
+  for (const [c, h, w, patch] of [
+    [3, 56, 56, 14],
+    [3, 45, 31, 7],
+    [1, 5, 5, 2],
+  ] as const) {
+    const gh = Math.floor(h / patch);
+    const gw = Math.floor(w / patch);
+    cases.push({
+      name: `patchify ${c}x${h}x${w}/${patch}`,
+      tol: 0,
+      inputs: { img: f32(randn(rng, c * h * w)) },
+      outputs: { out: gh * gw * c * patch * patch * 4 },
+      run: (b, p) => b.patchify(p.img!, p.out!, c, h, w, patch),
+    });
+  }
+
+  const strided = [
+    { shape: [3, 4], strides: [1, 3], bytes: 4 },
+    { shape: [2, 3, 5], strides: [15, 1, 3], bytes: 4 },
+    { shape: [2, 1, 3, 7], strides: [21, 0, 7, 1], bytes: 2 },
+    { shape: [5, 9], strides: [20, 2], bytes: 1 },
+  ];
+  for (const s of strided) {
+    let span = 1;
+    for (let i = 0; i < s.shape.length; i++) span += (s.shape[i]! - 1) * s.strides[i]!;
+    const n = s.shape.reduce((a, x) => a * x, 1);
+    const src = new Uint8Array(span * s.bytes);
+    for (let i = 0; i < src.length; i++) src[i] = rng.int(256);
+    cases.push({
+      name: `copyStrided [${s.shape}] strides [${s.strides}] ${s.bytes}B`,
+      tol: 0,
+      inputs: { src: { kind: "bytes", data: src } },
+      outputs: { dst: n * s.bytes },
+      outputKinds: { dst: "bytes" },
+      run: (b, p) => b.copyStrided(p.src!, p.dst!, s.bytes, s.shape, s.strides),
+    });
+  }
+
+  // Matrix products: awkward m, n, k; every weight format; transposes; batches with grouped B (GQA).
+  for (const format of [WeightFormat.f32, WeightFormat.f16, WeightFormat.bf16, WeightFormat.q8, WeightFormat.q4]) {
+    const quant = format === WeightFormat.q8 || format === WeightFormat.q4;
+    for (const [m, n, k] of [
+      [1, 1, 32],
+      [1, 37, 96],
+      [2, 67, 160],
+      [5, 17, 32],
+      [13, 45, 128],
+      [70, 33, 320],
+      [1, 256, 1024],
+    ] as const) {
+      const x = randn(rng, m * k);
+      const w = encodeWeights(randn(rng, n * k, 0.2), format);
+      const bias = randn(rng, n);
+      const tag = `${FORMAT_NAMES[format]} m=${m} n=${n} k=${k}`;
+      cases.push({
+        name: `gemm transB ${tag}`,
+        tol: 1e-5,
+        inputs: { x: f32(x), w: { kind: "bytes", data: w }, bias: f32(bias) },
+        outputs: { out: m * n * 4 },
+        run: (b, p) =>
+          b.gemm({
+            a: p.x!,
+            b: p.w!,
+            c: p.out!,
+            bias: p.bias!,
+            bFormat: format,
+            batch: 1,
+            m,
+            n,
+            k,
+            transA: false,
+            transB: true,
+            lda: k,
+            ldb: k,
+            ldc: n,
+            strideA: 0,
+            strideB: 0,
+            strideC: 0,
+            bGroup: 1,
+            alpha: 1,
+            accumulate: false,
+          }),
+      });
+      if (m <= 5) {
+        if (quant) {
+          const xq = encodeWeights(x, WeightFormat.q8);
+          cases.push({
+            name: `linearQuant ${tag}`,
+            tol: 1e-5,
+            inputs: { xq: { kind: "bytes", data: xq }, w: { kind: "bytes", data: w }, bias: f32(bias) },
+            outputs: { out: m * n * 4 },
+            run: (b, p) => b.linearQuant(p.xq!, p.w!, format, p.bias!, p.out!, m, n, k),
+          });
+        } else {
+          cases.push({
+            name: `linearDot ${tag}`,
+            tol: 1e-5,
+            inputs: { x: f32(x), w: { kind: "bytes", data: w }, bias: f32(bias) },
+            outputs: { out: m * n * 4 },
+            run: (b, p) => b.linearDot(p.x!, p.w!, format, p.bias!, p.out!, m, n, k),
+          });
+          cases.push({
+            name: `linearDot no bias ${tag}`,
+            tol: 1e-5,
+            inputs: { x: f32(x), w: { kind: "bytes", data: w } },
+            outputs: { out: m * n * 4 },
+            run: (b, p) => b.linearDot(p.x!, p.w!, format, 0, p.out!, m, n, k),
+          });
+        }
+      }
+    }
+  }
+  for (const [m, n, k] of [
+    [1, 1, 1],
+    [3, 5, 7],
+    [33, 19, 65],
+    [100, 130, 67],
+  ] as const) {
+    for (const transA of [false, true])
+      for (const transB of [false, true]) {
+        const batch = 4;
+        const bGroup = 2;
+        const lda = (transA ? m : k) + 3;
+        const ldb = (transB ? k : n) + 1;
+        const ldc = n + 2;
+        const aRows = transA ? k : m;
+        const bRows = transB ? n : k;
+        const strideA = aRows * lda;
+        const strideB = bRows * ldb;
+        const strideC = m * ldc;
+        cases.push({
+          name: `gemm batched f32 m=${m} n=${n} k=${k} transA=${transA} transB=${transB} accumulate`,
+          tol: 1e-5,
+          inputs: { a: f32(randn(rng, batch * strideA)), b: f32(randn(rng, (batch / bGroup) * strideB)) },
+          outputs: { c: batch * strideC * 4 },
+          run: (b, p) =>
+            b.gemm({
+              a: p.a!,
+              b: p.b!,
+              c: p.c!,
+              bias: 0,
+              bFormat: WeightFormat.f32,
+              batch,
+              m,
+              n,
+              k,
+              transA,
+              transB,
+              lda,
+              ldb,
+              ldc,
+              strideA,
+              strideB,
+              strideC,
+              bGroup,
+              alpha: 0.7,
+              accumulate: true,
+            }),
+        });
+      }
+  }
+  return cases;
+}
