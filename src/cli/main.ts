@@ -2,5 +2,8 @@
 import { addCommandModule, main } from "./program.js";
 
 addCommandModule(() => import("./commands/info.js"));
+addCommandModule(() => import("./commands/eval.js"));
+addCommandModule(() => import("./commands/parity.js"));
+addCommandModule(() => import("./commands/run.js"));
 
 process.exitCode = await main(process.argv);

@@ -28,9 +28,10 @@ export class MultimodalModel extends Module {
   readonly vision: SiglipVisionTower | ClipVisionTower | null;
   readonly projector: Connector | null;
 
+  /** The backend may be omitted to build the module tree only (e.g. to list parameter names and shapes). */
   constructor(
     readonly config: ModelConfig,
-    readonly backend: Backend,
+    private readonly _backend: Backend | null = null,
   ) {
     super();
     this.llm = this.child("", new DecoderLM(config.llm));
@@ -43,6 +44,11 @@ export class MultimodalModel extends Module {
       this.vision = null;
       this.projector = null;
     }
+  }
+
+  get backend(): Backend {
+    if (!this._backend) throw new Error("this model was built without a backend");
+    return this._backend;
   }
 
   /** Number of image embeddings one image contributes. */

@@ -9,6 +9,7 @@ import type { Param } from "../../nn/module.js";
 import { Module, ModuleList } from "../../nn/module.js";
 import * as F from "../../tensor/ops/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
+import { fromI32 } from "../../tensor/tensor.js";
 import type { VisionConfig } from "../config.js";
 import { VitEncoderLayer } from "./vit-layer.js";
 
@@ -24,12 +25,18 @@ class SiglipEmbeddings extends Module {
     const grid = Math.floor(cfg.imageSize / patch);
     this.position_embedding = this.child("position_embedding", new Embedding(grid * grid, hidden));
   }
+  /** position_embedding(arange(n)): the table's rows as f32, whatever format they are stored in. */
+  private positions(n: number): Tensor {
+    const ids = fromI32(this.position_embedding.weight.value.backend, Array.from({ length: n }, (_, i) => i));
+    return this.position_embedding.forward(ids);
+  }
+
   forward(pixels: Tensor): Tensor {
     const { hidden, patch } = this.cfg;
     const patches = F.patchify(pixels, patch); // [N, 3·P·P]
     const w = this.patchWeight.value.reshape([hidden, 3 * patch * patch]);
     const x = F.linear(patches, w, this.patchBias.value); // [N, Hv]
-    return F.add(x, this.position_embedding.weight.value);
+    return F.add(x, this.positions(x.dim(0)));
   }
 }
 

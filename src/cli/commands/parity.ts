@@ -1,0 +1,81 @@
+/**
+ * `imp parity DIR...`: checks fixture folders (shared/fixtures/README.md format) against their golden outputs of
+ * the official PyTorch code: model folders (config.json + golden.safetensors) and image preprocessing folders
+ * (manifest.json + golden.safetensors). One line per fixture, backend and output; exit 1 if any is out of
+ * tolerance.
+ */
+import { existsSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import type { Command } from "commander";
+import { Option } from "commander";
+import { UsageError } from "../../util/errors.js";
+
+interface ParityCliOptions {
+  backend: "js" | "wasm" | "both";
+  threads?: number;
+  tolerance?: number;
+}
+
+export type FixtureKind = "model" | "preprocess";
+
+export function fixtureKind(dir: string): FixtureKind {
+  const golden = existsSync(join(dir, "golden.safetensors"));
+  if (golden && existsSync(join(dir, "config.json"))) return "model";
+  if (golden && existsSync(join(dir, "manifest.json"))) return "preprocess";
+  throw new UsageError(
+    `${dir} is not a parity fixture: expected golden.safetensors with config.json (a model) or with ` +
+      "manifest.json (image preprocessing)",
+  );
+}
+
+export function register(program: Command): void {
+  program
+    .command("parity")
+    .description("compare fixture folders with the golden outputs of the official PyTorch code")
+    .argument("<dir...>", "fixture folders: model folders or preprocess/ and preprocess-clip/")
+    .addOption(new Option("--backend <name>", "backend to run").choices(["js", "wasm", "both"]).default("both"))
+    .option("--threads <n>", "threads for the wasm backend", (v) => Number.parseInt(v, 10))
+    .option("--tolerance <x>", "max |ours − golden| / max |golden| for float outputs (default 1e-4)", Number)
+    .addHelpText(
+      "after",
+      "\nExample:\n  imp parity ../shared/fixtures/tiny-imp-phi2 ../shared/fixtures/preprocess\n" +
+        "Each line: fixture, backend, output, error, tolerance, ok|FAIL.",
+    )
+    .action(async (dirs: string[], o: ParityCliOptions) => {
+      const { createBackend } = await import("../../backend/registry.js");
+      const { modelParity } = await import("../../models/parity.js");
+      const { preprocessParity } = await import("../../io/image/parity.js");
+      const kinds = dirs.map((d) => [resolve(d), fixtureKind(resolve(d))] as const);
+      const names: Array<"js" | "wasm"> = o.backend === "both" ? ["js", "wasm"] : [o.backend];
+      let failed = 0;
+      for (const name of names) {
+        const backend = await createBackend(name, { threads: o.threads });
+        try {
+          for (const [dir, kind] of kinds) {
+            // Image preprocessing runs in plain TypeScript, not on a backend: check it once.
+            if (kind === "preprocess" && name !== names[0]) continue;
+            const label = kind === "preprocess" ? "-" : name;
+            const results =
+              kind === "model"
+                ? await modelParity(dir, { backend, tolerance: o.tolerance })
+                : await preprocessParity(dir);
+            for (const r of results) {
+              if (!r.ok) failed++;
+              const err = r.tolerance === 0 ? String(r.error) : r.error.toExponential(2);
+              const tol = r.tolerance === 0 ? "exact" : r.tolerance.toExponential(0);
+              process.stdout.write(
+                `${basename(dir).padEnd(18)} ${label.padEnd(4)} ${r.output.padEnd(34)} err ${err.padEnd(9)} ` +
+                  `tol ${tol.padEnd(6)} ${r.ok ? "ok" : "FAIL"}${r.detail ? `  ${r.detail}` : ""}\n`,
+              );
+            }
+          }
+        } finally {
+          backend.dispose();
+        }
+      }
+      if (failed > 0) {
+        process.stderr.write(`imp parity: ${failed} output(s) out of tolerance\n`);
+        process.exitCode = 1;
+      }
+    });
+}

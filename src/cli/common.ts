@@ -1,0 +1,64 @@
+/** Options and helpers shared by the commands that load a model. */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import { Option } from "commander";
+import type { BackendName } from "../backend/registry.js";
+import type { WeightDType } from "../models/load.js";
+import { UsageError } from "../util/errors.js";
+
+/** The model that ships with imp-ts (issue: the built-in model), used when no --model is given. */
+export const BUILTIN_MODEL = fileURLToPath(new URL("../../models/imp-tiny", import.meta.url));
+
+export interface ModelCliOptions {
+  model?: string;
+  dtype: WeightDType;
+  visionDtype?: WeightDType;
+  visionTower?: string;
+  backend: BackendName;
+  threads?: number;
+}
+
+export function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+}
+
+export function nonNegativeNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a number ≥ 0, got "${v}"`);
+    return n;
+  };
+}
+
+export function addModelOptions(cmd: Command): Command {
+  const dtypes = ["auto", "f32", "f16", "q8", "q4"];
+  return cmd
+    .option("-m, --model <dir>", "model folder (config.json + safetensors + tokenizer); default: the built-in model")
+    .addOption(
+      new Option("--dtype <format>", "weights of the LLM in memory: as stored, f32, f16, or quantized at load")
+        .choices(dtypes)
+        .default("auto"),
+    )
+    .addOption(
+      new Option("--vision-dtype <format>", "weights of the vision tower and connector (default: f16 with q8/q4)").choices(
+        dtypes,
+      ),
+    )
+    .option("--vision-tower <dir>", "LLaVA-1.5: local CLIP folder when config.json names a hub model")
+    .addOption(new Option("--backend <name>", "compute backend").choices(["wasm", "js"]).default("wasm"))
+    .option("--threads <n>", "threads (default: $IMP_THREADS or the number of cores)", positiveInt("--threads"));
+}
+
+export function modelFolder(o: { model?: string }): string {
+  if (o.model) return o.model;
+  if (!existsSync(BUILTIN_MODEL))
+    throw new UsageError(
+      `no --model given and the built-in model is not installed at ${BUILTIN_MODEL}; pass --model DIR`,
+    );
+  return BUILTIN_MODEL;
+}

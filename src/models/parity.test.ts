@@ -1,0 +1,42 @@
+/**
+ * Every model fixture of shared/fixtures against the official PyTorch goldens, through the normal loader and
+ * the public generation API, on both backends: vision features, image embeddings, spliced input embeddings,
+ * prefill logits (max |ours − golden| / max |golden| ≤ 1e-4), and 20 greedy tokens exactly, with their logits.
+ */
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { fixturesDir } from "../testing/fixtures.js";
+import { TEST_BACKENDS, testBackend } from "../testing/backends.js";
+import { fixtureKind } from "../cli/commands/parity.js";
+import { modelParity } from "./parity.js";
+
+const folders = readdirSync(fixturesDir())
+  .map((f) => join(fixturesDir(), f))
+  .filter((d) => {
+    try {
+      return fixtureKind(d) === "model";
+    } catch {
+      return false;
+    }
+  });
+
+describe("model parity with the official PyTorch goldens", () => {
+  test("the fixture set has model folders", () => assert.ok(folders.length >= 5, `found ${folders.length}`));
+  for (const backend of TEST_BACKENDS)
+    for (const dir of folders)
+      test(`${backend}: ${dir.split("/").pop()}`, async () => {
+        const results = await modelParity(dir, { backend: await testBackend(backend) });
+        const bad = results.filter((r) => !r.ok);
+        assert.deepEqual(
+          bad.map((r) => `${r.output}: ${r.error} > ${r.tolerance} ${r.detail ?? ""}`),
+          [],
+          "outputs out of tolerance",
+        );
+        assert.deepEqual(
+          results.map((r) => r.output),
+          ["vision_features", "image_embeds", "inputs_embeds", "logits", "greedy_tokens", "greedy_logits"],
+        );
+      });
+});

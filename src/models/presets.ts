@@ -1,0 +1,82 @@
+/**
+ * config.json of the released Imp checkpoints (shared/reference/imp-spec.md §1–5), for writing random-weight
+ * checkpoints with the real shapes and layout (benchmarks, the real-size run). Values as published; keys in the
+ * v1.5 Hugging Face schema.
+ */
+const SIGLIP_SO400M_384 = {
+  architectures: ["SiglipVisionModel"],
+  model_type: "siglip_vision_model",
+  attention_dropout: 0.0,
+  hidden_act: "gelu_pytorch_tanh",
+  hidden_size: 1152,
+  image_size: 384,
+  intermediate_size: 4304,
+  layer_norm_eps: 1e-6,
+  num_attention_heads: 16,
+  num_channels: 3,
+  num_hidden_layers: 27,
+  patch_size: 14,
+};
+
+const MULTIMODAL = {
+  mm_hidden_size: 1152,
+  mm_projector_type: "mlp2x_gelu",
+  mm_use_im_patch_token: false,
+  mm_use_im_start_end: false,
+  mm_vision_select_feature: "patch",
+  mm_vision_select_layer: -2,
+  mm_vision_tower: "google/siglip-so400m-patch14-384",
+  image_token: "<image>",
+  tokenizer_padding_side: "right",
+  vision_tower_config: SIGLIP_SO400M_384,
+};
+
+export const PRESETS: Record<string, Record<string, unknown>> = {
+  "imp-v1.5-3b-phi2": {
+    architectures: ["ImpForCausalLM"],
+    model_type: "imp",
+    hidden_size: 2560,
+    intermediate_size: 10240,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 32,
+    partial_rotary_factor: 0.4,
+    rope_theta: 10000.0,
+    layer_norm_eps: 1e-5,
+    hidden_act: "gelu_new",
+    vocab_size: 51200,
+    max_position_embeddings: 3072,
+    tie_word_embeddings: false,
+    bos_token_id: 50256,
+    eos_token_id: 50295,
+    pad_token_id: 50256,
+    image_token_index: 50296,
+    image_aspect_ratio: "square",
+    tokenizer_model_max_length: 3072,
+    torch_dtype: "bfloat16",
+    ...MULTIMODAL,
+  },
+  "imp-v1.5-2b-qwen1.5": {
+    architectures: ["ImpQwen2ForCausalLM"],
+    model_type: "imp_qwen2",
+    hidden_size: 2048,
+    intermediate_size: 5504,
+    num_hidden_layers: 24,
+    num_attention_heads: 16,
+    num_key_value_heads: 16,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000.0,
+    hidden_act: "silu",
+    vocab_size: 151936,
+    max_position_embeddings: 32768,
+    tie_word_embeddings: false,
+    use_sliding_window: false,
+    bos_token_id: 151643,
+    eos_token_id: 151645,
+    image_token_index: 151646,
+    image_aspect_ratio: "square",
+    tokenizer_model_max_length: 2560,
+    torch_dtype: "bfloat16",
+    ...MULTIMODAL,
+  },
+};

@@ -1,0 +1,206 @@
+/**
+ * The three-line API: load a model folder, then ask about an image.
+ *
+ * @example
+ * const imp = await ImpPipeline.load("path/to/Imp-v1.5-3B-Phi2", { dtype: "q4" });
+ * const { text } = await imp.generate({ image: "cat.jpg", prompt: "What is the cat doing?" });
+ * for await (const piece of imp.stream({ image: "cat.jpg", prompt: "Describe it." })) process.stdout.write(piece);
+ *
+ * It composes the pieces of the design's data flow: decode + preprocess the image, render the conversation
+ * template, tokenize with the image placeholder, generate, detokenize as a stream with stop strings.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Backend } from "../backend/backend.js";
+import type { BackendName } from "../backend/registry.js";
+import { createBackend } from "../backend/registry.js";
+import type { ImageProcessorSpec, RgbImage } from "../io/image/index.js";
+import {
+  decodeImage,
+  padColorFromMean,
+  preprocessForTower,
+  readClipPreprocessorConfig,
+  siglipSpec,
+} from "../io/image/index.js";
+import type { ChatMessage, ConversationTemplate } from "../io/template/index.js";
+import { templateForModelType } from "../io/template/index.js";
+import { createStreamDecoder, Tokenizer, tokenizeWithImage } from "../io/tokenizer/index.js";
+import { IMAGE_PLACEHOLDER } from "../models/config.js";
+import type { LoadOptions } from "../models/load.js";
+import { loadModel } from "../models/load.js";
+import type { MultimodalModel } from "../models/multimodal.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { fromF32 } from "../tensor/tensor.js";
+import { UsageError } from "../util/errors.js";
+import type { GenerationStats } from "./generate.js";
+import { generateTokens } from "./generate.js";
+import type { SamplingOptions } from "./sampler.js";
+import { StopStringFilter } from "./stop.js";
+
+export type ImageInput = string | Uint8Array | RgbImage;
+
+export interface GenerateRequest {
+  /** A file path, encoded bytes, or decoded RGB. */
+  image?: ImageInput;
+  /** The user's question (a single turn); or give `messages`. */
+  prompt?: string;
+  /** A whole conversation; the image goes with the first user message. */
+  messages?: readonly ChatMessage[];
+  maxNewTokens?: number;
+  sampling?: SamplingOptions;
+  /** Extra stop strings besides the template's. */
+  stop?: readonly string[];
+  signal?: AbortSignal;
+}
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  stats: GenerationStats;
+}
+
+export interface PipelineOptions extends Omit<LoadOptions, "backend"> {
+  backend?: Backend | BackendName;
+  threads?: number;
+  /** Refuse images with more pixels than this (default 50 megapixels). */
+  maxImagePixels?: number;
+}
+
+export class ImpPipeline {
+  private constructor(
+    readonly model: MultimodalModel,
+    readonly tokenizer: Tokenizer,
+    readonly template: ConversationTemplate,
+    readonly imageSpec: ImageProcessorSpec | null,
+    readonly folder: string,
+    private readonly maxImagePixels: number | undefined,
+  ) {}
+
+  static async load(folder: string, opts: PipelineOptions = {}): Promise<ImpPipeline> {
+    const backend =
+      typeof opts.backend === "object" ? opts.backend : await createBackend(opts.backend ?? "wasm", { threads: opts.threads });
+    const loaded = await loadModel(folder, { ...opts, backend });
+    const tokenizer = await Tokenizer.fromFolder(folder);
+    const template = templateForModelType(loaded.config.modelType);
+    const spec = await imageSpecFor(loaded.model, folder, loaded.visionFolder);
+    return new ImpPipeline(loaded.model, tokenizer, template, spec, folder, opts.maxImagePixels);
+  }
+
+  get backend(): Backend {
+    return this.model.backend;
+  }
+
+  /** Decodes and preprocesses an image into the tower's input [3, S, S]. */
+  async prepareImage(input: ImageInput): Promise<Tensor> {
+    if (!this.imageSpec) throw new UsageError("this model has no vision tower; it cannot take an image");
+    let img: RgbImage;
+    if (typeof input === "string") {
+      const bytes = await readFile(input).catch((e: Error) => {
+        throw new UsageError(`cannot read image ${input}: ${e.message}`);
+      });
+      img = await decodeImage(bytes, { source: input, maxPixels: this.maxImagePixels });
+    } else if (input instanceof Uint8Array) img = await decodeImage(input, { maxPixels: this.maxImagePixels });
+    else img = input;
+    const px = preprocessForTower(img, this.imageSpec);
+    const side = Math.round(Math.sqrt(px.length / 3));
+    return fromF32(this.backend, px, [3, side, side]);
+  }
+
+  /** The conversation as prompt token ids (image placeholder = −200). */
+  promptIds(req: Pick<GenerateRequest, "prompt" | "messages">, hasImage: boolean): { ids: number[]; text: string } {
+    const messages: readonly ChatMessage[] =
+      req.messages ?? (req.prompt !== undefined ? [{ role: "user", content: req.prompt }] : []);
+    if (messages.length === 0) throw new UsageError("nothing to answer: give a prompt or messages");
+    const rendered = this.template.render(messages, { image: hasImage, addGenerationPrompt: true });
+    return { ids: tokenizeWithImage(this.tokenizer, rendered.text, IMAGE_PLACEHOLDER), text: rendered.text };
+  }
+
+  /** Token ids that end the answer: the template's end-of-turn tokens and the config's EOS. */
+  stopTokenIds(): number[] {
+    const ids = new Set<number>();
+    for (const t of this.template.stopTokens) {
+      const id = this.tokenizer.tokenToId(t);
+      if (id !== undefined) ids.add(id);
+    }
+    if (this.model.config.eosId !== null) ids.add(this.model.config.eosId);
+    return [...ids];
+  }
+
+  /** Streams the answer text; `stats` (timings, token counts) is filled in when the stream ends. */
+  async *stream(req: GenerateRequest, stats?: (s: GenerationStats, tokens: number[]) => void): AsyncGenerator<string> {
+    const pixels = req.image !== undefined ? await this.prepareImage(req.image) : null;
+    try {
+      const { ids } = this.promptIds(req, pixels !== null);
+      const run = generateTokens(this.model, ids, {
+        images: pixels ? [pixels] : [],
+        maxNewTokens: req.maxNewTokens,
+        sampling: req.sampling,
+        stopTokenIds: this.stopTokenIds(),
+        signal: req.signal,
+      });
+      const decoder = createStreamDecoder(this.tokenizer);
+      const filter = new StopStringFilter([...this.template.stopStrings, ...(req.stop ?? [])]);
+      const tokens: number[] = [];
+      for await (const t of run.tokens) {
+        tokens.push(t);
+        const out = filter.push(decoder.push(t));
+        if (out) yield out;
+        if (filter.done) {
+          run.stats.finishReason = "stop";
+          break;
+        }
+      }
+      const tail = filter.push(decoder.flush()) + filter.flush();
+      if (tail) yield tail;
+      stats?.(run.stats, tokens);
+    } finally {
+      pixels?.dispose();
+    }
+  }
+
+  /** Generates the whole answer. */
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    let text = "";
+    let stats: GenerationStats | null = null;
+    let tokens: number[] = [];
+    for await (const piece of this.stream(req, (s, t) => {
+      stats = s;
+      tokens = t;
+    }))
+      text += piece;
+    return { text, tokens, stats: stats! };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    this.model.backend.dispose();
+  }
+}
+
+/** The image processor a model's config implies (Imp: SigLIP's; LLaVA-1.5: its CLIP folder's). */
+async function imageSpecFor(
+  model: MultimodalModel,
+  folder: string,
+  visionFolder: string | null,
+): Promise<ImageProcessorSpec | null> {
+  const v = model.config.vision;
+  if (!v) return null;
+  const aspect = model.config.imageAspectRatio === "pad" ? "pad" : "square";
+  if (v.kind === "clip") {
+    const dir = [visionFolder, folder].find((d) => d && existsSync(join(d, "preprocessor_config.json")));
+    if (!dir) throw new UsageError(`no preprocessor_config.json for the CLIP tower in ${visionFolder ?? folder}`);
+    return readClipPreprocessorConfig(join(dir, "preprocessor_config.json"), aspect);
+  }
+  const spec = siglipSpec(v.imageSize, aspect);
+  const file = join(folder, "preprocessor_config.json");
+  if (existsSync(file)) {
+    // A SigLIP processor config may set its own mean/std (the Imp releases use 0.5).
+    const pc = JSON.parse(readFileSync(file, "utf8")) as { image_mean?: number[]; image_std?: number[] };
+    if (pc.image_mean?.length === 3 && pc.image_std?.length === 3) {
+      const mean = pc.image_mean as unknown as readonly [number, number, number];
+      return { ...spec, mean, std: pc.image_std as unknown as readonly [number, number, number], padColor: padColorFromMean(mean) };
+    }
+  }
+  return spec;
+}
