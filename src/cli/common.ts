@@ -38,20 +38,31 @@ export function nonNegativeNumber(name: string) {
 export function addModelOptions(cmd: Command): Command {
   const dtypes = ["auto", "f32", "f16", "q8", "q4"];
   return cmd
-    .option("-m, --model <dir>", "model folder (config.json + safetensors + tokenizer); default: the built-in model")
+    .option(
+      "-m, --model <dir>",
+      "model folder (config.json + safetensors + tokenizer); default: the built-in model",
+    )
     .addOption(
-      new Option("--dtype <format>", "weights of the LLM in memory: as stored, f32, f16, or quantized at load")
+      new Option(
+        "--dtype <format>",
+        "weights of the LLM in memory: as stored, f32, f16, or quantized at load",
+      )
         .choices(dtypes)
         .default("auto"),
     )
     .addOption(
-      new Option("--vision-dtype <format>", "weights of the vision tower and connector (default: f16 with q8/q4)").choices(
-        dtypes,
-      ),
+      new Option(
+        "--vision-dtype <format>",
+        "weights of the vision tower and connector (default: f16 with q8/q4)",
+      ).choices(dtypes),
     )
     .option("--vision-tower <dir>", "LLaVA-1.5: local CLIP folder when config.json names a hub model")
     .addOption(new Option("--backend <name>", "compute backend").choices(["wasm", "js"]).default("wasm"))
-    .option("--threads <n>", "threads (default: $IMP_THREADS or the number of cores)", positiveInt("--threads"));
+    .option(
+      "--threads <n>",
+      "threads (default: $IMP_THREADS or the number of cores)",
+      positiveInt("--threads"),
+    );
 }
 
 export function modelFolder(o: { model?: string }): string {

@@ -98,7 +98,8 @@ export class ConfigReader {
       if (fallback !== undefined) return fallback;
       throw new CheckpointError(`${this.file}: missing "${key}" (a string)`);
     }
-    if (typeof v !== "string") throw new CheckpointError(`${this.file}: "${key}" must be a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== "string")
+      throw new CheckpointError(`${this.file}: "${key}" must be a string, got ${JSON.stringify(v)}`);
     return v;
   }
 
@@ -117,7 +118,15 @@ export class ConfigReader {
 }
 
 /** Real Phi-2 sizes, for imp configs that omit them (shared/reference/imp-spec.md §4.1). */
-const PHI2 = { hidden: 2560, layers: 32, heads: 32, intermediate: 10240, vocab: 51200, positions: 2048, rotary: 0.4 };
+const PHI2 = {
+  hidden: 2560,
+  layers: 32,
+  heads: 32,
+  intermediate: 10240,
+  vocab: 51200,
+  positions: 2048,
+  rotary: 0.4,
+};
 
 function phi2Llm(c: ConfigReader): LlmConfig {
   const msft = c.has("n_embd") || c.has("n_layer") || c.has("rotary_dim");
@@ -151,7 +160,9 @@ function llamaLikeLlm(c: ConfigReader, family: LlmFamily): LlmConfig {
   const heads = c.int("num_attention_heads");
   const headDim = c.has("head_dim") ? c.int("head_dim") : hidden / heads;
   if (c.has("rope_scaling"))
-    throw new CheckpointError(`${c.file}: "rope_scaling" is set; scaled rotary embeddings are not supported yet`);
+    throw new CheckpointError(
+      `${c.file}: "rope_scaling" is set; scaled rotary embeddings are not supported yet`,
+    );
   return {
     family,
     hidden,
@@ -189,9 +200,13 @@ function visionCommon(
   // needs layers 1..(s ≥ 0 ? s : total + 1 + s).
   const layers = selectLayer >= 0 ? selectLayer : total + 1 + selectLayer;
   if (layers < 0 || layers > total)
-    throw new CheckpointError(`${v.file}: mm_vision_select_layer ${selectLayer} is outside a ${total}-layer tower`);
+    throw new CheckpointError(
+      `${v.file}: mm_vision_select_layer ${selectLayer} is outside a ${total}-layer tower`,
+    );
   if (selectFeature !== "patch" && selectFeature !== "cls_patch")
-    throw new CheckpointError(`mm_vision_select_feature "${selectFeature}" is not supported (patch, cls_patch)`);
+    throw new CheckpointError(
+      `mm_vision_select_feature "${selectFeature}" is not supported (patch, cls_patch)`,
+    );
   const hidden = v.int("hidden_size");
   return {
     kind,
@@ -243,7 +258,9 @@ export function parseModelConfig(json: Json, file: string, clipConfig?: ConfigRe
   if (llm.hidden % llm.heads !== 0 && !c.has("head_dim"))
     throw new CheckpointError(`${file}: hidden size ${llm.hidden} is not divisible by ${llm.heads} heads`);
   if (llm.heads % llm.kvHeads !== 0)
-    throw new CheckpointError(`${file}: ${llm.heads} attention heads are not divisible by ${llm.kvHeads} KV heads`);
+    throw new CheckpointError(
+      `${file}: ${llm.heads} attention heads are not divisible by ${llm.kvHeads} KV heads`,
+    );
   const selectLayer = c.has("mm_vision_select_layer") ? c.num("mm_vision_select_layer") : -2;
   const selectFeature = c.str("mm_vision_select_feature", "patch");
   let vision: VisionConfig | null = null;
@@ -256,7 +273,9 @@ export function parseModelConfig(json: Json, file: string, clipConfig?: ConfigRe
   }
   const projectorType = c.str("mm_projector_type", "linear");
   if (projectorType !== "mlp2x_gelu" && projectorType !== "linear")
-    throw new CheckpointError(`${file}: mm_projector_type "${projectorType}" is not supported (mlp2x_gelu, linear)`);
+    throw new CheckpointError(
+      `${file}: mm_projector_type "${projectorType}" is not supported (mlp2x_gelu, linear)`,
+    );
   if (vision && c.has("mm_hidden_size") && c.int("mm_hidden_size") !== vision.hidden)
     throw new CheckpointError(
       `${file}: mm_hidden_size ${c.int("mm_hidden_size")} differs from the vision tower's hidden size ${vision.hidden}`,

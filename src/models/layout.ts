@@ -63,13 +63,15 @@ export function resolveSource(
   if (name.startsWith(VISION_PREFIX)) {
     const rest = name.slice(VISION_PREFIX.length);
     if (separateVision) return { from: "vision", name: `vision_model.${rest}` };
-    if (layout === "impV1") return { from: "main", name: `transformer.vision_tower.vision_tower.vision_model.${rest}` };
+    if (layout === "impV1")
+      return { from: "main", name: `transformer.vision_tower.vision_tower.vision_model.${rest}` };
     if (layout === "llavaHf") return { from: "main", name: `vision_tower.vision_model.${rest}` };
     if (layout === "llavaHfNested") return { from: "main", name: `model.vision_tower.vision_model.${rest}` };
     return { from: "main", name };
   }
   if (layout === "impV1") return { from: "main", ...impV1(name, llm) };
-  if (layout === "llavaHf" || layout === "llavaHfNested") return { from: "main", name: llavaHf(name, layout) };
+  if (layout === "llavaHf" || layout === "llavaHfNested")
+    return { from: "main", name: llavaHf(name, layout) };
   // imp15: as named, unless stored fused (Phi-3).
   if (!has(name)) {
     const m = /^(model\.layers\.\d+)\.(self_attn\.(q|k|v)_proj|mlp\.(gate|up)_proj)\.weight$/.exec(name);
@@ -108,6 +110,7 @@ function llavaHf(name: string, layout: "llavaHf" | "llavaHfNested"): string {
     return `${nested ? "model." : ""}multi_modal_projector.${linear}.${m[2]}`;
   }
   if (name.startsWith("lm_head.")) return nested ? name : `language_model.${name}`;
-  if (name.startsWith("model.")) return nested ? `model.language_model.${name.slice(6)}` : `language_model.${name}`;
+  if (name.startsWith("model."))
+    return nested ? `model.language_model.${name.slice(6)}` : `language_model.${name}`;
   return name;
 }

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Checkpoint, writeSafetensors } from "../io/safetensors/index.js";
-import { fixture } from "../testing/fixtures.js";
 import { testBackend } from "../testing/backends.js";
+import { fixture } from "../testing/fixtures.js";
 import { CheckpointError } from "../util/errors.js";
 import { parseModelConfig } from "./config.js";
 import { loadModel } from "./load.js";
@@ -32,7 +32,11 @@ function editConfig(dir: string, edit: (c: Record<string, unknown>) => void): vo
 }
 
 /** Rewrites a folder's single model.safetensors through a name map (null drops a tensor). */
-function rewriteWeights(dir: string, rename: (name: string) => string | null, from = join(dir, "model.safetensors")): void {
+function rewriteWeights(
+  dir: string,
+  rename: (name: string) => string | null,
+  from = join(dir, "model.safetensors"),
+): void {
   const ck = Checkpoint.open(from);
   const entries = ck.names().flatMap((n) => {
     const to = rename(n);
@@ -69,17 +73,26 @@ describe("config.json schemas", () => {
       { model_type: "imp", n_embd: 64, n_head: 4, n_head_kv: null, n_inner: null, n_layer: 2, rotary_dim: 6 },
       "config.json",
     );
-    assert.deepEqual([c.llm.hidden, c.llm.heads, c.llm.kvHeads, c.llm.intermediate, c.llm.rotaryDim], [64, 4, 4, 256, 6]);
+    assert.deepEqual(
+      [c.llm.hidden, c.llm.heads, c.llm.kvHeads, c.llm.intermediate, c.llm.rotaryDim],
+      [64, 4, 4, 256, 6],
+    );
   });
   test("vision layers run up to the selected layer", () => {
-    const json = JSON.parse(readFileSync(fixture("tiny-imp-qwen2", "config.json"), "utf8")) as Record<string, unknown>;
+    const json = JSON.parse(readFileSync(fixture("tiny-imp-qwen2", "config.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     const c = parseModelConfig(json, "config.json");
     assert.equal(c.vision?.totalLayers, 3);
     assert.equal(c.vision?.layers, 2);
     assert.equal(c.llm.kvHeads, 2);
   });
   test("unsupported model_type is refused by name", () => {
-    assert.throws(() => parseModelConfig({ model_type: "gpt2" }, "x/config.json"), /model_type "gpt2" is not supported/);
+    assert.throws(
+      () => parseModelConfig({ model_type: "gpt2" }, "x/config.json"),
+      /model_type "gpt2" is not supported/,
+    );
   });
   test("a wrong type names the key", () => {
     assert.throws(
@@ -173,7 +186,12 @@ describe("layouts", () => {
         }),
         ...clip.names().map((n) => {
           const e = clip.info(n);
-          return { name: `${nested ? "model." : ""}vision_tower.${n}`, dtype: e.dtype, shape: [...e.shape], data: clip.readBytes(n) };
+          return {
+            name: `${nested ? "model." : ""}vision_tower.${n}`,
+            dtype: e.dtype,
+            shape: [...e.shape],
+            data: clip.readBytes(n),
+          };
         }),
       ];
       main.close();
@@ -182,7 +200,10 @@ describe("layouts", () => {
       writeSafetensors(join(hf, "model.safetensors"), entries);
       cpSync(join(d, "golden.safetensors"), join(hf, "golden.safetensors"));
       const flat = JSON.parse(readFileSync(join(d, "config.json"), "utf8")) as Record<string, unknown>;
-      const vision = JSON.parse(readFileSync(join(d, "clip-vision", "config.json"), "utf8")) as Record<string, unknown>;
+      const vision = JSON.parse(readFileSync(join(d, "clip-vision", "config.json"), "utf8")) as Record<
+        string,
+        unknown
+      >;
       const text: Record<string, unknown> = { model_type: "llama" };
       for (const k of [
         "hidden_size",
@@ -225,18 +246,31 @@ describe("layouts", () => {
 describe("weight formats at load", () => {
   // Measured bounds for these random tiny models (hidden 64): half weights stay close; q8 keeps every greedy
   // token; q4's noise (≈ 1/16 of each block's range) flips tokens of a random model, so only logits are bounded.
-  const bounds = { f16: { logits: 2e-3, tokens: true }, q8: { logits: 4e-2, tokens: true }, q4: { logits: 0.4, tokens: false } };
-  for (const [dtype, b] of Object.entries(bounds) as Array<["f16" | "q8" | "q4", { logits: number; tokens: boolean }]>)
+  const bounds = {
+    f16: { logits: 2e-3, tokens: true },
+    q8: { logits: 4e-2, tokens: true },
+    q4: { logits: 0.4, tokens: false },
+  };
+  for (const [dtype, b] of Object.entries(bounds) as Array<
+    ["f16" | "q8" | "q4", { logits: number; tokens: boolean }]
+  >)
     for (const name of ["tiny-imp-phi2", "tiny-imp-qwen2", "tiny-llava15"])
       test(`${dtype}: ${name}`, async () => {
-        const r = await modelParity(fixture(name), { backend: await testBackend("js"), dtype, tolerance: b.logits });
+        const r = await modelParity(fixture(name), {
+          backend: await testBackend("js"),
+          dtype,
+          tolerance: b.logits,
+        });
         const byName = Object.fromEntries(r.map((x) => [x.output, x]));
         assert.ok(byName.logits!.ok, `logits error ${byName.logits!.error} > ${b.logits}`);
         if (b.tokens) assert.ok(byName.greedy_tokens!.ok, byName.greedy_tokens!.detail);
       });
 
   test("q8/q4 quantize the LLM matrices; norms and biases stay f32; the tower stays half", async () => {
-    const { model } = await loadModel(fixture("tiny-imp-phi2"), { backend: await testBackend("js"), dtype: "q4" });
+    const { model } = await loadModel(fixture("tiny-imp-phi2"), {
+      backend: await testBackend("js"),
+      dtype: "q4",
+    });
     const p = Object.fromEntries(model.namedParameters());
     assert.equal(p["model.layers.0.self_attn.q_proj.weight"]!.value.dtype, "q4");
     assert.equal(p["model.embed_tokens.weight"]!.value.dtype, "q4");

@@ -9,8 +9,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { createBackend } from "../backend/registry.js";
-import { Checkpoint } from "../io/safetensors/index.js";
 import type { StEntry } from "../io/safetensors/index.js";
+import { Checkpoint } from "../io/safetensors/index.js";
 import type { Param } from "../nn/module.js";
 import type { DType } from "../tensor/dtype.js";
 import { QK } from "../tensor/dtype.js";
@@ -95,7 +95,10 @@ const CLIP_VISION_DEFAULTS = {
 };
 
 /** A transformers-native LLaVA config ({text_config, vision_config}) as the flat LLaVA-1.5 schema. */
-function flattenLlavaHf(json: Record<string, unknown>, file: string): { flat: Record<string, unknown>; clip: ConfigReader } {
+function flattenLlavaHf(
+  json: Record<string, unknown>,
+  file: string,
+): { flat: Record<string, unknown>; clip: ConfigReader } {
   const text = { ...LLAMA_DEFAULTS, ...((json.text_config as Record<string, unknown>) ?? {}) };
   const vision = { ...CLIP_VISION_DEFAULTS, ...((json.vision_config as Record<string, unknown>) ?? {}) };
   const strategy = json.vision_feature_select_strategy ?? "default";
@@ -110,7 +113,9 @@ function flattenLlavaHf(json: Record<string, unknown>, file: string): { flat: Re
     image_aspect_ratio: "square",
   };
   if (json.projector_hidden_act !== undefined && json.projector_hidden_act !== "gelu")
-    throw new CheckpointError(`${file}: projector_hidden_act "${String(json.projector_hidden_act)}" is not supported`);
+    throw new CheckpointError(
+      `${file}: projector_hidden_act "${String(json.projector_hidden_act)}" is not supported`,
+    );
   return { flat, clip: new ConfigReader(vision, `${file} → vision_config`) };
 }
 
@@ -142,7 +147,11 @@ export function readModelConfig(
   }
   const mt = json.model_type;
   if (mt === "llava" || mt === "llava_llama") {
-    const visionFolder = findVisionFolder(folder, typeof json.mm_vision_tower === "string" ? json.mm_vision_tower : null, visionTower);
+    const visionFolder = findVisionFolder(
+      folder,
+      typeof json.mm_vision_tower === "string" ? json.mm_vision_tower : null,
+      visionTower,
+    );
     const cjson = readJson(join(visionFolder, "config.json"));
     const clip =
       cjson.model_type === "clip"
@@ -215,7 +224,8 @@ export async function loadModel(folder: string, opts: LoadOptions = {}): Promise
         cache.set(k, stored);
       }
       const part = sliceRows(stored, src, p, name, where);
-      const mode = name.startsWith(VISION_PREFIX) || name.startsWith("model.mm_projector") ? visionDtype : dtype;
+      const mode =
+        name.startsWith(VISION_PREFIX) || name.startsWith("model.mm_projector") ? visionDtype : dtype;
       p.value = cast(part, targetDType(p, stored.dtype, mode));
       part.dispose();
       const left = uses.get(k)! - 1;
@@ -243,7 +253,9 @@ function key(src: TensorSource): string {
 function readStored(backend: Backend, ckpt: Checkpoint, entry: StEntry, where: string): Tensor {
   const dtype = STORED[entry.dtype];
   if (!dtype)
-    throw new CheckpointError(`${where}: tensor "${entry.name}" is ${entry.dtype}; weights must be F32, F16 or BF16`);
+    throw new CheckpointError(
+      `${where}: tensor "${entry.name}" is ${entry.dtype}; weights must be F32, F16 or BF16`,
+    );
   const t = empty(backend, dtype, entry.shape);
   ckpt.read(entry.name, new Uint8Array(backend.heap.buffer, t.ptr, entry.byteLength));
   return t;
@@ -257,7 +269,8 @@ function sliceRows(stored: Tensor, src: TensorSource, p: Param, name: string, wh
         "config.json and the weights disagree.",
     );
   if (!src.rows) {
-    if (stored.shape.length !== p.shape.length || stored.shape.some((s, i) => s !== p.shape[i])) throw fail("");
+    if (stored.shape.length !== p.shape.length || stored.shape.some((s, i) => s !== p.shape[i]))
+      throw fail("");
     return stored.reshape(stored.shape);
   }
   const [start, count] = src.rows;
@@ -266,4 +279,3 @@ function sliceRows(stored: Tensor, src: TensorSource, p: Param, name: string, wh
   if (stored.shape.slice(1).some((s, i) => s !== p.shape[i + 1])) throw fail("");
   return stored.slice(0, start, start + count);
 }
-

@@ -39,7 +39,10 @@ export class MultimodalModel extends Module {
     if (v) {
       const tower = v.kind === "siglip" ? new SiglipVisionTower(v) : new ClipVisionTower(v);
       this.vision = this.child(VISION_PREFIX.slice(0, -1), tower);
-      this.projector = this.child("model.mm_projector", new Connector(config.projectorType, v.hidden, config.llm.hidden));
+      this.projector = this.child(
+        "model.mm_projector",
+        new Connector(config.projectorType, v.hidden, config.llm.hidden),
+      );
     } else {
       this.vision = null;
       this.projector = null;
@@ -68,7 +71,9 @@ export class MultimodalModel extends Module {
     if (!this.vision || !this.projector) throw new ShapeError("this model has no vision tower");
     const v = this.config.vision!;
     if (pixels.numel !== 3 * v.imageSize * v.imageSize)
-      throw new ShapeError(`image tensor [${pixels.shape}] does not match the tower's 3×${v.imageSize}×${v.imageSize}`);
+      throw new ShapeError(
+        `image tensor [${pixels.shape}] does not match the tower's 3×${v.imageSize}×${v.imageSize}`,
+      );
     const features = this.vision.forward(pixels.reshape([3, v.imageSize, v.imageSize]));
     return { features, embeds: this.projector.forward(features) };
   }
@@ -77,7 +82,9 @@ export class MultimodalModel extends Module {
   embed(ids: readonly number[], images: readonly Tensor[] = []): Tensor {
     const places = ids.flatMap((id, i) => (this.isPlaceholder(id) ? [i] : []));
     if (places.length !== images.length)
-      throw new ShapeError(`the prompt has ${places.length} image placeholder(s) but ${images.length} image(s) were given`);
+      throw new ShapeError(
+        `the prompt has ${places.length} image placeholder(s) but ${images.length} image(s) were given`,
+      );
     const parts: Tensor[] = [];
     let start = 0;
     places.forEach((p, k) => {

@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { fixturesDir } from "../testing/fixtures.js";
-import { TEST_BACKENDS, testBackend } from "../testing/backends.js";
 import { fixtureKind } from "../cli/commands/parity.js";
+import { TEST_BACKENDS, testBackend } from "../testing/backends.js";
+import { fixturesDir } from "../testing/fixtures.js";
 import { modelParity } from "./parity.js";
 
 const folders = readdirSync(fixturesDir())

@@ -37,7 +37,10 @@ export function relError(ours: ArrayLike<number>, golden: ArrayLike<number>): nu
 }
 
 /** Reads a golden tensor as numbers. */
-export function readGolden(ckpt: Checkpoint, name: string): { shape: number[]; values: Float64Array | Float32Array } {
+export function readGolden(
+  ckpt: Checkpoint,
+  name: string,
+): { shape: number[]; values: Float64Array | Float32Array } {
   if (!ckpt.has(name)) throw new CheckpointError(`${ckpt.source}: golden tensor "${name}" is missing`);
   const e = ckpt.info(name);
   const bytes = ckpt.readBytes(name);
@@ -109,12 +112,14 @@ export async function modelParity(folder: string, opts: ModelParityOptions): Pro
       error: wrong,
       tolerance: 0,
       ok: wrong === 0,
-      detail: wrong ? `ours [${got.join(", ")}] vs golden [${gTokens.slice(0, steps).join(", ")}]` : undefined,
+      detail: wrong
+        ? `ours [${got.join(", ")}] vs golden [${gTokens.slice(0, steps).join(", ")}]`
+        : undefined,
     });
     const gl = readGolden(golden, "greedy_logits");
     const vocab = gl.shape[2]!;
     const ours = new Float32Array(steps * vocab);
-    stepLogits.slice(0, steps).forEach((l, i) => ours.set(l, i * vocab));
+    for (let i = 0; i < steps; i++) ours.set(stepLogits[i]!, i * vocab);
     const error = relError(ours, gl.values.subarray(0, steps * vocab));
     results.push({ output: "greedy_logits", error, tolerance: tol, ok: error <= tol });
     return results;

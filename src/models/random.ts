@@ -8,8 +8,8 @@ import { join } from "node:path";
 import type { StDtype } from "../io/safetensors/index.js";
 import { writeShardedSafetensors } from "../io/safetensors/index.js";
 import type { Param } from "../nn/module.js";
-import { f32ToF16Bits } from "../tensor/half.js";
 import { numel } from "../tensor/dtype.js";
+import { f32ToF16Bits } from "../tensor/half.js";
 import { parseModelConfig } from "./config.js";
 import { MultimodalModel } from "./multimodal.js";
 
@@ -49,7 +49,8 @@ function encode(values: Float32Array, dtype: "f32" | "f16" | "bf16"): Uint8Array
   if (dtype === "f32") return new Uint8Array(values.buffer);
   const bits = new Uint32Array(values.buffer);
   const out = new Uint16Array(values.length);
-  if (dtype === "bf16") for (let i = 0; i < bits.length; i++) out[i] = (bits[i]! + 0x7fff + ((bits[i]! >>> 16) & 1)) >>> 16;
+  if (dtype === "bf16")
+    for (let i = 0; i < bits.length; i++) out[i] = (bits[i]! + 0x7fff + ((bits[i]! >>> 16) & 1)) >>> 16;
   else for (let i = 0; i < values.length; i++) out[i] = f32ToF16Bits(values[i]!);
   return new Uint8Array(out.buffer);
 }
@@ -71,10 +72,18 @@ export function writeRandomCheckpoint(
   let total = 0;
   const entries = params.map(([name, p]) => {
     total += numel(p.shape) * (dtype === "f32" ? 4 : 2);
-    return { name, dtype: st, shape: [...p.shape], data: () => encode(fill(name, p, seed, opts.std ?? 0.02), dtype) };
+    return {
+      name,
+      dtype: st,
+      shape: [...p.shape],
+      data: () => encode(fill(name, p, seed, opts.std ?? 0.02), dtype),
+    };
   });
   writeShardedSafetensors(dir, entries, { maxShardBytes: opts.maxShardBytes ?? 2 ** 30 });
-  writeFileSync(join(dir, "config.json"), `${JSON.stringify({ ...configJson, torch_dtype: dtypeName(dtype) }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, "config.json"),
+    `${JSON.stringify({ ...configJson, torch_dtype: dtypeName(dtype) }, null, 2)}\n`,
+  );
   return total;
 }
 

@@ -7,8 +7,9 @@
  * The output projection's checkpoint name differs by family: `dense` (Phi-2), `o_proj` (LLaMA, Qwen2, Phi-3),
  * `out_proj` (SigLIP, CLIP).
  */
-import * as F from "../tensor/ops/index.js";
+
 import type { RopeTable } from "../tensor/ops/index.js";
+import * as F from "../tensor/ops/index.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { KVCache } from "./kv-cache.js";
 import { Linear } from "./layers.js";

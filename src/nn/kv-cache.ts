@@ -4,11 +4,11 @@
  * Capacity grows on demand (the rows are copied), so short chats do not reserve the whole context.
  */
 import type { Backend } from "../backend/backend.js";
-import { ShapeError } from "../util/errors.js";
 import { writeRows } from "../tensor/ops/gather.js";
-import type { Tensor } from "../tensor/tensor.js";
 import { keep } from "../tensor/scope.js";
+import type { Tensor } from "../tensor/tensor.js";
 import { empty } from "../tensor/tensor.js";
+import { ShapeError } from "../util/errors.js";
 
 export class KVCache {
   private k: Tensor[] = [];
@@ -67,7 +67,8 @@ export class KVCache {
 
   /** Forgets positions from `length` on (keeps the memory). */
   truncate(length: number): void {
-    if (length < 0 || length > this.length) throw new ShapeError(`cannot truncate a cache of ${this.length} to ${length}`);
+    if (length < 0 || length > this.length)
+      throw new ShapeError(`cannot truncate a cache of ${this.length} to ${length}`);
     this.length = length;
   }
 

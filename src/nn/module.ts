@@ -81,6 +81,6 @@ export class ModuleList<M extends Module> extends Module {
   constructor(items: M[]) {
     super();
     this.items = items;
-    items.forEach((m, i) => this.child(String(i), m));
+    for (let i = 0; i < items.length; i++) this.child(String(i), items[i]!);
   }
 }

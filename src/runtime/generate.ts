@@ -4,8 +4,9 @@
  * context, or when the AbortSignal fires (between tokens). Yields to the event loop after every token so that
  * streams flush and cancellation is seen.
  */
-import type { KVCache } from "../nn/kv-cache.js";
+
 import type { MultimodalModel } from "../models/multimodal.js";
+import type { KVCache } from "../nn/kv-cache.js";
 import { keep, tidy } from "../tensor/scope.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { ImpError, ShapeError } from "../util/errors.js";

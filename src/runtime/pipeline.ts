@@ -79,7 +79,9 @@ export class ImpPipeline {
 
   static async load(folder: string, opts: PipelineOptions = {}): Promise<ImpPipeline> {
     const backend =
-      typeof opts.backend === "object" ? opts.backend : await createBackend(opts.backend ?? "wasm", { threads: opts.threads });
+      typeof opts.backend === "object"
+        ? opts.backend
+        : await createBackend(opts.backend ?? "wasm", { threads: opts.threads });
     const loaded = await loadModel(folder, { ...opts, backend });
     const tokenizer = await Tokenizer.fromFolder(folder);
     const template = templateForModelType(loaded.config.modelType);
@@ -100,7 +102,8 @@ export class ImpPipeline {
         throw new UsageError(`cannot read image ${input}: ${e.message}`);
       });
       img = await decodeImage(bytes, { source: input, maxPixels: this.maxImagePixels });
-    } else if (input instanceof Uint8Array) img = await decodeImage(input, { maxPixels: this.maxImagePixels });
+    } else if (input instanceof Uint8Array)
+      img = await decodeImage(input, { maxPixels: this.maxImagePixels });
     else img = input;
     const px = preprocessForTower(img, this.imageSpec);
     const side = Math.round(Math.sqrt(px.length / 3));
@@ -108,7 +111,10 @@ export class ImpPipeline {
   }
 
   /** The conversation as prompt token ids (image placeholder = −200). */
-  promptIds(req: Pick<GenerateRequest, "prompt" | "messages">, hasImage: boolean): { ids: number[]; text: string } {
+  promptIds(
+    req: Pick<GenerateRequest, "prompt" | "messages">,
+    hasImage: boolean,
+  ): { ids: number[]; text: string } {
     const messages: readonly ChatMessage[] =
       req.messages ?? (req.prompt !== undefined ? [{ role: "user", content: req.prompt }] : []);
     if (messages.length === 0) throw new UsageError("nothing to answer: give a prompt or messages");
@@ -128,7 +134,10 @@ export class ImpPipeline {
   }
 
   /** Streams the answer text; `stats` (timings, token counts) is filled in when the stream ends. */
-  async *stream(req: GenerateRequest, stats?: (s: GenerationStats, tokens: number[]) => void): AsyncGenerator<string> {
+  async *stream(
+    req: GenerateRequest,
+    stats?: (s: GenerationStats, tokens: number[]) => void,
+  ): AsyncGenerator<string> {
     const pixels = req.image !== undefined ? await this.prepareImage(req.image) : null;
     try {
       const { ids } = this.promptIds(req, pixels !== null);
@@ -189,7 +198,8 @@ async function imageSpecFor(
   const aspect = model.config.imageAspectRatio === "pad" ? "pad" : "square";
   if (v.kind === "clip") {
     const dir = [visionFolder, folder].find((d) => d && existsSync(join(d, "preprocessor_config.json")));
-    if (!dir) throw new UsageError(`no preprocessor_config.json for the CLIP tower in ${visionFolder ?? folder}`);
+    if (!dir)
+      throw new UsageError(`no preprocessor_config.json for the CLIP tower in ${visionFolder ?? folder}`);
     return readClipPreprocessorConfig(join(dir, "preprocessor_config.json"), aspect);
   }
   const spec = siglipSpec(v.imageSize, aspect);
@@ -199,7 +209,12 @@ async function imageSpecFor(
     const pc = JSON.parse(readFileSync(file, "utf8")) as { image_mean?: number[]; image_std?: number[] };
     if (pc.image_mean?.length === 3 && pc.image_std?.length === 3) {
       const mean = pc.image_mean as unknown as readonly [number, number, number];
-      return { ...spec, mean, std: pc.image_std as unknown as readonly [number, number, number], padColor: padColorFromMean(mean) };
+      return {
+        ...spec,
+        mean,
+        std: pc.image_std as unknown as readonly [number, number, number],
+        padColor: padColorFromMean(mean),
+      };
     }
   }
   return spec;

@@ -20,8 +20,10 @@ export function validateSampling(o: SamplingOptions): void {
   const bad = (what: string) => {
     throw new UsageError(what);
   };
-  if (o.temperature !== undefined && !(o.temperature >= 0)) bad(`temperature must be ≥ 0, got ${o.temperature}`);
-  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0)) bad(`top_k must be an integer ≥ 0, got ${o.topK}`);
+  if (o.temperature !== undefined && !(o.temperature >= 0))
+    bad(`temperature must be ≥ 0, got ${o.temperature}`);
+  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0))
+    bad(`top_k must be an integer ≥ 0, got ${o.topK}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) bad(`top_p must be in (0, 1], got ${o.topP}`);
   if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0))
     bad(`repetition_penalty must be > 0, got ${o.repetitionPenalty}`);

@@ -22,7 +22,7 @@ export interface KernelCase {
   outputs: Record<string, number>;
   /** How to read outputs for comparison: f32 (default) or raw bytes. */
   outputKinds?: Record<string, "f32" | "bytes">;
-  run(b: Backend, p: Record<string, number>): void | number;
+  run(b: Backend, p: Record<string, number>): unknown;
 }
 
 const f32 = (data: Float32Array): Input => ({ kind: "f32", data });
@@ -214,7 +214,7 @@ export function kernelCases(seed = 1): KernelCase[] {
     const probs = new Float32Array(n);
     for (let r = 0; r < rows; r++) {
       let s = 0;
-      for (let c = 0; c < cols; c++) s += (probs[r * cols + c] = Math.exp(logits[r * cols + c]! / 4));
+      for (let c = 0; c < cols; c++) s += probs[r * cols + c] = Math.exp(logits[r * cols + c]! / 4);
       for (let c = 0; c < cols; c++) probs[r * cols + c]! /= s;
     }
     cases.push({
@@ -268,7 +268,13 @@ export function kernelCases(seed = 1): KernelCase[] {
     }
   }
 
-  for (const format of [WeightFormat.f32, WeightFormat.f16, WeightFormat.bf16, WeightFormat.q8, WeightFormat.q4]) {
+  for (const format of [
+    WeightFormat.f32,
+    WeightFormat.f16,
+    WeightFormat.bf16,
+    WeightFormat.q8,
+    WeightFormat.q4,
+  ]) {
     const quant = format === WeightFormat.q8 || format === WeightFormat.q4;
     const dim = quant ? 96 : 37;
     const rows = 11;
@@ -353,7 +359,13 @@ export function kernelCases(seed = 1): KernelCase[] {
   }
 
   // Matrix products: awkward m, n, k; every weight format; transposes; batches with grouped B (GQA).
-  for (const format of [WeightFormat.f32, WeightFormat.f16, WeightFormat.bf16, WeightFormat.q8, WeightFormat.q4]) {
+  for (const format of [
+    WeightFormat.f32,
+    WeightFormat.f16,
+    WeightFormat.bf16,
+    WeightFormat.q8,
+    WeightFormat.q4,
+  ]) {
     const quant = format === WeightFormat.q8 || format === WeightFormat.q4;
     for (const [m, n, k] of [
       [1, 1, 32],

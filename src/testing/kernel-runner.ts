@@ -31,7 +31,8 @@ export function runCase(b: Backend, c: KernelCase): CaseOutputs {
     }
     c.run(b, ptrs);
     const out: CaseOutputs = {};
-    for (const name of Object.keys(c.outputs)) out[name] = new Uint8Array(b.heap.buffer, ptrs[name], sizes[name]).slice();
+    for (const name of Object.keys(c.outputs))
+      out[name] = new Uint8Array(b.heap.buffer, ptrs[name], sizes[name]).slice();
     return out;
   } finally {
     for (const p of Object.values(ptrs)) b.heap.release(p);
@@ -63,7 +64,8 @@ export function compareOutputs(c: KernelCase, ref: CaseOutputs, got: CaseOutputs
     let maxErr = 0;
     let at = -1;
     for (let i = 0; i < fa.length; i++) {
-      if (Number.isNaN(fa[i]!) !== Number.isNaN(fb[i]!)) return `${name}[${i}]: expected ${fa[i]} got ${fb[i]}`;
+      if (Number.isNaN(fa[i]!) !== Number.isNaN(fb[i]!))
+        return `${name}[${i}]: expected ${fa[i]} got ${fb[i]}`;
       if (Number.isNaN(fa[i]!)) continue;
       maxRef = Math.max(maxRef, Math.abs(fa[i]!));
       const e = Math.abs(fa[i]! - fb[i]!);

@@ -33,7 +33,9 @@ export function register(program: Command): void {
     .command("parity")
     .description("compare fixture folders with the golden outputs of the official PyTorch code")
     .argument("<dir...>", "fixture folders: model folders or preprocess/ and preprocess-clip/")
-    .addOption(new Option("--backend <name>", "backend to run").choices(["js", "wasm", "both"]).default("both"))
+    .addOption(
+      new Option("--backend <name>", "backend to run").choices(["js", "wasm", "both"]).default("both"),
+    )
     .option("--threads <n>", "threads for the wasm backend", (v) => Number.parseInt(v, 10))
     .option("--tolerance <x>", "max |ours − golden| / max |golden| for float outputs (default 1e-4)", Number)
     .addHelpText(
@@ -61,8 +63,9 @@ export function register(program: Command): void {
                 : await preprocessParity(dir);
             for (const r of results) {
               if (!r.ok) failed++;
-              const err = r.tolerance === 0 ? String(r.error) : r.error.toExponential(2);
-              const tol = r.tolerance === 0 ? "exact" : r.tolerance.toExponential(0);
+              const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toExponential(2));
+              const err = fmt(r.error);
+              const tol = r.tolerance === 0 ? "exact" : fmt(r.tolerance);
               process.stdout.write(
                 `${basename(dir).padEnd(18)} ${label.padEnd(4)} ${r.output.padEnd(34)} err ${err.padEnd(9)} ` +
                   `tol ${tol.padEnd(6)} ${r.ok ? "ok" : "FAIL"}${r.detail ? `  ${r.detail}` : ""}\n`,

@@ -34,7 +34,10 @@ export class LlamaDecoderLayer extends Module {
         outName: "o_proj",
       }),
     );
-    this.post_attention_layernorm = this.child("post_attention_layernorm", new RMSNorm(cfg.hidden, cfg.normEps));
+    this.post_attention_layernorm = this.child(
+      "post_attention_layernorm",
+      new RMSNorm(cfg.hidden, cfg.normEps),
+    );
     this.mlp = this.child("mlp", new GatedMlp(cfg.hidden, cfg.intermediate));
   }
 

@@ -27,7 +27,10 @@ class SiglipEmbeddings extends Module {
   }
   /** position_embedding(arange(n)): the table's rows as f32, whatever format they are stored in. */
   private positions(n: number): Tensor {
-    const ids = fromI32(this.position_embedding.weight.value.backend, Array.from({ length: n }, (_, i) => i));
+    const ids = fromI32(
+      this.position_embedding.weight.value.backend,
+      Array.from({ length: n }, (_, i) => i),
+    );
     return this.position_embedding.forward(ids);
   }
 
