@@ -31,7 +31,8 @@ export function elementBytes(d: DenseDType): number {
 /** Bytes taken by `n` elements of `d` (for quantized types, n must be whole blocks). */
 export function byteSize(d: DType, n: number): number {
   if (d === "q8" || d === "q4") {
-    if (n % QK !== 0) throw new ShapeError(`${d} tensors hold whole blocks of ${QK} elements; got ${n} elements`);
+    if (n % QK !== 0)
+      throw new ShapeError(`${d} tensors hold whole blocks of ${QK} elements; got ${n} elements`);
     return (n / QK) * (d === "q8" ? Q8_BLOCK_BYTES : Q4_BLOCK_BYTES);
   }
   return n * DENSE_BYTES[d];

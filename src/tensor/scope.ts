@@ -17,8 +17,14 @@ export function track(t: Disposable): void {
 
 /** Removes a tensor from the innermost scope so it outlives it (until disposed explicitly). */
 export function keep<T extends Disposable>(t: T): T {
-  for (let i = stack.length - 1; i >= 0; i--) if (stack[i]!.delete(t)) break;
+  untrack(t);
   return t;
+}
+
+/** Removes a tensor from the scope that would dispose it; true if some scope owned it. */
+export function untrack(t: Disposable): boolean {
+  for (let i = stack.length - 1; i >= 0; i--) if (stack[i]!.delete(t)) return true;
+  return false;
 }
 
 function collect(value: unknown, into: Set<Disposable>, depth = 0): void {

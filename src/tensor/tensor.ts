@@ -8,6 +8,8 @@ import { WeightFormat } from "../backend/backend.js";
 import { ShapeError } from "../util/errors.js";
 import type { DenseDType, DType } from "./dtype.js";
 import { byteSize, elementBytes, isQuantized, numel } from "./dtype.js";
+import { record } from "./autograd.js";
+import { writeRows } from "./ops/gather.js";
 import { track } from "./scope.js";
 
 /** A block of backend memory shared by a tensor and its views; freed when the last of them is disposed. */
@@ -30,13 +32,15 @@ export class Storage {
 }
 
 // Backstop: storage whose tensors were garbage collected without dispose() is still returned to the heap.
-const registry = new FinalizationRegistry<{ backend: Backend; ptr: number; storage: WeakRef<Storage> }>((h) => {
-  const s = h.storage.deref();
-  if (s && !s.freed) {
-    s.freed = true;
-    h.backend.heap.release(h.ptr);
-  } else if (!s) h.backend.heap.release(h.ptr);
-});
+const registry = new FinalizationRegistry<{ backend: Backend; ptr: number; storage: WeakRef<Storage> }>(
+  (h) => {
+    const s = h.storage.deref();
+    if (s && !s.freed) {
+      s.freed = true;
+      h.backend.heap.release(h.ptr);
+    } else if (!s) h.backend.heap.release(h.ptr);
+  },
+);
 
 export function contiguousStrides(shape: readonly number[]): number[] {
   const st = new Array<number>(shape.length);
@@ -67,6 +71,12 @@ export function formatOf(dtype: DType): WeightFormat {
 
 export class Tensor {
   private disposed = false;
+  /** Autodiff: set on trainable parameters; ops set it on outputs that depend on such a tensor. */
+  requiresGrad = false;
+  /** Autodiff: false for outputs recorded on a tape. */
+  isLeaf = true;
+  /** Autodiff: a leaf's accumulated gradient (f32, same shape). */
+  grad: Tensor | null = null;
 
   constructor(
     readonly storage: Storage,
@@ -98,7 +108,8 @@ export class Tensor {
   }
   get isContiguous(): boolean {
     const c = contiguousStrides(this.shape);
-    for (let i = 0; i < this.shape.length; i++) if (this.shape[i] !== 1 && this.strides[i] !== c[i]) return false;
+    for (let i = 0; i < this.shape.length; i++)
+      if (this.shape[i] !== 1 && this.strides[i] !== c[i]) return false;
     return true;
   }
   get isDisposed(): boolean {
@@ -113,6 +124,8 @@ export class Tensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.grad?.dispose();
+    this.grad = null;
     this.storage.release();
   }
 
@@ -124,8 +137,13 @@ export class Tensor {
       throw new ShapeError(`cannot reshape [${this.shape}] (${this.numel} elements) to [${shape}]`);
     const src = this.isContiguous ? this : this.contiguous();
     if (isQuantized(this.dtype) && resolved[resolved.length - 1] !== this.shape[this.shape.length - 1])
-      throw new ShapeError(`a ${this.dtype} tensor keeps its rows: cannot reshape [${this.shape}] to [${shape}]`);
-    return new Tensor(src.storage, this.dtype, resolved, contiguousStrides(resolved), src.offset);
+      throw new ShapeError(
+        `a ${this.dtype} tensor keeps its rows: cannot reshape [${this.shape}] to [${shape}]`,
+      );
+    const out = new Tensor(src.storage, this.dtype, resolved, contiguousStrides(resolved), src.offset);
+    if (src !== this) src.dispose();
+    record(out, [this], [], (g, tape) => tape.accumulate(this, g.reshape(this.shape)));
+    return out;
   }
 
   /** Swaps two dimensions (a view). */
@@ -138,7 +156,13 @@ export class Tensor {
     const strides = [...this.strides];
     [shape[a], shape[b]] = [shape[b]!, shape[a]!];
     [strides[a], strides[b]] = [strides[b]!, strides[a]!];
-    return new Tensor(this.storage, this.dtype, shape, strides, this.offset);
+    const out = new Tensor(this.storage, this.dtype, shape, strides, this.offset);
+    record(out, [this], [], (g, tape) => {
+      const t = g.transpose(a, b);
+      tape.accumulate(this, t.contiguous());
+      t.dispose();
+    });
+    return out;
   }
 
   /** Elements [start, end) along dimension d (a view). */
@@ -147,21 +171,37 @@ export class Tensor {
     const size = this.shape[dd]!;
     if (!(start >= 0 && end <= size && start <= end))
       throw new ShapeError(`slice [${start}, ${end}) out of range for dimension ${dd} of size ${size}`);
-    if (isQuantized(this.dtype) && dd !== 0) throw new ShapeError(`a ${this.dtype} tensor can only be sliced by rows`);
+    if (isQuantized(this.dtype) && dd !== 0)
+      throw new ShapeError(`a ${this.dtype} tensor can only be sliced by rows`);
     const shape = [...this.shape];
     shape[dd] = end - start;
-    return new Tensor(this.storage, this.dtype, shape, this.strides, this.offset + start * this.strides[dd]!);
+    const out = new Tensor(this.storage, this.dtype, shape, this.strides, this.offset + start * this.strides[dd]!);
+    record(out, [this], [], (g, tape) => {
+      if (dd !== 0) throw new ShapeError("autodiff: only slices of the first dimension are differentiable");
+      const z = zeros(this.backend, this.shape);
+      const rows = z.reshape([this.shape[0]!, -1]);
+      writeRows(rows, start, g.reshape([end - start, -1]));
+      rows.dispose();
+      tape.accumulate(this, z);
+    });
+    return out;
   }
 
   /** This tensor if contiguous, else a contiguous copy. */
   contiguous(): Tensor {
-    if (this.isContiguous) return new Tensor(this.storage, this.dtype, this.shape, this.strides, this.offset);
+    if (this.isContiguous) {
+      const view = new Tensor(this.storage, this.dtype, this.shape, this.strides, this.offset);
+      record(view, [this], [], (g, tape) => tape.accumulate(this, g.reshape(this.shape)));
+      return view;
+    }
     if (isQuantized(this.dtype)) throw new ShapeError("quantized tensors are always contiguous");
     const out = empty(this.backend, this.dtype, this.shape);
     const { shape, strides } = mergeDims(this.shape, this.strides);
-    if (shape.length > 4) throw new ShapeError(`cannot copy a view with ${shape.length} non-mergeable dimensions`);
+    if (shape.length > 4)
+      throw new ShapeError(`cannot copy a view with ${shape.length} non-mergeable dimensions`);
     const eb = elementBytes(this.dtype as DenseDType);
     this.backend.copyStrided(this.storage.ptr + this.offset * eb, out.ptr, eb, shape, strides);
+    record(out, [this], [], (g, tape) => tape.accumulate(this, g.reshape(this.shape)));
     return out;
   }
 
@@ -188,9 +228,13 @@ export class Tensor {
   toInts(): number[] {
     const src = this.contiguous();
     try {
-      if (this.dtype === "i32") return Array.from(new Int32Array(this.backend.heap.buffer, src.ptr, this.numel));
+      if (this.dtype === "i32")
+        return Array.from(new Int32Array(this.backend.heap.buffer, src.ptr, this.numel));
       if (this.dtype === "i64")
-        return Array.from(new BigInt64Array(this.backend.heap.buffer as ArrayBuffer, src.ptr, this.numel), Number);
+        return Array.from(
+          new BigInt64Array(this.backend.heap.buffer as ArrayBuffer, src.ptr, this.numel),
+          Number,
+        );
       throw new ShapeError(`toInts on a ${this.dtype} tensor`);
     } finally {
       src.dispose();
@@ -213,7 +257,10 @@ export class Tensor {
 }
 
 /** Merges adjacent dimensions that are laid out contiguously, to fit strided copies into 4 dims. */
-function mergeDims(shape: readonly number[], strides: readonly number[]): { shape: number[]; strides: number[] } {
+function mergeDims(
+  shape: readonly number[],
+  strides: readonly number[],
+): { shape: number[]; strides: number[] } {
   const sh: number[] = [];
   const st: number[] = [];
   for (let i = 0; i < shape.length; i++) {
@@ -253,22 +300,37 @@ export function full(backend: Backend, shape: readonly number[], value: number):
 }
 
 /** Copies raw bytes into a new tensor of the given dtype and shape. */
-export function fromBytes(backend: Backend, dtype: DType, shape: readonly number[], bytes: Uint8Array): Tensor {
+export function fromBytes(
+  backend: Backend,
+  dtype: DType,
+  shape: readonly number[],
+  bytes: Uint8Array,
+): Tensor {
   const t = empty(backend, dtype, shape);
   if (bytes.length !== t.byteLength)
-    throw new ShapeError(`${bytes.length} bytes given for a ${dtype} tensor [${shape}] of ${t.byteLength} bytes`);
+    throw new ShapeError(
+      `${bytes.length} bytes given for a ${dtype} tensor [${shape}] of ${t.byteLength} bytes`,
+    );
   new Uint8Array(backend.heap.buffer, t.ptr, bytes.length).set(bytes);
   return t;
 }
 
-export function fromF32(backend: Backend, data: ArrayLike<number>, shape: readonly number[] = [data.length]): Tensor {
+export function fromF32(
+  backend: Backend,
+  data: ArrayLike<number>,
+  shape: readonly number[] = [data.length],
+): Tensor {
   const t = empty(backend, "f32", shape);
   if (data.length !== t.numel) throw new ShapeError(`${data.length} values given for shape [${shape}]`);
   new Float32Array(backend.heap.buffer, t.ptr, t.numel).set(data);
   return t;
 }
 
-export function fromI32(backend: Backend, data: ArrayLike<number>, shape: readonly number[] = [data.length]): Tensor {
+export function fromI32(
+  backend: Backend,
+  data: ArrayLike<number>,
+  shape: readonly number[] = [data.length],
+): Tensor {
   const t = empty(backend, "i32", shape);
   if (data.length !== t.numel) throw new ShapeError(`${data.length} values given for shape [${shape}]`);
   new Int32Array(backend.heap.buffer, t.ptr, t.numel).set(data);
@@ -277,6 +339,7 @@ export function fromI32(backend: Backend, data: ArrayLike<number>, shape: readon
 
 /** A live f32 view of a contiguous f32 tensor's memory (valid until the heap grows or the tensor is freed). */
 export function viewF32(t: Tensor): Float32Array {
-  if (t.dtype !== "f32" || !t.isContiguous) throw new ShapeError(`viewF32 needs a contiguous f32 tensor, got ${t}`);
+  if (t.dtype !== "f32" || !t.isContiguous)
+    throw new ShapeError(`viewF32 needs a contiguous f32 tensor, got ${t}`);
   return new Float32Array(t.backend.heap.buffer, t.ptr, t.numel);
 }

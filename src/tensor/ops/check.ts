@@ -20,7 +20,8 @@ export function expectShape(op: string, name: string, t: Tensor, shape: readonly
 export function expectSameBackend(op: string, ...ts: Array<Tensor | null | undefined>): void {
   const b = ts.find((t) => t)?.backend;
   for (const t of ts)
-    if (t && t.backend !== b) throw new ShapeError(`${op}: operands live on different backends (${b?.name}, ${t.backend.name})`);
+    if (t && t.backend !== b)
+      throw new ShapeError(`${op}: operands live on different backends (${b?.name}, ${t.backend.name})`);
 }
 
 /** The operand itself when contiguous, else a contiguous copy (the caller disposes copies via tidy). */

@@ -10,7 +10,9 @@ import { dense } from "./check.js";
 export function cast(t: Tensor, dtype: DType): Tensor {
   if (dtype === t.dtype) return t.contiguous();
   if (isQuantized(dtype) && (t.ndim < 1 || t.dim(-1) % QK !== 0))
-    throw new ShapeError(`cannot quantize [${t.shape}] to ${dtype}: the last dimension must be a multiple of ${QK}`);
+    throw new ShapeError(
+      `cannot quantize [${t.shape}] to ${dtype}: the last dimension must be a multiple of ${QK}`,
+    );
   const src = dense(t);
   if (isQuantized(t.dtype) && isQuantized(dtype)) {
     const f = cast(t, "f32");

@@ -1,8 +1,9 @@
 /** Element-wise tensor ops: broadcast add/mul over trailing dims, scale, in-place accumulate, activations. */
 import { Activation } from "../../backend/backend.js";
 import { ShapeError } from "../../util/errors.js";
+import { record } from "../autograd.js";
 import type { Tensor } from "../tensor.js";
-import { empty } from "../tensor.js";
+import { empty, zeros } from "../tensor.js";
 import { dense, expectF32, expectSameBackend } from "./check.js";
 
 function broadcastLen(op: string, a: Tensor, b: Tensor): number {
@@ -13,7 +14,17 @@ function broadcastLen(op: string, a: Tensor, b: Tensor): number {
   return b.numel;
 }
 
-function binary(op: "add" | "mul", a: Tensor, b: Tensor): Tensor {
+/** Σ over the broadcast rows: g [n] viewed as [n/bn, bn] → [bn], shaped like b. */
+function reduceBroadcast(g: Tensor, b: Tensor): Tensor {
+  if (g.numel === b.numel) return g.reshape(b.shape);
+  const out = zeros(g.backend, b.shape);
+  const gd = dense(g);
+  g.backend.sumRows(gd.ptr, out.ptr, g.numel / b.numel, b.numel);
+  if (gd !== g) gd.dispose();
+  return out;
+}
+
+function raw(op: "add" | "mul", a: Tensor, b: Tensor): Tensor {
   expectF32(op, "a", a);
   expectF32(op, "b", b);
   expectSameBackend(op, a, b);
@@ -29,12 +40,24 @@ function binary(op: "add" | "mul", a: Tensor, b: Tensor): Tensor {
 
 /** a + b, b broadcast over a's leading dims. */
 export function add(a: Tensor, b: Tensor): Tensor {
-  return binary("add", a, b);
+  const out = raw("add", a, b);
+  record(out, [a, b], [], (g, tape) => {
+    if (a.requiresGrad) tape.accumulate(a, g.reshape(a.shape));
+    if (b.requiresGrad) tape.accumulate(b, reduceBroadcast(g, b));
+  });
+  return out;
 }
 
 /** a · b element-wise, b broadcast over a's leading dims. */
 export function mul(a: Tensor, b: Tensor): Tensor {
-  return binary("mul", a, b);
+  const out = raw("mul", a, b);
+  record(out, [a, b], [a, b], (g, tape) => {
+    if (a.requiresGrad) tape.accumulate(a, raw("mul", g.reshape(a.shape), b));
+    if (b.requiresGrad) {
+      tape.accumulate(b, reduceBroadcast(raw("mul", g.reshape(a.shape), a), b));
+    }
+  });
+  return out;
 }
 
 export function scale(a: Tensor, s: number): Tensor {
@@ -43,10 +66,11 @@ export function scale(a: Tensor, s: number): Tensor {
   const out = empty(a.backend, "f32", a.shape);
   a.backend.scale(ad.ptr, out.ptr, a.numel, s);
   if (ad !== a) ad.dispose();
+  record(out, [a], [], (g, tape) => tape.accumulate(a, scale(g.reshape(a.shape), s)));
   return out;
 }
 
-/** y += alpha · x, in place (y contiguous, same shape). */
+/** y += alpha · x, in place (y contiguous, same size). Not recorded: for gradients and optimizer state. */
 export function addInPlace(y: Tensor, x: Tensor, alpha = 1): void {
   expectF32("addInPlace", "y", y);
   expectF32("addInPlace", "x", x);
@@ -63,6 +87,15 @@ function unary(fn: Activation, name: string, x: Tensor): Tensor {
   const out = empty(x.backend, "f32", x.shape);
   x.backend.activation(xd.ptr, out.ptr, x.numel, fn);
   if (xd !== x) xd.dispose();
+  record(out, [x], [x], (g, tape) => {
+    const dx = zeros(x.backend, x.shape);
+    const xs = dense(x);
+    const gd = dense(g);
+    x.backend.activationBackward(xs.ptr, gd.ptr, dx.ptr, x.numel, fn);
+    if (xs !== x) xs.dispose();
+    if (gd !== g) gd.dispose();
+    tape.accumulate(x, dx);
+  });
   return out;
 }
 
@@ -86,6 +119,20 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
   gate.backend.swiglu(g.ptr, u.ptr, out.ptr, gate.numel);
   if (g !== gate) g.dispose();
   if (u !== up) u.dispose();
+  record(out, [gate, up], [gate, up], (gr, tape) => {
+    const dg = zeros(gate.backend, gate.shape);
+    const du = zeros(gate.backend, up.shape);
+    const [gd, ud, grd] = [dense(gate), dense(up), dense(gr)];
+    gate.backend.swigluBackward(gd.ptr, ud.ptr, grd.ptr, dg.ptr, du.ptr, gate.numel);
+    for (const [c, o] of [
+      [gd, gate],
+      [ud, up],
+      [grd, gr],
+    ] as const)
+      if (c !== o) c.dispose();
+    tape.accumulate(gate, dg);
+    tape.accumulate(up, du);
+  });
   return out;
 }
 

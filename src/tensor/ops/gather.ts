@@ -2,8 +2,9 @@
 import { ShapeError } from "../../util/errors.js";
 import type { DenseDType } from "../dtype.js";
 import { elementBytes } from "../dtype.js";
+import { record } from "../autograd.js";
 import type { Tensor } from "../tensor.js";
-import { empty, formatOf } from "../tensor.js";
+import { empty, formatOf, zeros } from "../tensor.js";
 import { dense, expectDType, expectF32 } from "./check.js";
 
 /** table[ids] → [...ids.shape, dim]; ids i32, table [vocab, dim] in any weight format. */
@@ -13,10 +14,18 @@ export function embedding(ids: Tensor, table: Tensor): Tensor {
   const [vocab, dim] = table.shape as [number, number];
   const idd = dense(ids);
   for (const id of new Int32Array(ids.backend.heap.buffer, idd.ptr, ids.numel))
-    if (id < 0 || id >= vocab) throw new ShapeError(`embedding: token id ${id} outside the vocabulary of ${vocab}`);
+    if (id < 0 || id >= vocab)
+      throw new ShapeError(`embedding: token id ${id} outside the vocabulary of ${vocab}`);
   const out = empty(table.backend, "f32", [...ids.shape, dim]);
   table.backend.embedding(idd.ptr, table.ptr, formatOf(table.dtype), out.ptr, ids.numel, dim);
   if (idd !== ids) idd.dispose();
+  record(out, [table], [ids], (g, tape) => {
+    expectF32("embedding backward", "trainable table", table);
+    const dt = zeros(table.backend, table.shape);
+    const [gd, id2] = [dense(g), dense(ids)];
+    table.backend.embeddingBackward(id2.ptr, gd.ptr, dt.ptr, ids.numel, dim);
+    tape.accumulate(table, dt);
+  });
   return out;
 }
 
@@ -25,7 +34,8 @@ export function patchify(img: Tensor, patch: number): Tensor {
   expectF32("patchify", "image", img);
   if (img.ndim !== 3) throw new ShapeError(`patchify: image must be [C, H, W], got [${img.shape}]`);
   const [c, h, w] = img.shape as [number, number, number];
-  if (h < patch || w < patch) throw new ShapeError(`patchify: image ${w}×${h} smaller than a ${patch}px patch`);
+  if (h < patch || w < patch)
+    throw new ShapeError(`patchify: image ${w}×${h} smaller than a ${patch}px patch`);
   const gh = Math.floor(h / patch);
   const gw = Math.floor(w / patch);
   const id = dense(img);
@@ -56,6 +66,14 @@ export function concatRows(parts: readonly Tensor[]): Tensor {
     at += p.numel;
     if (pd !== p) pd.dispose();
   }
+  record(out, parts, [], (g, tape) => {
+    let row = 0;
+    for (const p of parts) {
+      const n = p.numel / cols;
+      if (p.requiresGrad) tape.accumulate(p, g.slice(0, row, row + n).contiguous());
+      row += n;
+    }
+  });
   return out;
 }
 

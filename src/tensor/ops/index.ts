@@ -1,6 +1,7 @@
 /** The tensor-level op set models are written in. */
-export { attention } from "./attention.js";
+
 export type { AttentionOptions } from "./attention.js";
+export { attention } from "./attention.js";
 export { cast } from "./convert.js";
 export {
   activationByName,
@@ -16,8 +17,9 @@ export {
 } from "./elementwise.js";
 export { concatRows, embedding, patchify, writeRows } from "./gather.js";
 export { linear, matmul, SMALL_M } from "./linear.js";
-export { crossEntropy, IGNORE_INDEX } from "./loss.js";
+export { crossEntropy, crossEntropySum, IGNORE_INDEX } from "./loss.js";
 export { layerNorm, rmsNorm } from "./norm.js";
-export { rope, ropeTable } from "./rope.js";
 export type { RopeTable } from "./rope.js";
+export { mean, sum } from "./reduce.js";
+export { rope, ropeTable } from "./rope.js";
 export { softmax } from "./softmax.js";

@@ -5,6 +5,7 @@
  */
 import type { Backend } from "../../backend/backend.js";
 import { ShapeError } from "../../util/errors.js";
+import { record } from "../autograd.js";
 import type { Tensor } from "../tensor.js";
 import { empty, fromF32 } from "../tensor.js";
 import { dense, expectF32 } from "./check.js";
@@ -21,8 +22,14 @@ export interface RopeTable {
 }
 
 /** cos/sin [positions.length, rotDim/2] for the given absolute positions. */
-export function ropeTable(backend: Backend, positions: readonly number[], rotDim: number, theta: number): RopeTable {
-  if (rotDim % 2 !== 0 || rotDim <= 0) throw new ShapeError(`rope: rotary dimension must be even, got ${rotDim}`);
+export function ropeTable(
+  backend: Backend,
+  positions: readonly number[],
+  rotDim: number,
+  theta: number,
+): RopeTable {
+  if (rotDim % 2 !== 0 || rotDim <= 0)
+    throw new ShapeError(`rope: rotary dimension must be even, got ${rotDim}`);
   const half = rotDim / 2;
   const inv = new Float64Array(half);
   for (let j = 0; j < half; j++) inv[j] = fr(1 / fr(fr(theta) ** fr(fr(2 * j) / rotDim)));
@@ -53,10 +60,14 @@ export function rope(x: Tensor, table: RopeTable, heads: number, headDim: number
   expectF32("rope", "x", x);
   const t = x.numel / (heads * headDim);
   if (x.dim(-1) !== heads * headDim || t !== table.length)
-    throw new ShapeError(`rope: x [${x.shape}] does not fit ${table.length} positions × ${heads} heads × ${headDim}`);
+    throw new ShapeError(
+      `rope: x [${x.shape}] does not fit ${table.length} positions × ${heads} heads × ${headDim}`,
+    );
   const xd = dense(x);
   const out = empty(x.backend, "f32", x.shape);
   x.backend.rope(xd.ptr, out.ptr, table.cos.ptr, table.sin.ptr, t, heads, headDim, table.rotDim, inverse);
   if (xd !== x) xd.dispose();
+  // A rotation's gradient is the inverse rotation.
+  record(out, [x], [table.cos, table.sin], (g, tape) => tape.accumulate(x, rope(g, table, heads, headDim, !inverse)));
   return out;
 }
