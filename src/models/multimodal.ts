@@ -12,6 +12,7 @@ import type { Backend } from "../backend/backend.js";
 import type { KVCache } from "../nn/kv-cache.js";
 import { Module } from "../nn/module.js";
 import * as F from "../tensor/ops/index.js";
+import { IGNORE_INDEX } from "../tensor/ops/loss.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { fromI32 } from "../tensor/tensor.js";
 import { ShapeError } from "../util/errors.js";
@@ -102,9 +103,44 @@ export class MultimodalModel extends Module {
     return this.llm.embed_tokens.forward(fromI32(this.backend, ids));
   }
 
-  /** Runs embeddings [T, H] after the cache's past; returns final hidden states [T, H]. */
-  forward(embeds: Tensor, cache: KVCache): Tensor {
+  /** Runs embeddings [T, H] after the cache's past (or from position 0 without one); returns hidden [T, H]. */
+  forward(embeds: Tensor, cache?: KVCache): Tensor {
     return this.llm.forward(embeds, cache);
+  }
+
+  /**
+   * The training loss of one sequence: scale · Σ cross-entropy of the next-token predictions where the label is
+   * not IGNORE_INDEX (LLaVA's label masking; each image placeholder's label becomes N ignored positions).
+   * `ids`/`labels` are the unspliced prompt (same length); the spliced sequence is cut at `maxLength`.
+   * Returns the [1] loss tensor (record it on a tape to train) and the number of predicted tokens.
+   */
+  sequenceLoss(
+    ids: readonly number[],
+    labels: readonly number[],
+    images: readonly Tensor[],
+    scale: number,
+    maxLength = this.config.maxLength,
+  ): { loss: Tensor; tokens: number } {
+    if (ids.length !== labels.length) throw new ShapeError(`${ids.length} ids but ${labels.length} labels`);
+    const imageEmbeds = images.map((px) => this.encodeImage(px).embeds);
+    let embeds = this.embed(ids, imageEmbeds);
+    const spliced: number[] = [];
+    let k = 0;
+    ids.forEach((id, i) => {
+      if (this.isPlaceholder(id)) {
+        for (let j = 0; j < imageEmbeds[k]!.dim(0); j++) spliced.push(IGNORE_INDEX);
+        k++;
+      } else spliced.push(labels[i]!);
+    });
+    if (spliced.length > maxLength) {
+      embeds = embeds.slice(0, 0, maxLength);
+      spliced.length = maxLength;
+    }
+    // Row i predicts token i + 1; the last row has nothing to predict.
+    const targets = [...spliced.slice(1), IGNORE_INDEX];
+    const tokens = targets.filter((t) => t !== IGNORE_INDEX).length;
+    const logits = this.logits(this.forward(embeds));
+    return { loss: F.crossEntropySum(logits, fromI32(this.backend, targets), scale), tokens };
   }
 
   logits(hidden: Tensor): Tensor {

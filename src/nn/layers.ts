@@ -1,13 +1,17 @@
 /** The basic layers: Linear, LayerNorm, RMSNorm, Embedding — parameters named as PyTorch names them. */
 import * as F from "../tensor/ops/index.js";
 import type { Tensor } from "../tensor/tensor.js";
+import type { Rng } from "../util/random.js";
+import type { LoraConfig } from "./lora.js";
+import { LoraAdapter } from "./lora.js";
 import type { Param } from "./module.js";
 import { Module } from "./module.js";
 
-/** y = x·Wᵀ + b with W [out, in] (dense, half or quantized). */
+/** y = x·Wᵀ + b with W [out, in] (dense, half or quantized), plus a LoRA adapter's output when one is attached. */
 export class Linear extends Module {
   readonly weight: Param;
   readonly bias: Param | null;
+  lora: LoraAdapter | null = null;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -18,7 +22,15 @@ export class Linear extends Module {
     this.bias = bias ? this.param("bias", [outFeatures], "vector") : null;
   }
   forward(x: Tensor): Tensor {
-    return F.linear(x, this.weight.value, this.bias?.value ?? null);
+    const y = F.linear(x, this.weight.value, this.bias?.value ?? null);
+    return this.lora ? F.add(y, this.lora.forward(x)) : y;
+  }
+
+  /** Attaches a LoRA adapter (its parameters are named `lora_A.weight`, `lora_B.weight` under this module). */
+  attachLora(cfg: LoraConfig, rng: Rng): LoraAdapter {
+    if (this.lora) throw new Error("a LoRA adapter is already attached");
+    this.lora = this.child("", new LoraAdapter(this.inFeatures, this.outFeatures, cfg, rng));
+    return this.lora;
   }
 }
 

@@ -41,6 +41,13 @@ export class Param {
 export abstract class Module {
   private readonly params = new Map<string, Param>();
   private readonly children = new Map<string, Module>();
+  /** Training mode (dropout active); set for the whole tree with setTraining(). */
+  training = false;
+
+  setTraining(mode: boolean): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
 
   /** Declares a parameter; `name` is its checkpoint name relative to this module. */
   protected param(name: string, shape: readonly number[], role: ParamRole): Param {

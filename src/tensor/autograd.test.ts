@@ -35,9 +35,30 @@ const cases: Case[] = [
   { name: "rmsNorm", shapes: [[3, 8], [8]], op: (_, [x, w]) => F.rmsNorm(x!, w!, 1e-6) },
   { name: "softmax", shapes: [[4, 6]], op: (_, [x]) => F.softmax(x!) },
   { name: "linear (x, W, b)", shapes: [[5, 7], [3, 7], [3]], op: (_, [x, w, b]) => F.linear(x!, w!, b!) },
-  { name: "linear small m", shapes: [[1, 7], [3, 7]], op: (_, [x, w]) => F.linear(x!, w!) },
-  { name: "matmul ᵀ·", shapes: [[4, 3], [4, 5]], op: (_, [a, b]) => F.matmul(a!, b!, { transA: true, alpha: 0.5 }) },
-  { name: "matmul ·ᵀ", shapes: [[3, 4], [5, 4]], op: (_, [a, b]) => F.matmul(a!, b!, { transB: true }) },
+  {
+    name: "linear small m",
+    shapes: [
+      [1, 7],
+      [3, 7],
+    ],
+    op: (_, [x, w]) => F.linear(x!, w!),
+  },
+  {
+    name: "matmul ᵀ·",
+    shapes: [
+      [4, 3],
+      [4, 5],
+    ],
+    op: (_, [a, b]) => F.matmul(a!, b!, { transA: true, alpha: 0.5 }),
+  },
+  {
+    name: "matmul ·ᵀ",
+    shapes: [
+      [3, 4],
+      [5, 4],
+    ],
+    op: (_, [a, b]) => F.matmul(a!, b!, { transB: true }),
+  },
   {
     name: "attention causal, grouped KV",
     shapes: [
@@ -69,7 +90,14 @@ const cases: Case[] = [
     shapes: [[6, 4]],
     op: (b, [table]) => F.embedding(fromI32(b, [2, 0, 2, 5]), table!),
   },
-  { name: "concatRows", shapes: [[2, 3], [1, 3]], op: (_, [a, b]) => F.concatRows([a!, b!]) },
+  {
+    name: "concatRows",
+    shapes: [
+      [2, 3],
+      [1, 3],
+    ],
+    op: (_, [a, b]) => F.concatRows([a!, b!]),
+  },
   { name: "reshape + slice", shapes: [[4, 6]], op: (_, [a]) => a!.reshape([8, 3]).slice(0, 2, 7) },
   { name: "transpose", shapes: [[3, 5]], op: (_, [a]) => a!.transpose(0, 1).contiguous() },
   {
@@ -87,10 +115,12 @@ function randn(rng: Rng, n: number): Float32Array {
 /** L(xs) = Σ r ⊙ op(xs), evaluated without a tape. */
 function loss(b: Backend, c: Case, xs: Float32Array[], r: Float32Array | null): number {
   return tidy(() => {
-    const out = c.op(
-      b,
-      xs.map((x, i) => fromF32(b, x, c.shapes[i])),
-    ).toF32();
+    const out = c
+      .op(
+        b,
+        xs.map((x, i) => fromF32(b, x, c.shapes[i])),
+      )
+      .toF32();
     let s = 0;
     for (let i = 0; i < out.length; i++) s += out[i]! * (r ? r[i]! : 1);
     return s;
@@ -103,8 +133,19 @@ describe("autograd: recorded backwards match finite differences", () => {
       test(`${name}: ${c.name}`, async () => {
         const b = await testBackend(name);
         const rng = new Rng(3);
-        const xs = c.shapes.map((s) => randn(rng, s.reduce((p, q) => p * q, 1)));
-        const outLen = tidy(() => c.op(b, xs.map((x, i) => fromF32(b, x, c.shapes[i]))).numel);
+        const xs = c.shapes.map((s) =>
+          randn(
+            rng,
+            s.reduce((p, q) => p * q, 1),
+          ),
+        );
+        const outLen = tidy(
+          () =>
+            c.op(
+              b,
+              xs.map((x, i) => fromF32(b, x, c.shapes[i])),
+            ).numel,
+        );
         const r = randn(rng, outLen);
         const tape = new Tape();
         const leaves = xs.map((x, i) => {

@@ -61,7 +61,8 @@ export class Tape {
    * everything the tape holds. Leaf gradients are left in `leaf.grad`.
    */
   backward(output: Tensor, grad?: Tensor): void {
-    if (!output.requiresGrad) throw new ShapeError("backward: the output does not depend on any trainable tensor");
+    if (!output.requiresGrad)
+      throw new ShapeError("backward: the output does not depend on any trainable tensor");
     this.grads = new Map([[output, grad ?? full(output.backend, output.shape, 1)]]);
     try {
       for (let i = this.nodes.length - 1; i >= 0; i--) {

@@ -6,9 +6,9 @@
 import type { Backend } from "../backend/backend.js";
 import { WeightFormat } from "../backend/backend.js";
 import { ShapeError } from "../util/errors.js";
+import { record } from "./autograd.js";
 import type { DenseDType, DType } from "./dtype.js";
 import { byteSize, elementBytes, isQuantized, numel } from "./dtype.js";
-import { record } from "./autograd.js";
 import { writeRows } from "./ops/gather.js";
 import { track } from "./scope.js";
 
@@ -175,7 +175,13 @@ export class Tensor {
       throw new ShapeError(`a ${this.dtype} tensor can only be sliced by rows`);
     const shape = [...this.shape];
     shape[dd] = end - start;
-    const out = new Tensor(this.storage, this.dtype, shape, this.strides, this.offset + start * this.strides[dd]!);
+    const out = new Tensor(
+      this.storage,
+      this.dtype,
+      shape,
+      this.strides,
+      this.offset + start * this.strides[dd]!,
+    );
     record(out, [this], [], (g, tape) => {
       if (dd !== 0) throw new ShapeError("autodiff: only slices of the first dimension are differentiable");
       const z = zeros(this.backend, this.shape);

@@ -38,20 +38,19 @@ export class DecoderLM extends Module {
   }
 
   /**
-   * Runs T new positions (embeddings [T, H]) after the cache's past; returns the final hidden states [T, H]
-   * (after the final norm) and advances the cache.
+   * Runs T new positions (embeddings [T, H]) after the cache's past — or, without a cache (training), a whole
+   * sequence from position 0 — and returns the final hidden states [T, H] (after the final norm).
    */
-  forward(embeds: Tensor, cache: KVCache): Tensor {
+  forward(embeds: Tensor, cache?: KVCache): Tensor {
     const t = embeds.dim(0);
-    cache.reserve(t);
-    const positions = Array.from({ length: t }, (_, i) => cache.length + i);
+    cache?.reserve(t);
+    const past = cache?.length ?? 0;
+    const positions = Array.from({ length: t }, (_, i) => past + i);
     const rope = F.ropeTable(embeds.backend, positions, this.cfg.rotaryDim, this.cfg.ropeTheta);
     let x = embeds;
-    this.layers.items.forEach((layer, l) => {
-      x = layer.forward(x, { causal: true, rope, cache, layer: l });
-    });
-    rope.dispose();
-    cache.advance(t);
+    for (let l = 0; l < this.layers.items.length; l++)
+      x = this.layers.items[l]!.forward(x, { causal: true, rope, cache, layer: l });
+    cache?.advance(t);
     return this.norm.forward(x);
   }
 

@@ -46,25 +46,43 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
   ] as const)
     expectF32("attention", n, t);
   const { heads, kvHeads, headDim: d } = o;
-  if (heads % kvHeads !== 0) throw new ShapeError(`attention: ${heads} heads not divisible by ${kvHeads} KV heads`);
+  if (heads % kvHeads !== 0)
+    throw new ShapeError(`attention: ${heads} heads not divisible by ${kvHeads} KV heads`);
   const t = q.numel / (heads * d);
   const s = k.numel / (kvHeads * d);
-  if (q.dim(-1) !== heads * d || k.dim(-1) !== kvHeads * d || v.dim(-1) !== kvHeads * d || v.numel !== k.numel)
+  if (
+    q.dim(-1) !== heads * d ||
+    k.dim(-1) !== kvHeads * d ||
+    v.dim(-1) !== kvHeads * d ||
+    v.numel !== k.numel
+  )
     throw new ShapeError(
       `attention: q [${q.shape}], k [${k.shape}], v [${v.shape}] do not fit ${heads} heads, ${kvHeads} KV heads of ${d}`,
     );
   if (o.causal && s < t) throw new ShapeError(`attention: ${t} queries but only ${s} keys`);
-  const dims: Dims = { t, s, heads, kvHeads, d, group: heads / kvHeads, scale: o.scale ?? 1 / Math.sqrt(d), causal: o.causal };
+  const dims: Dims = {
+    t,
+    s,
+    heads,
+    kvHeads,
+    d,
+    group: heads / kvHeads,
+    scale: o.scale ?? 1 / Math.sqrt(d),
+    causal: o.causal,
+  };
   const be = q.backend;
   const [qd, kd, vd] = [dense(q), dense(k), dense(v)];
   const out = empty(be, "f32", [...q.shape.slice(0, -1), heads * d]);
   const training = activeTape() !== null && (q.requiresGrad || k.requiresGrad || v.requiresGrad);
   // Heads per chunk: a multiple of the group so each chunk starts on a KV head boundary.
-  const chunk = training ? heads : Math.max(dims.group, Math.floor(SCORE_BUDGET / (t * s * 4) / dims.group) * dims.group);
+  const chunk = training
+    ? heads
+    : Math.max(dims.group, Math.floor(SCORE_BUDGET / (t * s * 4) / dims.group) * dims.group);
   const hc = Math.min(heads, chunk);
   const scores = empty(be, "f32", [hc, t, s]);
   const probs = empty(be, "f32", [hc, t, s]);
-  for (let h0 = 0; h0 < heads; h0 += hc) forwardHeads(be, dims, h0, Math.min(hc, heads - h0), qd, kd, vd, scores, probs, out);
+  for (let h0 = 0; h0 < heads; h0 += hc)
+    forwardHeads(be, dims, h0, Math.min(hc, heads - h0), qd, kd, vd, scores, probs, out);
   scores.dispose();
   for (const [x, xd] of [
     [q, qd],
@@ -72,7 +90,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
     [v, vd],
   ] as const)
     if (xd !== x) xd.dispose();
-  if (training) record(out, [q, k, v], [q, k, v, probs], (g, tape) => attentionBackward(g, q, k, v, probs, dims, tape));
+  if (training)
+    record(out, [q, k, v], [q, k, v, probs], (g, tape) => attentionBackward(g, q, k, v, probs, dims, tape));
   else probs.dispose();
   return out;
 }

@@ -1,8 +1,8 @@
 /** Gathers and layout ops: embedding lookup, image patches, row concatenation. */
 import { ShapeError } from "../../util/errors.js";
+import { record } from "../autograd.js";
 import type { DenseDType } from "../dtype.js";
 import { elementBytes } from "../dtype.js";
-import { record } from "../autograd.js";
 import type { Tensor } from "../tensor.js";
 import { empty, formatOf, zeros } from "../tensor.js";
 import { dense, expectDType, expectF32 } from "./check.js";

@@ -3,6 +3,7 @@
 export type { AttentionOptions } from "./attention.js";
 export { attention } from "./attention.js";
 export { cast } from "./convert.js";
+export { dropout } from "./dropout.js";
 export {
   activationByName,
   add,
@@ -19,7 +20,7 @@ export { concatRows, embedding, patchify, writeRows } from "./gather.js";
 export { linear, matmul, SMALL_M } from "./linear.js";
 export { crossEntropy, crossEntropySum, IGNORE_INDEX } from "./loss.js";
 export { layerNorm, rmsNorm } from "./norm.js";
-export type { RopeTable } from "./rope.js";
 export { mean, sum } from "./reduce.js";
+export type { RopeTable } from "./rope.js";
 export { rope, ropeTable } from "./rope.js";
 export { softmax } from "./softmax.js";

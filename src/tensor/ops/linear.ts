@@ -12,8 +12,8 @@ import { record } from "../autograd.js";
 import { isQuantized } from "../dtype.js";
 import type { Tensor } from "../tensor.js";
 import { empty, formatOf, zeros } from "../tensor.js";
-import { cast } from "./convert.js";
 import { dense, expectDType, expectF32, expectSameBackend, expectShape } from "./check.js";
+import { cast } from "./convert.js";
 
 /** Up to this many rows, linear() uses the dot-product kernels instead of the GEMM. */
 export const SMALL_M = 4;
@@ -76,14 +76,38 @@ function linearBackward(g: Tensor, x: Tensor, w: Tensor, b: Tensor | null, tape:
     // A quantized W is widened to f32 for this product (frozen q8/q4 bases under LoRA).
     const wf = isQuantized(w.dtype) ? cast(w, "f32") : w;
     const dx = zeros(be, x.shape);
-    be.gemm({ ...GEMM_DEFAULTS, a: gd.ptr, b: wf.ptr, c: dx.ptr, bFormat: formatOf(wf.dtype), m, n: k, k: n, lda: n, ldb: k, ldc: k });
+    be.gemm({
+      ...GEMM_DEFAULTS,
+      a: gd.ptr,
+      b: wf.ptr,
+      c: dx.ptr,
+      bFormat: formatOf(wf.dtype),
+      m,
+      n: k,
+      k: n,
+      lda: n,
+      ldb: k,
+      ldc: k,
+    });
     tape.accumulate(x, dx);
   }
   if (w.requiresGrad) {
     expectF32("linear backward", "trainable weight", w);
     const xd = dense(x);
     const dw = zeros(be, w.shape);
-    be.gemm({ ...GEMM_DEFAULTS, a: gd.ptr, b: xd.ptr, c: dw.ptr, m: n, n: k, k: m, transA: true, lda: n, ldb: k, ldc: k });
+    be.gemm({
+      ...GEMM_DEFAULTS,
+      a: gd.ptr,
+      b: xd.ptr,
+      c: dw.ptr,
+      m: n,
+      n: k,
+      k: m,
+      transA: true,
+      lda: n,
+      ldb: k,
+      ldc: k,
+    });
     tape.accumulate(w, dw);
   }
   if (b?.requiresGrad) {
@@ -149,11 +173,15 @@ export function matmul(
   record(out, [a, b], [a, b], (g, tape) => {
     // C = α·op(A)·op(B): ∂op(A) = α·g·op(B)ᵀ, ∂op(B) = α·op(A)ᵀ·g; transposed back when A or B was.
     if (a.requiresGrad) {
-      const ga = transA ? matmul(b, g, { transA: transB, transB: true, alpha }) : matmul(g, b, { transB: !transB, alpha });
+      const ga = transA
+        ? matmul(b, g, { transA: transB, transB: true, alpha })
+        : matmul(g, b, { transB: !transB, alpha });
       tape.accumulate(a, ga);
     }
     if (b.requiresGrad) {
-      const gb = transB ? matmul(g, a, { transA: true, transB: transA, alpha }) : matmul(a, g, { transA: !transA, alpha });
+      const gb = transB
+        ? matmul(g, a, { transA: true, transB: transA, alpha })
+        : matmul(a, g, { transA: !transA, alpha });
       tape.accumulate(b, gb);
     }
   });

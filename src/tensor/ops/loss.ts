@@ -32,7 +32,12 @@ export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = IGNO
  * scale · Σ_rows loss[r] as a [1] tensor, differentiable in the logits. With scale = 1 / (assistant tokens in
  * the global batch) the sum over micro-batches is the token mean the reference trainer optimises.
  */
-export function crossEntropySum(logits: Tensor, targets: Tensor, scale: number, ignoreIndex = IGNORE_INDEX): Tensor {
+export function crossEntropySum(
+  logits: Tensor,
+  targets: Tensor,
+  scale: number,
+  ignoreIndex = IGNORE_INDEX,
+): Tensor {
   const { rows, vocab } = check(logits, targets);
   const losses = crossEntropy(logits, targets, ignoreIndex);
   const v = losses.toF32();

@@ -68,6 +68,8 @@ export function rope(x: Tensor, table: RopeTable, heads: number, headDim: number
   x.backend.rope(xd.ptr, out.ptr, table.cos.ptr, table.sin.ptr, t, heads, headDim, table.rotDim, inverse);
   if (xd !== x) xd.dispose();
   // A rotation's gradient is the inverse rotation.
-  record(out, [x], [table.cos, table.sin], (g, tape) => tape.accumulate(x, rope(g, table, heads, headDim, !inverse)));
+  record(out, [x], [table.cos, table.sin], (g, tape) =>
+    tape.accumulate(x, rope(g, table, heads, headDim, !inverse)),
+  );
   return out;
 }
