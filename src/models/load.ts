@@ -13,7 +13,7 @@ import type { StEntry } from "../io/safetensors/index.js";
 import { Checkpoint } from "../io/safetensors/index.js";
 import type { Param } from "../nn/module.js";
 import type { DType } from "../tensor/dtype.js";
-import { QK } from "../tensor/dtype.js";
+import { Q4_BLOCK_BYTES, Q8_BLOCK_BYTES, QK } from "../tensor/dtype.js";
 import { cast } from "../tensor/ops/convert.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { empty } from "../tensor/tensor.js";
@@ -164,22 +164,30 @@ export function readModelConfig(
 
 const STORED: Record<string, DType> = { F32: "f32", F16: "f16", BF16: "bf16" };
 
+/**
+ * Safetensors has no block-quantized dtype: a checkpoint written by `imp quantize` stores q8/q4 matrices as
+ * U8 [rows, row bytes] (GGUF Q8_0/Q4_0 blocks) and names their format in the file metadata under this key,
+ * a JSON object {tensor name: "q8_0" | "q4_0"}.
+ */
+export const QUANT_METADATA_KEY = "imp.quantized";
+
 /** The in-memory format of one parameter. */
 function targetDType(p: Param, stored: DType, mode: WeightDType): DType {
   if (p.role === "vector") return "f32";
   const k = p.shape[p.shape.length - 1]!;
   const twoD = p.shape.length === 2;
+  const half = stored === "f32" || stored === "q8" || stored === "q4" ? "f16" : stored;
   switch (mode) {
     case "auto":
       return stored;
     case "f32":
       return "f32";
     case "f16":
-      return stored === "f32" ? "f16" : stored;
+      return half;
     case "q8":
     case "q4":
       // GGUF blocks need whole rows of 32; other matrices (SigLIP's fc2 with 4304 inputs, conv kernels) stay half.
-      return twoD && k % QK === 0 ? mode : stored === "f32" ? "f16" : stored;
+      return twoD && k % QK === 0 ? mode : half;
   }
 }
 
@@ -220,7 +228,7 @@ export async function loadModel(folder: string, opts: LoadOptions = {}): Promise
       const k = key(src);
       let stored = cache.get(k);
       if (!stored) {
-        stored = readStored(backend, ckpt, entry, where);
+        stored = readStored(backend, ckpt, entry, where, quantizedFormats(ckpt, entry.file));
         cache.set(k, stored);
       }
       const part = sliceRows(stored, src, p, name, where);
@@ -250,13 +258,43 @@ function key(src: TensorSource): string {
   return `${src.from}:${src.name}`;
 }
 
-function readStored(backend: Backend, ckpt: Checkpoint, entry: StEntry, where: string): Tensor {
-  const dtype = STORED[entry.dtype];
+/** The {tensor: "q8_0" | "q4_0"} map of a file written by `imp quantize` (empty for other files). */
+function quantizedFormats(ckpt: Checkpoint, file: string): Record<string, string> {
+  const f = ckpt.files.find((x) => x.path === file);
+  const raw = f?.metadata[QUANT_METADATA_KEY];
+  if (!raw) return {};
+  try {
+    return JSON.parse(raw) as Record<string, string>;
+  } catch {
+    throw new CheckpointError(`${file}: metadata "${QUANT_METADATA_KEY}" is not valid JSON`);
+  }
+}
+
+function readStored(
+  backend: Backend,
+  ckpt: Checkpoint,
+  entry: StEntry,
+  where: string,
+  quantized: Record<string, string>,
+): Tensor {
+  const q = quantized[entry.name];
+  let dtype: DType | undefined;
+  let shape = entry.shape;
+  if (q !== undefined) {
+    dtype = q === "q8_0" ? "q8" : q === "q4_0" ? "q4" : undefined;
+    const blockBytes = q === "q8_0" ? Q8_BLOCK_BYTES : Q4_BLOCK_BYTES;
+    if (!dtype || entry.dtype !== "U8" || entry.shape.length !== 2 || entry.shape[1]! % blockBytes !== 0)
+      throw new CheckpointError(
+        `${where}: tensor "${entry.name}" is marked ${q} but is ${entry.dtype} [${entry.shape}]; ` +
+          "expected U8 [rows, whole Q8_0 (34-byte) or Q4_0 (18-byte) blocks]",
+      );
+    shape = [entry.shape[0]!, (entry.shape[1]! / blockBytes) * QK];
+  } else dtype = STORED[entry.dtype];
   if (!dtype)
     throw new CheckpointError(
       `${where}: tensor "${entry.name}" is ${entry.dtype}; weights must be F32, F16 or BF16`,
     );
-  const t = empty(backend, dtype, entry.shape);
+  const t = empty(backend, dtype, shape);
   ckpt.read(entry.name, new Uint8Array(backend.heap.buffer, t.ptr, entry.byteLength));
   return t;
 }

@@ -14,7 +14,8 @@ export function cast(t: Tensor, dtype: DType): Tensor {
       `cannot quantize [${t.shape}] to ${dtype}: the last dimension must be a multiple of ${QK}`,
     );
   const src = dense(t);
-  if (isQuantized(t.dtype) && isQuantized(dtype)) {
+  // The convert kernel widens to or narrows from f32; other pairs (q4 → f16, bf16 → q8, …) go through f32.
+  if ((isQuantized(t.dtype) || isQuantized(dtype)) && t.dtype !== "f32" && dtype !== "f32") {
     const f = cast(t, "f32");
     const out = cast(f, dtype);
     f.dispose();
