@@ -5,6 +5,7 @@ addCommandModule(() => import("./commands/info.js"));
 addCommandModule(() => import("./commands/eval.js"));
 addCommandModule(() => import("./commands/parity.js"));
 addCommandModule(() => import("./commands/run.js"));
+addCommandModule(() => import("./commands/serve.js"));
 addCommandModule(() => import("./commands/quantize.js"));
 
 process.exitCode = await main(process.argv);

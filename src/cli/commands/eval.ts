@@ -6,6 +6,8 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../../util/errors.js";
+import type { ModelCliOptions } from "../common.js";
+import { addModelOptions, modelFolder } from "../common.js";
 
 const BENCH_HELP = "vqav2, textvqa, gqa, scienceqa, pope, mme or mmbench";
 
@@ -77,10 +79,10 @@ fractions, mme as scores. MMBench answers only an LLM judge could read count as 
       },
     );
 
-  evalCmd
-    .command("run")
+  addModelOptions(evalCmd.command("run"))
     .description(
-      "ask a model every question of a benchmark, append LLaVA-format answers, then score and report",
+      "ask a model (--model DIR, the built-in model by default, or --endpoint URL) every question of a " +
+        "benchmark, append LLaVA-format answers, then score and report",
     )
     .argument("<benchmark>", BENCH_HELP)
     .requiredOption(
@@ -92,7 +94,6 @@ fractions, mme as scores. MMBench answers only an LLM judge could read count as 
       "answers file (answers.jsonl); appended to, and resumed from after a crash",
     )
     .option("--endpoint <url>", "an OpenAI-compatible server (imp serve, vLLM, llama.cpp server, ...)")
-    .option("--model <dir>", "a local checkpoint folder (not available yet: use --endpoint)")
     .option(
       "--model-name <name>",
       "the `model` field sent to the endpoint (default: its first /v1/models id)",
@@ -137,6 +138,11 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
           out: string;
           endpoint?: string;
           model?: string;
+          dtype: ModelCliOptions["dtype"];
+          visionDtype?: ModelCliOptions["visionDtype"];
+          visionTower?: string;
+          backend: ModelCliOptions["backend"];
+          threads?: number;
           modelName?: string;
           apiKey?: string;
           shard?: string;
@@ -154,14 +160,20 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
         },
       ) => {
         const name = await benchName(bench);
-        if ((o.endpoint ? 1 : 0) + (o.model ? 1 : 0) !== 1) {
-          throw new UsageError("imp eval run: give exactly one of --endpoint URL or --model DIR");
+        if (o.endpoint && o.model) {
+          throw new UsageError("imp eval run: give --endpoint URL or --model DIR, not both");
         }
         const { runEval, parseShard } = await import("../../eval/runner.js");
         let answerer: import("../../eval/answerer.js").Answerer;
-        if (o.model) {
+        if (!o.endpoint) {
           const { createLocalAnswerer } = await import("../../eval/local-answerer.js");
-          answerer = await createLocalAnswerer(o.model);
+          answerer = await createLocalAnswerer(modelFolder(o), {
+            dtype: o.dtype,
+            visionDtype: o.visionDtype,
+            visionTower: o.visionTower,
+            backend: o.backend,
+            threads: o.threads,
+          });
         } else {
           const { OpenAiAnswerer } = await import("../../eval/openai-answerer.js");
           answerer = await OpenAiAnswerer.create({
@@ -174,7 +186,7 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
         const ctrl = new AbortController();
         const onSigint = () => {
           process.stderr.write(
-            "\nimp eval run: stopping after the questions in flight (Ctrl-C again to quit now)\n",
+            "\nimp eval run: stopping; the answers so far are kept (Ctrl-C again to quit at once)\n",
           );
           ctrl.abort(new UsageError("interrupted"));
           process.once("SIGINT", () => process.exit(130));

@@ -29,8 +29,12 @@ describe("imp parity", () => {
     const r = await runCli(["parity", ...dirs]);
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
     const lines = r.stdout.trim().split("\n");
-    assert.ok(lines.every((l) => / ok$/.test(l)), r.stdout);
-    for (const b of ["js", "wasm"]) assert.ok(lines.some((l) => l.includes(` ${b} `) && l.includes("greedy_tokens")));
+    assert.ok(
+      lines.every((l) => / ok$/.test(l)),
+      r.stdout,
+    );
+    for (const b of ["js", "wasm"])
+      assert.ok(lines.some((l) => l.includes(` ${b} `) && l.includes("greedy_tokens")));
     assert.ok(lines.some((l) => l.startsWith("preprocess-clip")));
   });
 
