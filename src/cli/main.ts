@@ -7,5 +7,6 @@ addCommandModule(() => import("./commands/parity.js"));
 addCommandModule(() => import("./commands/run.js"));
 addCommandModule(() => import("./commands/serve.js"));
 addCommandModule(() => import("./commands/quantize.js"));
+addCommandModule(() => import("./commands/serve.js"));
 
 process.exitCode = await main(process.argv);

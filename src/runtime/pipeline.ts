@@ -151,18 +151,22 @@ export class ImpPipeline {
       const decoder = createStreamDecoder(this.tokenizer);
       const filter = new StopStringFilter([...this.template.stopStrings, ...(req.stop ?? [])]);
       const tokens: number[] = [];
-      for await (const t of run.tokens) {
-        tokens.push(t);
-        const out = filter.push(decoder.push(t));
-        if (out) yield out;
-        if (filter.done) {
-          run.stats.finishReason = "stop";
-          break;
+      try {
+        for await (const t of run.tokens) {
+          tokens.push(t);
+          const out = filter.push(decoder.push(t));
+          if (out) yield out;
+          if (filter.done) {
+            run.stats.finishReason = "stop";
+            break;
+          }
         }
+        const tail = filter.push(decoder.flush()) + filter.flush();
+        if (tail) yield tail;
+      } finally {
+        // Also on abort or error: callers report the tokens generated so far.
+        stats?.(run.stats, tokens);
       }
-      const tail = filter.push(decoder.flush()) + filter.flush();
-      if (tail) yield tail;
-      stats?.(run.stats, tokens);
     } finally {
       pixels?.dispose();
     }
@@ -188,7 +192,7 @@ export class ImpPipeline {
 }
 
 /** The image processor a model's config implies (Imp: SigLIP's; LLaVA-1.5: its CLIP folder's). */
-async function imageSpecFor(
+export async function imageSpecFor(
   model: MultimodalModel,
   folder: string,
   visionFolder: string | null,

@@ -1,0 +1,537 @@
+/**
+ * The HTTP app without a socket (`app.fetch(new Request(...))`) over the scripted engine: the shapes of
+ * answers and errors, every kind of bad input (a 4xx in OpenAI's shape naming the field), the API key,
+ * /health, /metrics and the page.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { encodeTestPng } from "../io/image/testing-encoders.js";
+import { type AppOptions, createApp } from "./app.js";
+import { FakeEngine } from "./testing-fake-engine.js";
+
+const png = encodeTestPng({ width: 8, height: 6, depth: 8, colorType: 2, samples: new Array(144).fill(200) });
+const dataUrl = `data:image/png;base64,${Buffer.from(png).toString("base64")}`;
+
+function setup(opts: Partial<AppOptions> = {}, engine = new FakeEngine()) {
+  const { app, ctx } = createApp({ engine, processMetrics: false, log: () => {}, ...opts });
+  return { app, ctx, engine };
+}
+
+type App = ReturnType<typeof setup>["app"];
+
+function post(
+  app: App,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return Promise.resolve(
+    app.fetch(
+      new Request(`http://imp${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      }),
+    ),
+  );
+}
+
+function chat(app: App, body: Record<string, unknown>, headers?: Record<string, string>) {
+  return post(app, "/v1/chat/completions", { model: "m", ...body }, headers);
+}
+
+const user = (content: unknown) => ({ messages: [{ role: "user", content }] });
+
+interface ErrorShape {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+async function expectError(res: Response, status: number, param: string | null, message?: RegExp) {
+  const body = (await res.json()) as ErrorShape;
+  assert.equal(res.status, status, JSON.stringify(body));
+  assert.deepEqual(Object.keys(body.error).sort(), ["code", "message", "param", "type"]);
+  assert.equal(body.error.param, param, body.error.message);
+  if (message) assert.match(body.error.message, message);
+  return body.error;
+}
+
+describe("answers", () => {
+  test("a non-streamed completion in OpenAI's shape, with usage and timings", async () => {
+    const { app, engine } = setup();
+    const res = await chat(app, { ...user("hello there"), max_tokens: 3, temperature: 0 });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, unknown> & {
+      choices: Array<{ message: { content: string }; finish_reason: string }>;
+      usage: Record<string, number>;
+    };
+    assert.equal(body.object, "chat.completion");
+    assert.equal(body.model, "fake-model");
+    assert.match(String(body.id), /^chatcmpl-/);
+    assert.equal(body.choices[0]!.message.content, "w0 w1 w2");
+    assert.equal(body.choices[0]!.finish_reason, "length");
+    assert.deepEqual(body.usage, { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 });
+    assert.equal(engine.runs[0]!.job.maxNewTokens, 3);
+    assert.equal(engine.runs[0]!.job.sampling.temperature, 0);
+  });
+
+  test("a stream: role chunk, content chunks, finish chunk, usage chunk, [DONE]", async () => {
+    const { app } = setup();
+    const res = await chat(app, {
+      ...user("hi"),
+      max_tokens: 2,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
+    const events = (await res.text()).split("\n\n").filter(Boolean);
+    assert.equal(events.at(-1), "data: [DONE]");
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.replace(/^data: /, "")));
+    assert.deepEqual(chunks[0].choices[0].delta, { role: "assistant", content: "" });
+    assert.deepEqual(
+      chunks.slice(1, 3).map((c) => c.choices[0].delta.content),
+      ["w0", " w1"],
+    );
+    assert.equal(chunks[3].choices[0].finish_reason, "length");
+    assert.deepEqual(chunks[4].choices, []);
+    assert.equal(chunks[4].usage.completion_tokens, 2);
+    assert.ok(chunks.slice(0, 4).every((c) => c.usage === null));
+  });
+
+  test("conversations map onto the template: systems joined, runs of one role joined, the image marked", async () => {
+    const { app, engine } = setup();
+    const res = await chat(app, {
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "developer", content: "Use English." },
+        {
+          role: "user",
+          content: [
+            { type: "image_url", image_url: { url: dataUrl } },
+            { type: "text", text: "What?" },
+          ],
+        },
+        { role: "assistant", content: [{ type: "text", text: "A square." }] },
+        { role: "user", content: "Colour?" },
+        { role: "user", content: "And size?" },
+      ],
+    });
+    assert.equal(res.status, 200);
+    const job = engine.runs[0]!.job;
+    assert.deepEqual(job.messages, [
+      { role: "system", content: "Be brief.\n\nUse English." },
+      { role: "user", content: "<image>\nWhat?" },
+      { role: "assistant", content: "A square." },
+      { role: "user", content: "Colour?\nAnd size?" },
+    ]);
+    assert.equal(job.image?.width, 8);
+    assert.equal(job.image?.height, 6);
+  });
+
+  test("max_tokens defaults, and is capped by what the context leaves", async () => {
+    const { app, engine } = setup({ limits: { defaultMaxTokens: 7 } }, new FakeEngine({ contextLength: 10 }));
+    await (await chat(app, user("one two three"))).json();
+    assert.equal(engine.runs[0]!.job.maxNewTokens, 7);
+    await (await chat(app, { ...user("one two three"), max_completion_tokens: 100 })).json();
+    assert.equal(engine.runs[1]!.job.maxNewTokens, 7);
+  });
+
+  test("Ollama /api/chat: NDJSON stream, stream: false, images as base64, options", async () => {
+    const { app, engine } = setup();
+    const b64 = Buffer.from(png).toString("base64");
+    const req = {
+      model: "imp",
+      messages: [{ role: "user", content: "look", images: [b64] }],
+      options: { num_predict: 2, temperature: 0, seed: 3, stop: ["\n"] },
+    };
+    const res = await post(app, "/api/chat", req);
+    assert.match(res.headers.get("content-type") ?? "", /application\/x-ndjson/);
+    const lines = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((l) => [l.message.content, l.done]),
+      [
+        ["w0", false],
+        [" w1", false],
+        ["", true],
+      ],
+    );
+    assert.equal(lines[2].done_reason, "length");
+    assert.equal(lines[2].eval_count, 2);
+    assert.equal(lines[2].prompt_eval_count, 18); // "<image>", "look" + 16 image tokens
+    assert.deepEqual(engine.runs[0]!.job.sampling, {
+      temperature: 0,
+      seed: 3,
+      topP: undefined,
+      topK: undefined,
+      repetitionPenalty: undefined,
+    });
+    assert.deepEqual(engine.runs[0]!.job.stop, ["\n"]);
+    assert.equal(engine.runs[0]!.job.image?.width, 8);
+
+    const one = (await (await post(app, "/api/chat", { ...req, stream: false })).json()) as Record<
+      string,
+      unknown
+    >;
+    assert.deepEqual(one.message, { role: "assistant", content: "w0 w1" });
+    assert.equal(one.done, true);
+    const load = (await (await post(app, "/api/chat", { model: "imp", messages: [] })).json()) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(load.done_reason, "load");
+    const tags = (await (await app.fetch(new Request("http://imp/api/tags"))).json()) as {
+      models: Array<{ name: string }>;
+    };
+    assert.equal(tags.models[0]!.name, "fake-model");
+  });
+});
+
+describe("bad input: a 4xx in OpenAI's shape naming the field", () => {
+  const { app } = setup({ limits: { maxMessages: 4 } });
+  const img = (url: unknown) =>
+    user([
+      { type: "text", text: "x" },
+      { type: "image_url", image_url: { url } },
+    ]);
+  const cases: Array<[string, unknown, number, string | null, RegExp]> = [
+    ["invalid JSON", "{not json", 400, null, /not valid JSON/],
+    ["a body that is not an object", "[1,2]", 400, null, /must be a JSON object/],
+    ["missing messages", { model: "m" }, 400, "messages", /required/],
+    ["messages not an array", { messages: "hi" }, 400, "messages", /expected an array/],
+    ["empty messages", { messages: [] }, 400, "messages", /empty/],
+    [
+      "too many messages",
+      { messages: new Array(5).fill({ role: "user", content: "a" }) },
+      400,
+      "messages",
+      /at most 4/,
+    ],
+    ["a message that is not an object", { messages: [3] }, 400, "messages[0]", /message object/],
+    [
+      "an unknown role",
+      { messages: [{ role: "wizard", content: "a" }] },
+      400,
+      "messages[0].role",
+      /unknown role "wizard"/,
+    ],
+    [
+      "the tool role",
+      { messages: [{ role: "tool", content: "a" }] },
+      400,
+      "messages[0].role",
+      /not supported/,
+    ],
+    [
+      "a role of the wrong type",
+      { messages: [{ role: 1, content: "a" }] },
+      400,
+      "messages[0].role",
+      /expected a string/,
+    ],
+    ["content of the wrong type", user(42), 400, "messages[0].content", /string or an array/],
+    ["missing content", { messages: [{ role: "user" }] }, 400, "messages[0].content", /required/],
+    [
+      "a part of an unknown type",
+      user([{ type: "audio" }]),
+      400,
+      "messages[0].content[0].type",
+      /not supported/,
+    ],
+    [
+      "a text part without text",
+      user([{ type: "text", text: 1 }]),
+      400,
+      "messages[0].content[0].text",
+      /string/,
+    ],
+    [
+      "an image_url that is not an object",
+      user([{ type: "image_url", image_url: 5 }]),
+      400,
+      "messages[0].content[0].image_url",
+      /expected an object/,
+    ],
+    ["an image url that is not a string", img(7), 400, "messages[0].content[1].image_url.url", /string URL/],
+    ["bad base64", img("data:image/png;base64,@@@@"), 400, "messages[0].content[1].image_url.url", /base64/],
+    [
+      "a corrupt image",
+      img(`data:image/png;base64,${Buffer.from(png.slice(0, 30)).toString("base64")}`),
+      400,
+      "messages[0].content[1].image_url.url",
+      /.+/,
+    ],
+    [
+      "not an image at all",
+      img(`data:image/png;base64,${Buffer.from("hello world!").toString("base64")}`),
+      400,
+      "messages[0].content[1].image_url.url",
+      /.+/,
+    ],
+    [
+      "an http URL",
+      img("https://example.com/a.png"),
+      400,
+      "messages[0].content[1].image_url.url",
+      /not fetched/,
+    ],
+    [
+      "a file URL without the allow-list",
+      img("file:///etc/passwd"),
+      400,
+      "messages[0].content[1].image_url.url",
+      /--allow-local-images/,
+    ],
+    [
+      "two images",
+      user([
+        { type: "image_url", image_url: { url: dataUrl } },
+        { type: "image_url", image_url: { url: dataUrl } },
+      ]),
+      400,
+      "messages[0].content[1].image_url.url",
+      /at most 1 image/,
+    ],
+    [
+      "an image in an assistant message",
+      {
+        messages: [
+          { role: "user", content: "a" },
+          { role: "assistant", content: [{ type: "image_url", image_url: { url: dataUrl } }] },
+          { role: "user", content: "b" },
+        ],
+      },
+      400,
+      "messages[1].content[0]",
+      /user messages/,
+    ],
+    ["the reserved <image> text", user("what is <image>?"), 400, "messages[0].content", /reserved/],
+    [
+      "a conversation ending with the assistant",
+      {
+        messages: [
+          { role: "user", content: "a" },
+          { role: "assistant", content: "b" },
+        ],
+      },
+      400,
+      "messages[1].role",
+      /last message/,
+    ],
+    [
+      "a conversation starting with the assistant",
+      {
+        messages: [
+          { role: "assistant", content: "b" },
+          { role: "user", content: "a" },
+        ],
+      },
+      400,
+      "messages[0].role",
+      /start with a user/,
+    ],
+    [
+      "only a system message",
+      { messages: [{ role: "system", content: "b" }] },
+      400,
+      "messages",
+      /no user message/,
+    ],
+    ["n > 1", { ...user("a"), n: 2 }, 400, "n", /unsupported/],
+    ["tools", { ...user("a"), tools: [{ type: "function" }] }, 400, "tools", /unsupported/],
+    ["logprobs", { ...user("a"), logprobs: true }, 400, "logprobs", /unsupported/],
+    [
+      "a json response_format",
+      { ...user("a"), response_format: { type: "json_object" } },
+      400,
+      "response_format",
+      /unsupported/,
+    ],
+    ["a penalty", { ...user("a"), presence_penalty: 0.5 }, 400, "presence_penalty", /unsupported/],
+    [
+      "temperature of the wrong type",
+      { ...user("a"), temperature: "hot" },
+      400,
+      "temperature",
+      /expected a number/,
+    ],
+    ["temperature out of range", { ...user("a"), temperature: 3 }, 400, "temperature", /≤ 2/],
+    ["top_p of 0", { ...user("a"), top_p: 0 }, 400, "top_p", /> 0/],
+    ["a fractional seed", { ...user("a"), seed: 1.5 }, 400, "seed", /integer/],
+    ["max_tokens of 0", { ...user("a"), max_tokens: 0 }, 400, "max_tokens", /≥ 1/],
+    ["stream of the wrong type", { ...user("a"), stream: "yes" }, 400, "stream", /boolean/],
+    [
+      "stream_options of the wrong type",
+      { ...user("a"), stream_options: 1 },
+      400,
+      "stream_options",
+      /object/,
+    ],
+    ["too many stop strings", { ...user("a"), stop: ["a", "b", "c", "d", "e"] }, 400, "stop", /at most 4/],
+    ["an empty stop string", { ...user("a"), stop: ["a", ""] }, 400, "stop[1]", /non-empty/],
+    ["a model of the wrong type", { ...user("a"), model: 3 }, 400, "model", /string/],
+  ];
+  for (const [name, body, status, param, message] of cases)
+    test(name, async () => {
+      const res =
+        typeof body === "string"
+          ? await post(app, "/v1/chat/completions", body)
+          : await post(app, "/v1/chat/completions", body);
+      await expectError(res, status, param, message);
+    });
+
+  test("too many tokens for the context (counted before queueing)", async () => {
+    const { app: small, engine } = setup({}, new FakeEngine({ contextLength: 18, imageTokens: 16 }));
+    const e = await expectError(
+      await chat(small, img(dataUrl)),
+      400,
+      "messages",
+      /too many tokens for the context.*context is 18/,
+    );
+    assert.equal(e.code, "context_length_exceeded");
+    assert.equal(engine.runs.length, 0);
+  });
+
+  test("an image over the pixel or byte limit", async () => {
+    const { app: strict } = setup({ limits: { maxImagePixels: 47 } });
+    await expectError(
+      await chat(strict, img(dataUrl)),
+      400,
+      "messages[0].content[1].image_url.url",
+      /over the limit/,
+    );
+    const { app: tiny } = setup({ limits: { maxImageBytes: 50 } });
+    await expectError(
+      await chat(tiny, img(dataUrl)),
+      400,
+      "messages[0].content[1].image_url.url",
+      /bytes, over the limit/,
+    );
+  });
+
+  test("a body over the limit is a 413, with or without Content-Length", async () => {
+    const { app: limited } = setup({ limits: { maxBodyBytes: 1000 } });
+    await expectError(await chat(limited, user("x".repeat(2000))), 413, null, /over the limit of 1000 bytes/);
+    const chunked = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < 5; i++) c.enqueue(new TextEncoder().encode(" ".repeat(400)));
+        c.close();
+      },
+    });
+    const res = await limited.fetch(
+      new Request("http://imp/v1/chat/completions", {
+        method: "POST",
+        body: chunked,
+        duplex: "half",
+      } as RequestInit),
+    );
+    await expectError(res, 413, null);
+  });
+
+  test("Ollama errors are {error: message}, naming the field", async () => {
+    const bad = async (body: unknown, pattern: RegExp) => {
+      const res = await post(app, "/api/chat", body);
+      assert.equal(res.status, 400);
+      const b = (await res.json()) as { error: string };
+      assert.match(b.error, pattern);
+    };
+    await bad(
+      { model: "m", messages: [{ role: "user", content: "a", images: ["@@"] }] },
+      /messages\[0\]\.images\[0\]: .*base64/,
+    );
+    await bad(
+      { model: "m", messages: [{ role: "user", content: "a", images: "x" }] },
+      /messages\[0\]\.images: expected an array/,
+    );
+    await bad({ model: "m", messages: [{ role: "bot", content: "a" }] }, /messages\[0\]\.role: unknown role/);
+    await bad(
+      { model: "m", messages: [{ role: "user", content: "a" }], options: { temperature: "x" } },
+      /options\.temperature/,
+    );
+    await bad({ model: "m" }, /messages: required/);
+    await bad("nope", /not valid JSON/);
+  });
+
+  test("unknown routes are 404s in the same shape", async () => {
+    await expectError(await app.fetch(new Request("http://imp/v2/nothing")), 404, null, /no route/);
+    await expectError(await app.fetch(new Request("http://imp/../../etc/passwd")), 404, null);
+  });
+});
+
+describe("API key", () => {
+  test("the APIs and /metrics need the key; /health and the page do not", async () => {
+    const { app } = setup({ apiKey: "s3cret" });
+    const e = await expectError(await chat(app, user("a")), 401, null, /API key/);
+    assert.equal(e.code, "invalid_api_key");
+    await expectError(await chat(app, user("a"), { authorization: "Bearer wrong" }), 401, null);
+    await expectError(await chat(app, user("a"), { authorization: "s3cret" }), 401, null);
+    assert.equal((await chat(app, user("a"), { authorization: "Bearer s3cret" })).status, 200);
+    assert.equal((await app.fetch(new Request("http://imp/v1/models"))).status, 401);
+    assert.equal((await app.fetch(new Request("http://imp/metrics"))).status, 401);
+    const ollama = await post(app, "/api/chat", { messages: [] });
+    assert.equal(ollama.status, 401);
+    assert.match(((await ollama.json()) as { error: string }).error, /API key/);
+    assert.equal((await app.fetch(new Request("http://imp/health"))).status, 200);
+    assert.equal((await app.fetch(new Request("http://imp/"))).status, 200);
+  });
+});
+
+describe("health, models, metrics, page", () => {
+  test("/health and /v1/models", async () => {
+    const { app } = setup();
+    const health = (await (await app.fetch(new Request("http://imp/health"))).json()) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(health.status, "ok");
+    assert.deepEqual(health.queue, { active: 0, waiting: 0, maxWaiting: 16, slots: 1 });
+    const models = (await (await app.fetch(new Request("http://imp/v1/models"))).json()) as {
+      data: Array<{ id: string; object: string }>;
+    };
+    assert.deepEqual(
+      models.data.map((m) => [m.id, m.object]),
+      [["fake-model", "model"]],
+    );
+    assert.equal((await app.fetch(new Request("http://imp/v1/models/fake-model"))).status, 200);
+    assert.equal((await app.fetch(new Request("http://imp/v1/models/gpt-4"))).status, 404);
+  });
+
+  test("/metrics counts requests by route and status, tokens, and the queue", async () => {
+    const { app } = setup();
+    await (await chat(app, { ...user("a b c"), max_tokens: 4 })).json();
+    await (await chat(app, { messages: 1 })).json();
+    await (await app.fetch(new Request("http://imp/no/such/path/123"))).text();
+    const text = await (await app.fetch(new Request("http://imp/metrics"))).text();
+    assert.match(
+      text,
+      /imp_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="200"\} 1/,
+    );
+    assert.match(
+      text,
+      /imp_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="400"\} 1/,
+    );
+    assert.match(text, /imp_http_requests_total\{route="unmatched",method="GET",status="404"\} 1/);
+    assert.match(text, /imp_completion_tokens_total 4/);
+    assert.match(text, /imp_queue_depth 0/);
+    assert.match(text, /imp_time_to_first_token_seconds_count 1/);
+    assert.match(text, /imp_generations_total\{outcome="length"\} 1/);
+  });
+
+  test("the page and its assets, with a same-origin-only CSP", async () => {
+    const { app } = setup();
+    const page = await app.fetch(new Request("http://imp/"));
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type") ?? "", /text\/html/);
+    assert.match(page.headers.get("content-security-policy") ?? "", /default-src 'self'/);
+    const html = await page.text();
+    assert.match(html, /<script type="module" src="\/app.js">/);
+    // No external resources: every src/href is a local path.
+    for (const [, url] of html.matchAll(/(?:src|href)="([^"]+)"/g)) assert.ok(url!.startsWith("/"), url);
+    for (const f of ["/app.js", "/sse.js", "/style.css"])
+      assert.equal((await app.fetch(new Request(`http://imp${f}`))).status, 200, f);
+    const { app: noWeb } = setup({ web: false });
+    assert.equal((await noWeb.fetch(new Request("http://imp/"))).status, 404);
+  });
+});

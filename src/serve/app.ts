@@ -1,0 +1,156 @@
+/**
+ * The HTTP application: OpenAI's and Ollama's chat APIs, /health, /metrics and the web page, over one
+ * engine, behind a bounded queue, a body limit and an optional API key. Handlers take a standard Request,
+ * so tests call `app.fetch(new Request(...))` with no port; server.ts binds it to a socket.
+ *
+ * @example
+ * const engine = await WorkerEngine.start({ folder: "models/imp-tiny" });
+ * const { app } = createApp({ engine });
+ * const res = await app.fetch(new Request("http://imp/v1/models"));
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { routePath } from "hono/route";
+import { apiKeyChecker, unauthorized } from "./auth.js";
+import type { ServeContext, ServeEnv } from "./context.js";
+import type { Engine } from "./engine.js";
+import { ApiError, mapError, toOllamaBody } from "./errors.js";
+import { DEFAULT_LIMITS, type ServeLimits } from "./limits.js";
+import { ServerMetrics } from "./metrics.js";
+import { ollamaRoutes } from "./ollama-routes.js";
+import { openAiRoutes } from "./openai-routes.js";
+import { RequestQueue } from "./queue.js";
+import { Scheduler } from "./scheduler.js";
+import { loadStaticFiles, PAGE_HEADERS } from "./static-files.js";
+
+export interface AppOptions {
+  engine: Engine;
+  limits?: Partial<ServeLimits>;
+  /** Requests that may wait for a slot; one more is refused with 429 (default 16). */
+  maxQueue?: number;
+  /** Required as `Authorization: Bearer KEY` on the APIs and /metrics when set. */
+  apiKey?: string | null;
+  /** A folder whose images `file:` URLs may name (default: none). */
+  allowLocalImages?: string | null;
+  /** Serve the web page at / (default true). */
+  web?: boolean;
+  /** Include the process's metrics (RSS, heap, event loop) in /metrics (default true). */
+  processMetrics?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ServeApp {
+  app: Hono<ServeEnv>;
+  ctx: ServeContext;
+}
+
+export function createApp(opts: AppOptions): ServeApp {
+  const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const metrics = new ServerMetrics({ processMetrics: opts.processMetrics });
+  const queue = new RequestQueue(opts.engine.slots, opts.maxQueue ?? 16);
+  const ctx: ServeContext = {
+    engine: opts.engine,
+    scheduler: new Scheduler(opts.engine, queue, metrics, limits.timeoutMs),
+    metrics,
+    limits,
+    images: { limits, allowLocalImages: opts.allowLocalImages ?? null },
+    log: opts.log ?? ((line) => process.stderr.write(`${line}\n`)),
+  };
+  const app = new Hono<ServeEnv>();
+  const isOllama = (path: string) => path.startsWith("/api/");
+
+  // The one place errors become responses.
+  app.onError((err, c) => {
+    const mapped = mapError(err);
+    if (mapped.internal) ctx.log(`imp serve: ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
+    const body = isOllama(c.req.path) ? toOllamaBody(mapped) : mapped.body;
+    return new Response(JSON.stringify(body), {
+      status: mapped.status,
+      headers: { "content-type": "application/json", ...mapped.headers },
+    });
+  });
+  app.notFound((c) => {
+    throw new ApiError(404, `no route ${c.req.method} ${c.req.path}`, null, "not_found");
+  });
+
+  // Metrics for every request: by the route's pattern (not its path, which a client can vary at will).
+  app.use("*", async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    const route = routePath(c, -1);
+    const label = route === "*" || route === "/*" ? "unmatched" : route;
+    const observe = () => {
+      metrics.requests.inc({ route: label, method: c.req.method, status: String(c.res.status) });
+      metrics.requestSeconds.observe({ route: label }, (performance.now() - t0) / 1000);
+    };
+    const streamDone = c.get("streamDone");
+    if (streamDone) void streamDone.finally(observe);
+    else observe();
+  });
+
+  if (opts.apiKey) {
+    const check = apiKeyChecker(opts.apiKey);
+    const guard = async (
+      c: { req: { header(n: string): string | undefined } },
+      next: () => Promise<void>,
+    ) => {
+      if (!check(c.req.header("authorization"))) throw unauthorized();
+      await next();
+    };
+    for (const p of ["/v1/*", "/api/*", "/metrics"]) app.use(p, guard);
+  }
+
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: limits.maxBodyBytes,
+      onError: () => {
+        throw new ApiError(
+          413,
+          `the request body is over the limit of ${limits.maxBodyBytes} bytes`,
+          null,
+          "request_too_large",
+        );
+      },
+    }),
+  );
+
+  app.get("/health", (c) => {
+    const ready = opts.engine.ready;
+    return c.json(
+      {
+        status: ready ? "ok" : "loading",
+        model: opts.engine.info.id,
+        queue: {
+          active: queue.active,
+          waiting: queue.waiting,
+          maxWaiting: queue.maxWaiting,
+          slots: queue.concurrency,
+        },
+      },
+      ready ? 200 : 503,
+    );
+  });
+
+  app.get("/metrics", async (c) => {
+    const { body, contentType } = await metrics.text();
+    return c.body(body, 200, { "content-type": contentType });
+  });
+
+  openAiRoutes(app, ctx);
+  ollamaRoutes(app, ctx);
+
+  if (opts.web ?? true) {
+    const files = loadStaticFiles();
+    app.get("/:file{[A-Za-z0-9._-]*}", (c) => {
+      const file = files.get(c.req.path);
+      if (!file) throw new ApiError(404, `no route GET ${c.req.path}`, null, "not_found");
+      return c.body(file.body as Uint8Array<ArrayBuffer>, 200, {
+        "content-type": file.type,
+        "cache-control": "no-cache",
+        ...PAGE_HEADERS,
+      });
+    });
+  }
+  return { app, ctx };
+}

@@ -1,0 +1,78 @@
+/**
+ * A chat request as both APIs (OpenAI's and Ollama's) reduce to, and its preparation into an engine job:
+ * the image loaded and decoded, the conversation rendered, its length checked against the context.
+ * Everything here runs before the request is queued, so bad input never waits behind good input.
+ */
+import { randomInt } from "node:crypto";
+import type { SamplingOptions } from "../runtime/sampler.js";
+import type { Turn } from "./conversation.js";
+import { toTemplateMessages } from "./conversation.js";
+import type { Engine, EngineJob } from "./engine.js";
+import { invalid } from "./errors.js";
+import type { ImageSourceOptions } from "./image-source.js";
+import { decodeRequestImage } from "./image-source.js";
+
+export interface ImageRef {
+  /** The request field that holds it, for errors. */
+  field: string;
+  bytes(opts: ImageSourceOptions): Promise<Uint8Array>;
+}
+
+export interface ChatRequest {
+  model?: string;
+  turns: Turn[];
+  images: ImageRef[];
+  maxTokens?: number;
+  sampling: SamplingOptions;
+  stop: string[];
+  stream: boolean;
+  /** OpenAI `stream_options.include_usage`: a last chunk with the token counts. */
+  includeUsage: boolean;
+}
+
+export interface PreparedJob {
+  job: EngineJob;
+  /** Prompt positions (text tokens + image embeddings), for `usage`. */
+  promptPositions: number;
+}
+
+export async function prepareJob(
+  req: ChatRequest,
+  engine: Engine,
+  opts: ImageSourceOptions & { maxImages: number; defaultMaxTokens: number },
+): Promise<PreparedJob> {
+  if (req.images.length > opts.maxImages)
+    throw invalid(
+      req.images[opts.maxImages]!.field,
+      `at most ${opts.maxImages} image${opts.maxImages === 1 ? "" : "s"} per conversation (the Imp models are trained on one)`,
+      "too_many_images",
+    );
+  const ref = req.images[0];
+  if (ref && engine.info.imageTokens === 0)
+    throw invalid(ref.field, `the model ${engine.info.id} has no vision tower; it takes no images`);
+  const messages = toTemplateMessages(req.turns);
+  const image = ref ? await decodeRequestImage(await ref.bytes(opts), ref.field, opts) : undefined;
+
+  const context = engine.info.contextLength;
+  const positions = engine.promptPositions(messages, image !== undefined);
+  // generate.ts needs one free position for the first new token.
+  if (positions >= context)
+    throw invalid(
+      "messages",
+      `too many tokens for the context: the prompt takes ${positions} positions ` +
+        `(text tokens + ${image ? engine.info.imageTokens : 0} image tokens) and the model's context is ${context}`,
+      "context_length_exceeded",
+    );
+  const maxNewTokens = Math.min(req.maxTokens ?? opts.defaultMaxTokens, context - positions);
+  return {
+    job: {
+      messages,
+      image,
+      maxNewTokens,
+      // Without a seed each request samples differently (the sampler's own default would repeat one draw).
+      sampling: { ...req.sampling, seed: req.sampling.seed ?? randomInt(2 ** 31) },
+      stop: req.stop,
+    },
+    promptPositions: positions,
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * `imp serve` as a user runs it: the process prints its URL, answers, warns about a non-loopback bind
+ * without a key, and exits cleanly on SIGTERM.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { fixture, repoRoot } from "../testing/fixtures.js";
+import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "imp-serve-cli-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test("imp serve --model DIR --port 0 --host 0.0.0.0: listens, warns, answers, stops on SIGTERM", async () => {
+  const dir = join(tmp, "model");
+  cpSync(fixture("tiny-imp-qwen2"), dir, { recursive: true });
+  writeTinyTokenizer(dir, "imp_qwen2");
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(repoRoot, "src/cli/main.ts"),
+      "serve",
+      "--model",
+      dir,
+      "--port",
+      "0",
+      "--host",
+      "0.0.0.0",
+      "--backend",
+      "js",
+      "--model-name",
+      "tiny",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, IMP_API_KEY: "" } },
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d;
+        const m = /listening on http:\/\/[^:]+:(\d+)/.exec(stdout);
+        if (m) resolve(`http://127.0.0.1:${m[1]}`);
+      });
+      void exited.then((code) => reject(new Error(`exited with ${code}: ${stderr}`)));
+    });
+    assert.match(stderr, /WARNING: listening on 0\.0\.0\.0 with no API key/);
+    const health = (await (await fetch(`${url}/health`)).json()) as { status: string; model: string };
+    assert.deepEqual([health.status, health.model], ["ok", "tiny"]);
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ model: "tiny", max_tokens: 2, messages: [{ role: "user", content: "hi" }] }),
+    });
+    assert.equal(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens, 2);
+  } finally {
+    child.kill("SIGTERM");
+  }
+  assert.equal(await exited, 0, stderr);
+});

@@ -1,0 +1,59 @@
+/**
+ * The engine's worker thread: owns one ImpPipeline and runs one job at a time, posting the answer's text
+ * piece by piece. Generation yields to this thread's event loop after every token, so an "abort" message
+ * is seen between tokens (not inside a prefill).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { ImpPipeline } from "../runtime/pipeline.js";
+import { runOnPipeline } from "./engine.js";
+import { serializeError } from "./errors.js";
+import { pipelineInfo } from "./in-process-engine.js";
+import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.js";
+
+const port = parentPort;
+if (!port) throw new Error("engine-worker.ts runs as a worker thread (see worker-engine.ts)");
+const init = workerData as WorkerInit;
+const post = (m: FromWorker) => port.postMessage(m);
+
+let pipeline: ImpPipeline;
+try {
+  pipeline = await ImpPipeline.load(init.folder, {
+    dtype: init.dtype,
+    visionDtype: init.visionDtype,
+    visionTower: init.visionTower,
+    backend: init.backend,
+    threads: init.threads,
+    maxImagePixels: init.maxImagePixels,
+  });
+} catch (err) {
+  post({ type: "load-error", error: serializeError(err) });
+  port.close();
+  process.exit(1);
+}
+
+const running = new Map<number, AbortController>();
+
+port.on("message", (msg: ToWorker) => {
+  if (msg.type === "abort") running.get(msg.id)?.abort();
+  else if (msg.type === "close") {
+    for (const c of running.values()) c.abort();
+    pipeline.dispose();
+    port.close();
+  } else if (msg.type === "run") {
+    const controller = new AbortController();
+    running.set(msg.id, controller);
+    runOnPipeline(pipeline, msg.job, {
+      signal: controller.signal,
+      onText: (text) => post({ type: "text", id: msg.id, text }),
+    })
+      .then((result) => post({ type: "done", id: msg.id, result }))
+      .catch((err: unknown) => post({ type: "error", id: msg.id, error: serializeError(err) }))
+      .finally(() => running.delete(msg.id));
+  }
+});
+
+post({
+  type: "ready",
+  info: pipelineInfo(pipeline, init.id),
+  imageTokenIndex: pipeline.model.config.imageTokenIndex,
+});

@@ -1,0 +1,117 @@
+/**
+ * The engine: what runs generations for the server. The HTTP side only sees this interface, so the model can
+ * run in a worker thread (worker-engine.ts, the default: compute never blocks the event loop) or in-process
+ * (tests, or a browser-like single thread), and tests can swap in a scripted engine.
+ */
+import type { RgbImage } from "../io/image/index.js";
+import type { ChatMessage } from "../io/template/index.js";
+import type { GenerationStats } from "../runtime/generate.js";
+import { AbortError } from "../runtime/generate.js";
+import type { ImpPipeline } from "../runtime/pipeline.js";
+import type { SamplingOptions } from "../runtime/sampler.js";
+import { invalid } from "./errors.js";
+
+/** One generation, as the engine needs it: validated, the image decoded, `<image>` marking where it goes. */
+export interface EngineJob {
+  messages: ChatMessage[];
+  image?: RgbImage;
+  maxNewTokens: number;
+  sampling: SamplingOptions;
+  stop: string[];
+}
+
+export interface EngineResult {
+  /** "abort": the signal fired (client gone or timed out) before the model stopped by itself. */
+  finishReason: "stop" | "length" | "abort";
+  stats: GenerationStats;
+}
+
+export interface EngineHooks {
+  signal: AbortSignal;
+  /** Each piece of answer text as it is decoded. */
+  onText(text: string): void;
+}
+
+export interface EngineInfo {
+  /** The model's id in /v1/models and responses. */
+  id: string;
+  modelType: string;
+  /** Positions the model can attend over (prompt + answer). */
+  contextLength: number;
+  /** Embeddings one image adds to the prompt; 0 when the model has no vision tower. */
+  imageTokens: number;
+  backend: string;
+  threads: number;
+}
+
+export interface Engine {
+  readonly info: EngineInfo;
+  /** False while (re)loading: /health says so. */
+  readonly ready: boolean;
+  /** Jobs it can run at once (the queue's concurrency). */
+  readonly slots: number;
+  /**
+   * Prompt positions (text tokens + image embeddings) of a conversation, on the caller's thread, so an
+   * over-long prompt is refused before it is queued.
+   */
+  promptPositions(messages: readonly ChatMessage[], hasImage: boolean): number;
+  /** Runs one job. Resolves when the model is free again (also after an abort); rejects on a failure. */
+  run(job: EngineJob, hooks: EngineHooks): Promise<EngineResult>;
+  close(): Promise<void>;
+}
+
+/** Positions a prompt's token ids take once each placeholder is replaced by the image's embeddings. */
+export function positionsOf(
+  ids: readonly number[],
+  isPlaceholder: (id: number) => boolean,
+  imageTokens: number,
+) {
+  const placeholders = ids.filter(isPlaceholder).length;
+  return ids.length - placeholders + placeholders * imageTokens;
+}
+
+/** Runs a job on a loaded pipeline: shared by the in-process engine and the worker. */
+export async function runOnPipeline(
+  pipeline: ImpPipeline,
+  job: EngineJob,
+  hooks: EngineHooks,
+): Promise<EngineResult> {
+  if (job.image && !pipeline.imageSpec)
+    throw invalid("messages", "this model has no vision tower; it takes no images");
+  let stats: GenerationStats | null = null;
+  try {
+    const stream = pipeline.stream(
+      {
+        messages: job.messages,
+        image: job.image,
+        maxNewTokens: job.maxNewTokens,
+        sampling: job.sampling,
+        stop: job.stop,
+        signal: hooks.signal,
+      },
+      (s) => {
+        stats = s;
+      },
+    );
+    for await (const piece of stream) hooks.onText(piece);
+  } catch (err) {
+    if (err instanceof AbortError) return { finishReason: "abort", stats: stats ?? emptyStats() };
+    throw err;
+  }
+  const s = stats as GenerationStats | null;
+  if (!s) return { finishReason: "abort", stats: emptyStats() };
+  return { finishReason: s.finishReason === "stop" ? "stop" : "length", stats: s };
+}
+
+export function emptyStats(): GenerationStats {
+  return {
+    promptTokens: 0,
+    prefillPositions: 0,
+    imageTokens: 0,
+    generatedTokens: 0,
+    visionMs: 0,
+    prefillMs: 0,
+    decodeMs: 0,
+    finishReason: null,
+  };
+}

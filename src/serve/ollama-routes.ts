@@ -1,0 +1,228 @@
+/**
+ * Ollama's chat API, which many local tools speak: `POST /api/chat` (messages with `images: [base64]`,
+ * NDJSON streaming by default, one JSON object with `stream: false`), plus `GET /api/tags` and
+ * `GET /api/version` that clients call to discover the model. Shapes follow Ollama's docs/api.md; durations
+ * are in nanoseconds; errors are `{error: "message"}`.
+ */
+import type { Hono } from "hono";
+import { packageVersion } from "../cli/program.js";
+import { AbortError } from "../runtime/generate.js";
+import type { ChatRequest, ImageRef, PreparedJob } from "./chat-request.js";
+import { prepareJob } from "./chat-request.js";
+import type { ServeContext, ServeEnv } from "./context.js";
+import type { Turn } from "./conversation.js";
+import { checkText } from "./conversation.js";
+import { invalid, mapError, toOllamaBody } from "./errors.js";
+import type { JsonObject } from "./fields.js";
+import {
+  isObject,
+  optBoolean,
+  optNumber,
+  optString,
+  parseJsonBody,
+  stopList,
+  typeName,
+  unsupportedUnless,
+} from "./fields.js";
+import { decodeBase64 } from "./image-source.js";
+import type { RunOutcome } from "./scheduler.js";
+
+export function ollamaRoutes(app: Hono<ServeEnv>, ctx: ServeContext): void {
+  app.get("/api/version", (c) => c.json({ version: packageVersion() }));
+
+  app.get("/api/tags", (c) =>
+    c.json({
+      models: [
+        {
+          name: ctx.engine.info.id,
+          model: ctx.engine.info.id,
+          modified_at: new Date(0).toISOString(),
+          size: 0,
+          digest: "",
+          details: {
+            format: "safetensors",
+            family: ctx.engine.info.modelType,
+            families: [ctx.engine.info.modelType],
+          },
+        },
+      ],
+    }),
+  );
+
+  app.post("/api/chat", async (c) => {
+    const body = parseJsonBody(await c.req.text());
+    const model = ctx.engine.info.id;
+    const createdAt = () => new Date().toISOString();
+    // Ollama: an empty `messages` loads the model and answers at once.
+    if (Array.isArray(body.messages) && body.messages.length === 0)
+      return c.json({
+        model,
+        created_at: createdAt(),
+        message: { role: "assistant", content: "" },
+        done_reason: "load",
+        done: true,
+      });
+    const req = parseOllamaChat(body, ctx.limits.maxMessages);
+    ctx.scheduler.assertCapacity();
+    const prepared = await prepareJob(req, ctx.engine, {
+      ...ctx.images,
+      maxImages: ctx.limits.maxImages,
+      defaultMaxTokens: ctx.limits.defaultMaxTokens,
+    });
+    const run = ctx.scheduler.submit(prepared.job, c.req.raw.signal);
+    const final = (out: RunOutcome, content: string) => ({
+      model,
+      created_at: createdAt(),
+      message: { role: "assistant", content },
+      done_reason: out.finishReason,
+      done: true,
+      ...durations(out, prepared),
+    });
+
+    if (!req.stream) {
+      let text = "";
+      const out = await run.start((t) => {
+        text += t;
+      });
+      return c.json(final(out, text));
+    }
+
+    const enc = new TextEncoder();
+    let done!: () => void;
+    c.set(
+      "streamDone",
+      new Promise<void>((r) => {
+        done = r;
+      }),
+    );
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        let open = true;
+        const line = (obj: unknown) => {
+          if (!open) return;
+          try {
+            controller.enqueue(enc.encode(`${JSON.stringify(obj)}\n`));
+          } catch {
+            open = false;
+          }
+        };
+        run
+          .start((text) =>
+            line({
+              model,
+              created_at: createdAt(),
+              message: { role: "assistant", content: text },
+              done: false,
+            }),
+          )
+          .then((out) => line(final(out, "")))
+          .catch((err: unknown) => {
+            if (err instanceof AbortError) return;
+            const mapped = mapError(err);
+            if (mapped.internal)
+              ctx.log(`imp serve: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+            line(toOllamaBody(mapped));
+          })
+          .finally(() => {
+            if (open) {
+              open = false;
+              try {
+                controller.close();
+              } catch {}
+            }
+            done();
+          });
+      },
+      cancel() {
+        run.cancel();
+      },
+    });
+    return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
+  });
+}
+
+const ns = (ms: number) => Math.round(ms * 1e6);
+
+function durations(out: RunOutcome, prepared: PreparedJob) {
+  const s = out.stats;
+  return {
+    total_duration: ns(out.totalMs),
+    load_duration: 0,
+    prompt_eval_count: s.prefillPositions || prepared.promptPositions,
+    prompt_eval_duration: ns(s.visionMs + s.prefillMs),
+    eval_count: s.generatedTokens,
+    eval_duration: ns(s.decodeMs),
+  };
+}
+
+const ROLES: Record<string, Turn["role"]> = { system: "system", user: "user", assistant: "assistant" };
+
+/** Validates an Ollama /api/chat body into a ChatRequest. */
+export function parseOllamaChat(body: JsonObject, maxMessages: number): ChatRequest {
+  const model = optString(body.model, "model");
+  unsupportedUnless(body.tools, "tools", (v) => Array.isArray(v) && v.length === 0, "tool calls");
+  unsupportedUnless(body.format, "format", (v) => v === "", "structured output");
+  const stream = optBoolean(body.stream, "stream") ?? true;
+  let o: JsonObject = {};
+  if (body.options !== undefined && body.options !== null) {
+    if (!isObject(body.options))
+      throw invalid("options", `expected an object, got ${typeName(body.options)}`);
+    o = body.options;
+  }
+  const numPredict = optNumber(o.num_predict, "options.num_predict", { integer: true, min: -2 });
+  const sampling = {
+    temperature: optNumber(o.temperature, "options.temperature", { min: 0 }) ?? 0.8,
+    topP: optNumber(o.top_p, "options.top_p", { min: 0, exclusiveMin: true, max: 1 }),
+    topK: optNumber(o.top_k, "options.top_k", { min: 0, integer: true }),
+    repetitionPenalty: optNumber(o.repeat_penalty, "options.repeat_penalty", { min: 0, exclusiveMin: true }),
+    seed: optNumber(o.seed, "options.seed", { integer: true }),
+  };
+
+  const v = body.messages;
+  if (v === undefined || v === null) throw invalid("messages", "required: the conversation, an array");
+  if (!Array.isArray(v)) throw invalid("messages", `expected an array, got ${typeName(v)}`);
+  if (v.length > maxMessages) throw invalid("messages", `at most ${maxMessages} messages, got ${v.length}`);
+  const images: ImageRef[] = [];
+  const turns = v.map((m, i): Turn => {
+    const f = `messages[${i}]`;
+    if (!isObject(m)) throw invalid(f, `expected a message object, got ${typeName(m)}`);
+    if (typeof m.role !== "string") throw invalid(`${f}.role`, `expected a string, got ${typeName(m.role)}`);
+    const role = ROLES[m.role];
+    if (!role) throw invalid(`${f}.role`, `unknown role "${m.role}"; expected system, user or assistant`);
+    const text = checkText(optString(m.content, `${f}.content`) ?? "", `${f}.content`);
+    let hasImage = false;
+    if (m.images !== undefined && m.images !== null) {
+      if (!Array.isArray(m.images))
+        throw invalid(`${f}.images`, `expected an array of base64 strings, got ${typeName(m.images)}`);
+      if (m.images.length > 0 && role !== "user")
+        throw invalid(`${f}.images`, `images go in user messages, not ${role} messages`);
+      m.images.forEach((img, j) => {
+        const field = `${f}.images[${j}]`;
+        if (typeof img !== "string") throw invalid(field, `expected a base64 string, got ${typeName(img)}`);
+        // Ollama takes raw base64; a data: URL prefix is tolerated.
+        const data = img.startsWith("data:") ? img.slice(img.indexOf(",") + 1) : img;
+        images.push({ field, bytes: async (opts) => decodeBase64(data, field, opts.limits.maxImageBytes) });
+        hasImage = true;
+      });
+    }
+    return { role, text, field: `${f}.role`, hasImage };
+  });
+  return {
+    model,
+    turns,
+    images,
+    // -1 (no limit) and -2 (fill the context) both run to the context's end.
+    maxTokens:
+      numPredict === undefined
+        ? undefined
+        : numPredict < 0
+          ? Number.MAX_SAFE_INTEGER
+          : numPredict === 0
+            ? 1
+            : numPredict,
+    sampling,
+    stop: stopList(o.stop, "options.stop", 16),
+    stream,
+    includeUsage: false,
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * OpenAI's chat API: `POST /v1/chat/completions` (a JSON answer, or with `stream: true` server-sent events
+ * of `chat.completion.chunk`s ending in `data: [DONE]`) and `GET /v1/models`. The shapes follow
+ * https://platform.openai.com/docs/api-reference/chat so the official clients work unchanged; `timings` is
+ * an extra field (as llama.cpp's server adds) that clients ignore and the web page shows.
+ */
+import { randomUUID } from "node:crypto";
+import type { Context, Hono } from "hono";
+import { AbortError } from "../runtime/generate.js";
+import type { ChatRequest, PreparedJob } from "./chat-request.js";
+import { prepareJob } from "./chat-request.js";
+import type { ServeContext, ServeEnv } from "./context.js";
+import { mapError } from "./errors.js";
+import { parseJsonBody } from "./fields.js";
+import { parseOpenAiChat } from "./openai-request.js";
+import type { RunOutcome, ScheduledRun } from "./scheduler.js";
+
+export function openAiRoutes(app: Hono<ServeEnv>, ctx: ServeContext): void {
+  app.get("/v1/models", (c) =>
+    c.json({
+      object: "list",
+      data: [{ id: ctx.engine.info.id, object: "model", created: 0, owned_by: "imp-ts" }],
+    }),
+  );
+
+  app.get("/v1/models/:id", (c) => {
+    if (c.req.param("id") !== ctx.engine.info.id) return c.json(notFound(c.req.param("id")), 404);
+    return c.json({ id: ctx.engine.info.id, object: "model", created: 0, owned_by: "imp-ts" });
+  });
+
+  app.post("/v1/chat/completions", async (c) => {
+    const req = parseOpenAiChat(parseJsonBody(await c.req.text()), ctx.limits.maxMessages);
+    ctx.scheduler.assertCapacity();
+    const prepared = await prepareJob(req, ctx.engine, {
+      ...ctx.images,
+      maxImages: ctx.limits.maxImages,
+      defaultMaxTokens: ctx.limits.defaultMaxTokens,
+    });
+    const run = ctx.scheduler.submit(prepared.job, c.req.raw.signal);
+    const meta = {
+      id: `chatcmpl-${randomUUID()}`,
+      created: Math.floor(Date.now() / 1000),
+      model: ctx.engine.info.id,
+    };
+    if (req.stream) return streamed(c, run, meta, req, prepared, ctx);
+    let text = "";
+    const out = await run.start((t) => {
+      text += t;
+    });
+    return c.json({
+      ...meta,
+      object: "chat.completion",
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: text, refusal: null },
+          logprobs: null,
+          finish_reason: out.finishReason,
+        },
+      ],
+      usage: usage(prepared, out),
+      timings: timings(out),
+    });
+  });
+}
+
+interface Meta {
+  id: string;
+  created: number;
+  model: string;
+}
+
+function streamed(
+  c: Context<ServeEnv>,
+  run: ScheduledRun,
+  meta: Meta,
+  req: ChatRequest,
+  prepared: PreparedJob,
+  ctx: ServeContext,
+): Response {
+  const enc = new TextEncoder();
+  let done!: () => void;
+  c.set(
+    "streamDone",
+    new Promise<void>((r) => {
+      done = r;
+    }),
+  );
+  const chunk = (delta: Record<string, string>, finish: string | null) => ({
+    ...meta,
+    object: "chat.completion.chunk",
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    ...(req.includeUsage ? { usage: null } : {}),
+  });
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let open = true;
+      const write = (s: string) => {
+        if (!open) return;
+        try {
+          controller.enqueue(enc.encode(s));
+        } catch {
+          open = false;
+        }
+      };
+      const send = (obj: unknown) => write(`data: ${JSON.stringify(obj)}\n\n`);
+      // A comment line now and then keeps proxies from closing a stream that waits in the queue or a prefill.
+      const keepAlive = setInterval(() => write(": keep-alive\n\n"), 15_000);
+      send(chunk({ role: "assistant", content: "" }, null));
+      run
+        .start((text) => send(chunk({ content: text }, null)))
+        .then((out) => {
+          send(chunk({}, out.finishReason));
+          if (req.includeUsage)
+            send({
+              ...meta,
+              object: "chat.completion.chunk",
+              choices: [],
+              usage: usage(prepared, out),
+              timings: timings(out),
+            });
+          write("data: [DONE]\n\n");
+        })
+        .catch((err: unknown) => {
+          if (err instanceof AbortError) return; // the client is gone: nobody to tell
+          const mapped = mapError(err);
+          if (mapped.internal)
+            ctx.log(`imp serve: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+          // After the 200 and the first chunks, an error can only travel in the stream: the openai client
+          // raises an APIError for a data line holding `error`.
+          send(mapped.body);
+        })
+        .finally(() => {
+          clearInterval(keepAlive);
+          if (open) {
+            open = false;
+            try {
+              controller.close();
+            } catch {}
+          }
+          done();
+        });
+    },
+    cancel() {
+      run.cancel();
+    },
+  });
+  return new Response(body, {
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+    },
+  });
+}
+
+function usage(prepared: PreparedJob, out: RunOutcome) {
+  const prompt = out.stats.prefillPositions || prepared.promptPositions;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: out.stats.generatedTokens,
+    total_tokens: prompt + out.stats.generatedTokens,
+  };
+}
+
+const ms = (x: number) => Math.round(x * 10) / 10;
+
+function timings(out: RunOutcome) {
+  const s = out.stats;
+  return {
+    queue_ms: ms(out.queueMs),
+    first_token_ms: out.firstTextMs === null ? null : ms(out.firstTextMs),
+    vision_ms: ms(s.visionMs),
+    prefill_ms: ms(s.prefillMs),
+    decode_ms: ms(s.decodeMs),
+    total_ms: ms(out.totalMs),
+    // The first token comes from the prefill; the decode time covers the ones after it.
+    decode_tokens_per_second:
+      s.generatedTokens > 1 && s.decodeMs > 0 ? ms(((s.generatedTokens - 1) / s.decodeMs) * 1000) : null,
+  };
+}
+
+function notFound(id: string) {
+  return {
+    error: {
+      message: `the model "${id}" does not exist; this server serves one model (GET /v1/models)`,
+      type: "invalid_request_error",
+      param: "model",
+      code: "model_not_found",
+    },
+  };
+}

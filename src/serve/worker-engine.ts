@@ -1,0 +1,228 @@
+/**
+ * The server's engine: the model runs in worker threads (engine-worker.ts), one pipeline and one job at a
+ * time each, so minutes of prefill never block the HTTP event loop (health checks, queueing, disconnects).
+ * Aborts are forwarded as messages and seen between tokens. A worker that dies fails its job with a 500 and
+ * is started again; the server itself keeps running.
+ *
+ * @example
+ * const engine = await WorkerEngine.start({ folder: "models/imp-tiny", backend: "wasm" });
+ * const app = createApp({ engine });
+ */
+import { basename } from "node:path";
+import { Worker } from "node:worker_threads";
+import type { ChatMessage } from "../io/template/index.js";
+import { AbortError } from "../runtime/generate.js";
+import type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "./engine.js";
+import { ApiError, deserializeError } from "./errors.js";
+import { PromptCounter } from "./prompt-counter.js";
+import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.js";
+
+// Compiled, the worker is engine-worker.js beside this file. Under tsx (tests, scripts) it is the .ts source,
+// and Node 20 loads a worker's entry before the inherited `--import tsx` hooks apply, so a one-line module
+// registers tsx first, then imports it.
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
+const WORKER_URL = new URL(`./engine-worker${FROM_SOURCE ? ".ts" : ".js"}`, import.meta.url);
+
+function newWorker(workerData: WorkerInit): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData });
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData });
+}
+
+export interface WorkerEngineOptions extends WorkerInit {
+  /** Worker threads, each with its own copy of the model (default 1). */
+  workers?: number;
+  /** Called with a line to log (worker restarts). */
+  log?: (line: string) => void;
+}
+
+interface Pending {
+  hooks: EngineHooks;
+  resolve(r: EngineResult): void;
+  reject(e: unknown): void;
+  onAbort: () => void;
+}
+
+/** One worker thread and the job it runs. */
+class EngineSlot {
+  worker: Worker | null = null;
+  ready = false;
+  job: { id: number; pending: Pending } | null = null;
+  private readyWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly init: WorkerInit,
+    private readonly onFatal: (slot: EngineSlot, err: Error) => void,
+  ) {}
+
+  /** Starts the worker; resolves with what it reports once the model is loaded. */
+  start(): Promise<{ info: EngineInfo; imageTokenIndex: number }> {
+    return new Promise((resolve, reject) => {
+      const worker = newWorker(this.init);
+      this.worker = worker;
+      let loaded = false;
+      worker.on("message", (m: FromWorker) => {
+        if (m.type === "ready") {
+          loaded = true;
+          this.ready = true;
+          for (const w of this.readyWaiters.splice(0)) w();
+          resolve({ info: m.info, imageTokenIndex: m.imageTokenIndex });
+        } else if (m.type === "load-error") reject(deserializeError(m.error));
+        else this.onJobMessage(m);
+      });
+      const fail = (err: Error) => {
+        if (this.worker !== worker) return;
+        this.worker = null;
+        this.ready = false;
+        if (!loaded) reject(err);
+        else this.onFatal(this, err);
+      };
+      worker.on("error", fail);
+      worker.on("exit", (code) => fail(new Error(`the engine worker exited with code ${code}`)));
+    });
+  }
+
+  whenReady(signal: AbortSignal): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(new AbortError("cancelled while the engine restarted"));
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.readyWaiters.push(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+    });
+  }
+
+  send(m: ToWorker): void {
+    if (m.type === "run" && m.job.image) {
+      // Transfer the pixels (no copy); a view into a larger buffer is copied first so only it moves.
+      const d = m.job.image.data;
+      const own =
+        d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer;
+      const data = own ? d : d.slice();
+      const job = { ...m.job, image: { ...m.job.image, data } };
+      this.worker?.postMessage({ ...m, job }, [data.buffer as ArrayBuffer]);
+    } else this.worker?.postMessage(m);
+  }
+
+  private onJobMessage(m: Exclude<FromWorker, { type: "ready" | "load-error" }>): void {
+    const job = this.job;
+    if (!job || job.id !== m.id) return;
+    if (m.type === "text") job.pending.hooks.onText(m.text);
+    else {
+      this.job = null;
+      job.pending.hooks.signal.removeEventListener("abort", job.pending.onAbort);
+      if (m.type === "done") job.pending.resolve(m.result);
+      else job.pending.reject(deserializeError(m.error));
+    }
+  }
+
+  /** Fails the running job (the worker died under it). */
+  failJob(err: Error): void {
+    const job = this.job;
+    this.job = null;
+    if (!job) return;
+    job.pending.hooks.signal.removeEventListener("abort", job.pending.onAbort);
+    job.pending.reject(
+      new ApiError(500, `the engine stopped while generating: ${err.message}`, null, "engine_failed"),
+    );
+  }
+
+  async stop(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    this.ready = false;
+    if (!w) return;
+    w.postMessage({ type: "close" } satisfies ToWorker);
+    // A worker stuck in compute cannot read "close": give it a moment, then end it.
+    const timer = setTimeout(() => void w.terminate(), 2000);
+    await new Promise<void>((r) => w.once("exit", () => r()));
+    clearTimeout(timer);
+  }
+}
+
+export class WorkerEngine implements Engine {
+  private nextId = 1;
+  private closing = false;
+
+  private constructor(
+    readonly info: EngineInfo,
+    private readonly counter: PromptCounter,
+    private readonly pool: EngineSlot[],
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Starts the workers and waits until each has loaded the model. */
+  static async start(opts: WorkerEngineOptions): Promise<WorkerEngine> {
+    const n = opts.workers ?? 1;
+    const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const { workers: _w, log: _l, ...init } = opts;
+    const init2: WorkerInit = { ...init, id: init.id ?? basename(init.folder) };
+    let engine: WorkerEngine | null = null;
+    const onFatal = (slot: EngineSlot, err: Error) => engine?.restart(slot, err);
+    const pool = Array.from({ length: n }, () => new EngineSlot(init2, onFatal));
+    try {
+      const started = await Promise.all(pool.map((s) => s.start()));
+      const { info, imageTokenIndex } = started[0]!;
+      const counter = await PromptCounter.load(
+        init2.folder,
+        info.modelType,
+        info.imageTokens,
+        imageTokenIndex,
+      );
+      engine = new WorkerEngine(info, counter, pool, log);
+      return engine;
+    } catch (err) {
+      await Promise.all(pool.map((s) => s.stop()));
+      throw err;
+    }
+  }
+
+  get ready(): boolean {
+    return !this.closing && this.pool.some((s) => s.ready);
+  }
+
+  get slots(): number {
+    return this.pool.length;
+  }
+
+  promptPositions(messages: readonly ChatMessage[], hasImage: boolean): number {
+    return this.counter.positions(messages, hasImage);
+  }
+
+  async run(job: EngineJob, hooks: EngineHooks): Promise<EngineResult> {
+    if (this.closing) throw new ApiError(503, "the server is shutting down", null, "shutting_down");
+    let slot = this.pool.find((s) => s.ready && !s.job);
+    if (!slot) {
+      // The queue never runs more jobs than slots, so the free slot is one whose worker is restarting.
+      slot = this.pool.find((s) => !s.job);
+      if (!slot) throw new Error("WorkerEngine.run: more jobs than slots (callers go through the queue)");
+      await slot.whenReady(hooks.signal);
+    }
+    const s = slot;
+    const id = this.nextId++;
+    return new Promise<EngineResult>((resolve, reject) => {
+      const onAbort = () => s.send({ type: "abort", id });
+      s.job = { id, pending: { hooks, resolve, reject, onAbort } };
+      hooks.signal.addEventListener("abort", onAbort, { once: true });
+      s.send({ type: "run", id, job });
+      if (hooks.signal.aborted) onAbort();
+    });
+  }
+
+  private restart(slot: EngineSlot, err: Error): void {
+    slot.failJob(err);
+    if (this.closing) return;
+    this.log(`imp serve: ${err.message}; starting it again`);
+    slot
+      .start()
+      .catch((e: unknown) => this.log(`imp serve: the engine worker failed to restart: ${String(e)}`));
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.pool.map((s) => s.stop()));
+  }
+}

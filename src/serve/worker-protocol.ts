@@ -1,0 +1,29 @@
+/** The messages between the worker engine (worker-engine.ts) and its worker thread (engine-worker.ts). */
+import type { BackendName } from "../backend/registry.js";
+import type { WeightDType } from "../models/load.js";
+import type { EngineInfo, EngineJob, EngineResult } from "./engine.js";
+import type { SerializedError } from "./errors.js";
+
+/** How the worker loads its pipeline (plain data: it crosses the thread boundary as workerData). */
+export interface WorkerInit {
+  folder: string;
+  id?: string;
+  dtype?: WeightDType;
+  visionDtype?: WeightDType;
+  visionTower?: string;
+  backend?: BackendName;
+  threads?: number;
+  maxImagePixels?: number;
+}
+
+export type ToWorker =
+  | { type: "run"; id: number; job: EngineJob }
+  | { type: "abort"; id: number }
+  | { type: "close" };
+
+export type FromWorker =
+  | { type: "ready"; info: EngineInfo; imageTokenIndex: number }
+  | { type: "load-error"; error: SerializedError }
+  | { type: "text"; id: number; text: string }
+  | { type: "done"; id: number; result: EngineResult }
+  | { type: "error"; id: number; error: SerializedError };

@@ -1,0 +1,265 @@
+/**
+ * The web chat page: attach an image (file picker, drag and drop, paste), ask, and read the answer as it
+ * streams from the server's OpenAI endpoint (POST /v1/chat/completions with stream: true). Stop aborts
+ * the request, which stops the generation on the server. Each answer shows its timing.
+ */
+import { readSse } from "./sse.js";
+
+const $ = (id) => document.getElementById(id);
+const log = $("log");
+const form = $("composer");
+const prompt = $("prompt");
+const fileInput = $("file");
+const sendButton = $("send");
+const stopButton = $("stop");
+const statusLine = $("status");
+const dropZone = $("drop-zone");
+const apiKeyInput = $("api-key");
+
+/** The conversation so far, in OpenAI's message format (the image stays with the message it came with). */
+let messages = [];
+/** The image waiting to go with the next message, as a data: URL. */
+let pendingImage = null;
+let controller = null;
+let modelId = "imp";
+
+apiKeyInput.value = sessionStorage.getItem("imp-api-key") ?? "";
+apiKeyInput.addEventListener("change", () => {
+  sessionStorage.setItem("imp-api-key", apiKeyInput.value);
+  loadModel();
+});
+
+function headers() {
+  const h = { "content-type": "application/json" };
+  if (apiKeyInput.value) h.authorization = `Bearer ${apiKeyInput.value}`;
+  return h;
+}
+
+async function loadModel() {
+  try {
+    const res = await fetch("/v1/models", { headers: headers() });
+    if (res.status === 401) {
+      $("model").textContent = "this server needs an API key (Settings)";
+      return;
+    }
+    const body = await res.json();
+    modelId = body.data[0].id;
+    $("model").textContent = `model: ${modelId}`;
+  } catch (err) {
+    $("model").textContent = `cannot reach the server: ${err.message}`;
+  }
+}
+
+function setStatus(text) {
+  statusLine.textContent = text;
+}
+
+// ---- attaching an image ----
+
+function attach(file) {
+  if (!file?.type.startsWith("image/")) {
+    setStatus("That is not an image.");
+    return;
+  }
+  // The Imp models take one image per conversation (the server refuses a second).
+  if (messages.some((m) => Array.isArray(m.content))) {
+    setStatus("This conversation already has its image: press New chat to ask about another one.");
+    return;
+  }
+  const reader = new FileReader();
+  reader.onload = () => {
+    pendingImage = reader.result;
+    $("preview").src = pendingImage;
+    $("attachment").hidden = false;
+    setStatus(`Attached ${file.name || "an image"}.`);
+  };
+  reader.onerror = () => setStatus("Could not read the image.");
+  reader.readAsDataURL(file);
+}
+
+function clearAttachment() {
+  pendingImage = null;
+  fileInput.value = "";
+  $("attachment").hidden = true;
+  $("preview").removeAttribute("src");
+}
+
+fileInput.addEventListener("change", () => attach(fileInput.files[0]));
+$("remove-image").addEventListener("click", () => {
+  clearAttachment();
+  setStatus("Image removed.");
+  prompt.focus();
+});
+for (const type of ["dragenter", "dragover"])
+  dropZone.addEventListener(type, (e) => {
+    e.preventDefault();
+    dropZone.classList.add("dragging");
+  });
+dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dragging"));
+dropZone.addEventListener("drop", (e) => {
+  e.preventDefault();
+  dropZone.classList.remove("dragging");
+  const file = [...(e.dataTransfer?.files ?? [])].find((f) => f.type.startsWith("image/"));
+  if (file) attach(file);
+});
+document.addEventListener("paste", (e) => {
+  const item = [...(e.clipboardData?.items ?? [])].find(
+    (i) => i.kind === "file" && i.type.startsWith("image/"),
+  );
+  if (item) {
+    e.preventDefault();
+    attach(item.getAsFile());
+  }
+});
+
+// ---- the conversation ----
+
+function addEntry(role, text, image) {
+  $("empty").hidden = true;
+  const li = document.createElement("li");
+  li.className = role;
+  if (image) {
+    const img = document.createElement("img");
+    img.src = image;
+    img.alt = "Sent with this message";
+    li.append(img);
+  }
+  const body = document.createElement("span");
+  body.className = "text";
+  body.textContent = text;
+  li.append(body);
+  log.append(li);
+  li.scrollIntoView({ block: "end" });
+  return li;
+}
+
+function addMeta(li, text) {
+  const meta = document.createElement("small");
+  meta.className = "meta muted";
+  meta.textContent = text;
+  li.append(meta);
+}
+
+function busy(on) {
+  sendButton.disabled = on;
+  stopButton.disabled = !on;
+}
+
+function describeTimings(t0, firstAt, usage, timings) {
+  const total = (performance.now() - t0) / 1000;
+  const parts = [];
+  if (firstAt !== null) parts.push(`first text after ${((firstAt - t0) / 1000).toFixed(2)} s`);
+  if (usage) parts.push(`${usage.completion_tokens} tokens in ${total.toFixed(2)} s`);
+  else parts.push(`${total.toFixed(2)} s`);
+  if (timings?.decode_tokens_per_second)
+    parts.push(`${timings.decode_tokens_per_second.toFixed(1)} tokens/s`);
+  if (usage) parts.push(`prompt ${usage.prompt_tokens} tokens`);
+  return parts.join(" · ");
+}
+
+async function send(text) {
+  const content = pendingImage
+    ? [
+        { type: "image_url", image_url: { url: pendingImage } },
+        { type: "text", text },
+      ]
+    : text;
+  addEntry("user", text, pendingImage);
+  messages.push({ role: "user", content });
+  clearAttachment();
+  prompt.value = "";
+
+  const answer = addEntry("assistant", "");
+  const out = answer.querySelector(".text");
+  answer.setAttribute("aria-busy", "true");
+  controller = new AbortController();
+  busy(true);
+  setStatus("Waiting for the model…");
+  const t0 = performance.now();
+  let firstAt = null;
+  let usage = null;
+  let timings = null;
+  let finish = null;
+  try {
+    const system = $("system").value.trim();
+    const res = await fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: headers(),
+      signal: controller.signal,
+      body: JSON.stringify({
+        model: modelId,
+        messages: system ? [{ role: "system", content: system }, ...messages] : messages,
+        stream: true,
+        stream_options: { include_usage: true },
+        max_tokens: Number($("max-tokens").value) || 256,
+        temperature: Number($("temperature").value) || 0,
+      }),
+    });
+    if (!res.ok) {
+      const body = await res.json().catch(() => null);
+      throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
+    }
+    setStatus("Answering…");
+    for await (const data of readSse(res)) {
+      if (data === "[DONE]") break;
+      const chunk = JSON.parse(data);
+      if (chunk.error) throw new Error(chunk.error.message);
+      const delta = chunk.choices?.[0]?.delta?.content;
+      if (delta) {
+        if (firstAt === null) firstAt = performance.now();
+        out.textContent += delta;
+      }
+      finish = chunk.choices?.[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+      if (chunk.timings) timings = chunk.timings;
+    }
+    messages.push({ role: "assistant", content: out.textContent });
+    addMeta(
+      answer,
+      describeTimings(t0, firstAt, usage, timings) + (finish === "length" ? " · cut at the token limit" : ""),
+    );
+    setStatus("Done.");
+  } catch (err) {
+    if (err.name === "AbortError") {
+      addMeta(answer, `stopped after ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+      // Keep what was said, so the conversation still alternates user / assistant.
+      messages.push({ role: "assistant", content: out.textContent });
+      setStatus("Stopped.");
+    } else {
+      answer.classList.add("error");
+      out.textContent += out.textContent ? `\n[error: ${err.message}]` : `Error: ${err.message}`;
+      messages.pop();
+      setStatus(`Error: ${err.message}`);
+    }
+  } finally {
+    answer.removeAttribute("aria-busy");
+    controller = null;
+    busy(false);
+    prompt.focus();
+  }
+}
+
+form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = prompt.value.trim();
+  if (!text || controller) return;
+  send(text);
+});
+prompt.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    form.requestSubmit();
+  }
+});
+stopButton.addEventListener("click", () => controller?.abort());
+$("new-chat").addEventListener("click", () => {
+  controller?.abort();
+  messages = [];
+  log.replaceChildren();
+  $("empty").hidden = false;
+  clearAttachment();
+  setStatus("New chat.");
+  prompt.focus();
+});
+
+loadModel();
