@@ -1,0 +1,60 @@
+// LLaVA-format records: well-formed conversations, the official suffixes where the benchmarks use them,
+// valid letters for multiple choice, and existence answers that match the scene.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { LETTER_PROMPT } from "./mc.js";
+import { popeStats, presentCategories } from "./pope.js";
+import { RECORD_CATEGORIES, SHORT_PROMPT, sceneRecords } from "./records.js";
+import { makeScene, splitSeeds } from "./world.js";
+
+const scenes = splitSeeds("train", 300).map(makeScene);
+const stats = popeStats(scenes.filter((s) => s.kind === "shapes"));
+
+test("records are well-formed LLaVA conversations", () => {
+  const seen = new Map<string, number>();
+  for (const s of scenes) {
+    const recs = sceneRecords(s, `train/x${s.id}.png`, stats);
+    for (const [cat, r] of Object.entries(recs)) {
+      seen.set(cat, (seen.get(cat) ?? 0) + 1);
+      assert.equal(r.id, `${s.id}-${cat}`);
+      assert.equal(r.image, `train/x${s.id}.png`);
+      const turns = r.conversations;
+      assert.ok(turns.length >= 2 && turns.length % 2 === 0);
+      turns.forEach((t, i) => {
+        assert.equal(t.from, i % 2 === 0 ? "human" : "gpt");
+        assert.ok(t.value.trim().length > 0);
+        assert.equal(t.value.includes("<image>"), i === 0, `${r.id}: <image> in turn ${i}`);
+      });
+      assert.ok(turns[0]!.value.startsWith("<image>\n"));
+      const humans = turns.filter((t) => t.from === "human").map((t) => t.value);
+      const gpts = turns.filter((t) => t.from === "gpt").map((t) => t.value);
+      if (["vqa", "pope", "text", "chart"].includes(cat)) {
+        for (const h of humans) assert.ok(h.endsWith(`\n${SHORT_PROMPT}`), `${r.id}: ${h}`);
+        for (const g of gpts) {
+          // Short and lower case; a label letter is upper case, as drawn.
+          assert.ok(
+            g.split(" ").length <= 3 && (g === g.toLowerCase() || /^[A-Z]$/.test(g)),
+            `${r.id}: ${g}`,
+          );
+        }
+      }
+      if (cat === "mc") {
+        const options = humans[0]!.split("\n").filter((l) => /^[A-D]\. /.test(l));
+        assert.ok(humans[0]!.endsWith(`\n${LETTER_PROMPT}`));
+        assert.ok(options.length >= 2);
+        assert.ok("ABCD".slice(0, options.length).includes(gpts[0]!), `${r.id}: answer ${gpts[0]}`);
+      }
+      if (cat === "pope") {
+        const present = presentCategories(s);
+        humans.forEach((h, i) => {
+          const m = /^(?:<image>\n)?Is there an? (.+) in the image\?/.exec(h);
+          assert.ok(m, h);
+          assert.equal(gpts[i], present.includes(m[1]!) ? "yes" : "no");
+        });
+        assert.equal(new Set(humans.map((h) => h.replace("<image>\n", ""))).size, humans.length);
+      }
+      if (cat === "detail") assert.ok(gpts[0]!.split(". ").length >= 2);
+    }
+  }
+  for (const c of RECORD_CATEGORIES) assert.ok((seen.get(c) ?? 0) > 20, `${c}: ${seen.get(c)}`);
+});
