@@ -1,0 +1,83 @@
+/**
+ * The three-line API end to end on a fixture model given a small tokenizer: image + prompt in, text out;
+ * streaming pieces add up to the whole answer; greedy is deterministic; cancellation; the context limit.
+ */
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { testBackend } from "../testing/backends.js";
+import { fixture } from "../testing/fixtures.js";
+import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
+import { AbortError } from "./generate.js";
+import { ImpPipeline } from "./pipeline.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "imp-pipeline-"));
+const image = fixture("preprocess", "landscape_rgb.png");
+let imp: ImpPipeline;
+
+before(async () => {
+  const dir = join(tmp, "model");
+  cpSync(fixture("tiny-imp-qwen2"), dir, { recursive: true });
+  writeTinyTokenizer(dir, "imp_qwen2");
+  const cfg = join(dir, "config.json");
+  writeFileSync(
+    cfg,
+    JSON.stringify({ ...JSON.parse(readFileSync(cfg, "utf8")), max_position_embeddings: 1024 }),
+  );
+  imp = await ImpPipeline.load(dir, { backend: await testBackend("wasm") });
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("ImpPipeline", () => {
+  test("generate answers; the stream's pieces add up to the same text; greedy repeats", async () => {
+    const a = await imp.generate({ image, prompt: "What shape is it?", maxNewTokens: 12 });
+    assert.equal(a.tokens.length, a.stats.generatedTokens);
+    assert.ok(a.tokens.length > 0 && a.tokens.length <= 12);
+    assert.equal(a.stats.imageTokens, 16);
+    let streamed = "";
+    for await (const piece of imp.stream({ image, prompt: "What shape is it?", maxNewTokens: 12 }))
+      streamed += piece;
+    assert.equal(streamed, a.text);
+    const b = await imp.generate({ image, prompt: "What shape is it?", maxNewTokens: 12 });
+    assert.deepEqual(b.tokens, a.tokens);
+  });
+
+  test("an image changes the answer's logits; a text-only prompt works", async () => {
+    const withImage = await imp.generate({ image, prompt: "Describe.", maxNewTokens: 6 });
+    const textOnly = await imp.generate({ prompt: "Describe.", maxNewTokens: 6 });
+    assert.equal(textOnly.stats.imageTokens, 0);
+    assert.notEqual(withImage.stats.prefillPositions, textOnly.stats.prefillPositions);
+  });
+
+  test("an aborted signal stops generation with AbortError; stats still report the tokens", async () => {
+    const ctrl = new AbortController();
+    let seen = 0;
+    let reported = -1;
+    await assert.rejects(async () => {
+      for await (const _ of imp.stream(
+        { image, prompt: "Go on.", maxNewTokens: 50, signal: ctrl.signal },
+        (s) => {
+          reported = s.generatedTokens;
+        },
+      )) {
+        if (++seen === 2) ctrl.abort();
+      }
+    }, AbortError);
+    assert.ok(reported >= 1, "stats reported on abort");
+  });
+
+  test("a prompt longer than the context is refused before any compute", async () => {
+    await assert.rejects(
+      imp.generate({ image, prompt: "x".repeat(2000), maxNewTokens: 4 }),
+      /takes \d+ positions .* but the model's context is 1024/,
+    );
+  });
+
+  test("a corrupt image is a clear error naming the file", async () => {
+    const bad = join(tmp, "bad.png");
+    writeFileSync(bad, Buffer.from("\x89PNG\r\n\x1a\nnot really"));
+    await assert.rejects(imp.generate({ image: bad, prompt: "?" }), /bad\.png/);
+  });
+});
