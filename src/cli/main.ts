@@ -6,7 +6,9 @@ addCommandModule(() => import("./commands/eval.js"));
 addCommandModule(() => import("./commands/parity.js"));
 addCommandModule(() => import("./commands/run.js"));
 addCommandModule(() => import("./commands/serve.js"));
+addCommandModule(() => import("./commands/export.js"));
 addCommandModule(() => import("./commands/quantize.js"));
 addCommandModule(() => import("./commands/serve.js"));
+addCommandModule(() => import("./commands/export.js"));
 
 process.exitCode = await main(process.argv);
