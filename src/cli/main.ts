@@ -5,10 +5,10 @@ addCommandModule(() => import("./commands/info.js"));
 addCommandModule(() => import("./commands/eval.js"));
 addCommandModule(() => import("./commands/parity.js"));
 addCommandModule(() => import("./commands/run.js"));
-addCommandModule(() => import("./commands/serve.js"));
 addCommandModule(() => import("./commands/export.js"));
+addCommandModule(() => import("./commands/train.js"));
+addCommandModule(() => import("./commands/merge.js"));
+addCommandModule(() => import("./commands/serve.js"));
 addCommandModule(() => import("./commands/quantize.js"));
-addCommandModule(() => import("./commands/serve.js"));
-addCommandModule(() => import("./commands/export.js"));
 
 process.exitCode = await main(process.argv);
