@@ -59,7 +59,13 @@ export interface Backend {
   // ── memory and layout ────────────────────────────────────────────────────────────────────────────────
   fill(out: number, n: number, value: number): void;
   /** dst (contiguous) ← src viewed with up to 4 dims `shape` and element strides `strides`; elemBytes 1,2,4,8. */
-  copyStrided(src: number, dst: number, elemBytes: number, shape: readonly number[], strides: readonly number[]): void;
+  copyStrided(
+    src: number,
+    dst: number,
+    elemBytes: number,
+    shape: readonly number[],
+    strides: readonly number[],
+  ): void;
   /** Converts n values between f32/f16/bf16, quantizes f32 → q8/q4, or dequantizes q8/q4 → f32. */
   convert(src: number, srcFormat: WeightFormat, dst: number, dstFormat: WeightFormat, n: number): void;
 
@@ -138,7 +144,14 @@ export interface Backend {
     inverse: boolean,
   ): void;
   /** loss[r] = logsumexp(logits[r]) − logits[r, target[r]], or 0 where target[r] = ignoreIndex. */
-  crossEntropy(logits: number, targets: number, loss: number, rows: number, vocab: number, ignoreIndex: number): void;
+  crossEntropy(
+    logits: number,
+    targets: number,
+    loss: number,
+    rows: number,
+    vocab: number,
+    ignoreIndex: number,
+  ): void;
   /** dlogits[r] += scale · (softmax(logits[r]) − onehot(target[r])) for rows not ignored. */
   crossEntropyBackward(
     logits: number,
@@ -160,7 +173,16 @@ export interface Backend {
   // ── matrix products ────────────────────────────────────────────────────────────────────────────────
   gemm(args: GemmArgs): void;
   /** out[m, n] = x[m, :] · w[n, :] + bias[n] for few rows m: f32/f16/bf16 weights, f32 dot products. */
-  linearDot(x: number, w: number, wFormat: WeightFormat, bias: number, out: number, m: number, n: number, k: number): void;
+  linearDot(
+    x: number,
+    w: number,
+    wFormat: WeightFormat,
+    bias: number,
+    out: number,
+    m: number,
+    n: number,
+    k: number,
+  ): void;
   /**
    * As linearDot for q8/q4 weights with activations already quantized to q8 blocks (xq, as GGUF does for its
    * integer dot products): out[m, n] = Σ_blocks dw·dx·Σ qw·qx + bias[n].

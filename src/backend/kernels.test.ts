@@ -33,7 +33,8 @@ describe("wasm kernels match the js reference", () => {
       const diff = compareOutputs(c, ref, one);
       assert.equal(diff, null, `wasm vs js: ${diff}`);
       const three = runCase(wasm3, c);
-      for (const k of Object.keys(one)) assert.deepEqual(three[k], one[k], `${k}: 3 threads differ from 1 thread`);
+      for (const k of Object.keys(one))
+        assert.deepEqual(three[k], one[k], `${k}: 3 threads differ from 1 thread`);
     });
   }
 });

@@ -19,7 +19,8 @@ export function defaultThreads(): number {
   const env = process.env.IMP_THREADS;
   if (env !== undefined && env !== "") {
     const n = Number(env);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`IMP_THREADS must be a positive integer, got "${env}"`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new UsageError(`IMP_THREADS must be a positive integer, got "${env}"`);
     return n;
   }
   return Math.max(1, availableParallelism());
@@ -29,7 +30,10 @@ export async function createBackend(name: BackendName = "wasm", opts: BackendOpt
   if (name === "js") return new JsBackend();
   if (name === "wasm") {
     const { WasmBackend } = await import("./wasm/backend.js");
-    return WasmBackend.create({ threads: opts.threads ?? defaultThreads(), relaxedSimd: opts.relaxedSimd ?? true });
+    return WasmBackend.create({
+      threads: opts.threads ?? defaultThreads(),
+      relaxedSimd: opts.relaxedSimd ?? true,
+    });
   }
   throw new UsageError(`unknown backend "${String(name)}": expected js or wasm`);
 }

@@ -438,6 +438,145 @@ export function kernelCases(seed = 1): KernelCase[] {
       }
     }
   }
+  // Extremes of the integer dot products: q4 nibbles 0 and 15 and q8 quants ±127 against activations ±127
+  // (the largest i16 pair sums of the relaxed i8×i7 path), and enough rows that each thread walks long streams.
+  for (const format of [WeightFormat.q8, WeightFormat.q4]) {
+    const k = 128;
+    const n = 13;
+    const m = 2;
+    const blockBytes = format === WeightFormat.q8 ? 34 : 18;
+    const w = new Uint8Array(n * (k / 32) * blockBytes);
+    for (let b = 0; b < w.length / blockBytes; b++) {
+      const o = b * blockBytes;
+      w[o] = 0x00; // f16 scale 2^-k: 0x3c00 = 1, 0x2c00 = 1/16; alternate the sign too
+      w[o + 1] = b % 3 === 0 ? 0x3c : b % 3 === 1 ? 0xac : 0x2c;
+      for (let j = 2; j < blockBytes; j++) {
+        const pick = (b * 7 + j) % 4;
+        w[o + j] =
+          format === WeightFormat.q8 ? [0x7f, 0x81, 0x00, 0x7f][pick]! : [0xff, 0x00, 0xf0, 0x0f][pick]!;
+      }
+    }
+    const xq = new Uint8Array(m * (k / 32) * 34);
+    for (let b = 0; b < xq.length / 34; b++) {
+      const o = b * 34;
+      xq[o] = 0x00;
+      xq[o + 1] = b % 2 ? 0x3c : 0xbc;
+      for (let j = 2; j < 34; j++) xq[o + j] = [0x7f, 0x81, 0x7f, 0x7f, 0x81][(b + j) % 5]!;
+    }
+    const tag = `${FORMAT_NAMES[format]} extremes m=${m} n=${n} k=${k}`;
+    cases.push({
+      name: `linearQuant ${tag}`,
+      tol: 1e-6,
+      inputs: { xq: { kind: "bytes", data: xq }, w: { kind: "bytes", data: w } },
+      outputs: { out: m * n * 4 },
+      run: (b, p) => b.linearQuant(p.xq!, p.w!, format, 0, p.out!, m, n, k),
+    });
+  }
+  for (const format of [WeightFormat.f16, WeightFormat.bf16, WeightFormat.q8, WeightFormat.q4]) {
+    const [m, n, k] = [1, 515, 256];
+    const x = randn(rng, m * k);
+    const w = encodeWeights(randn(rng, n * k, 0.2), format);
+    const bias = randn(rng, n);
+    const quant = format === WeightFormat.q8 || format === WeightFormat.q4;
+    const tag = `${FORMAT_NAMES[format]} m=${m} n=${n} k=${k}`;
+    cases.push(
+      quant
+        ? {
+            name: `linearQuant long ${tag}`,
+            tol: 1e-5,
+            inputs: {
+              xq: { kind: "bytes", data: encodeWeights(x, WeightFormat.q8) },
+              w: { kind: "bytes", data: w },
+              bias: f32(bias),
+            },
+            outputs: { out: m * n * 4 },
+            run: (b, p) => b.linearQuant(p.xq!, p.w!, format, p.bias!, p.out!, m, n, k),
+          }
+        : {
+            name: `linearDot long ${tag}`,
+            tol: 1e-5,
+            inputs: { x: f32(x), w: { kind: "bytes", data: w }, bias: f32(bias) },
+            outputs: { out: m * n * 4 },
+            run: (b, p) => b.linearDot(p.x!, p.w!, format, p.bias!, p.out!, m, n, k),
+          },
+    );
+  }
+  // k = 0: nothing to sum; C keeps (accumulate) or drops its values, plus the bias.
+  for (const m of [1, 6]) {
+    const n = 5;
+    cases.push({
+      name: `gemm k=0 m=${m} n=${n} accumulate + bias`,
+      tol: 0,
+      inputs: { a: f32(new Float32Array(1)), b: f32(new Float32Array(1)), bias: f32(randn(rng, n)) },
+      outputs: { c: m * n * 4 },
+      run: (b, p) =>
+        b.gemm({
+          a: p.a!,
+          b: p.b!,
+          c: p.c!,
+          bias: p.bias!,
+          bFormat: WeightFormat.f32,
+          batch: 1,
+          m,
+          n,
+          k: 0,
+          transA: false,
+          transB: true,
+          lda: 1,
+          ldb: 1,
+          ldc: n,
+          strideA: 0,
+          strideB: 0,
+          strideC: 0,
+          bGroup: 1,
+          alpha: 1,
+          accumulate: true,
+        }),
+    });
+  }
+  // Batched products with half-precision B (attention over an f16 KV cache), both paths (few rows and packed).
+  for (const format of [WeightFormat.f16, WeightFormat.bf16])
+    for (const [m, transB] of [
+      [1, true],
+      [2, false],
+      [9, true],
+      [9, false],
+    ] as const) {
+      const [batch, bGroup, n, k] = [4, 2, 21, 40];
+      const bRows = transB ? n : k;
+      const ldb = transB ? k : n;
+      const strideB = bRows * ldb;
+      const b16 = encodeWeights(randn(rng, (batch / bGroup) * strideB), format);
+      cases.push({
+        name: `gemm batched ${FORMAT_NAMES[format]} B m=${m} n=${n} k=${k} transB=${transB}`,
+        tol: 1e-5,
+        inputs: { a: f32(randn(rng, batch * m * k)), b: { kind: "bytes", data: b16 } },
+        outputs: { c: batch * m * n * 4 },
+        run: (b, p) =>
+          b.gemm({
+            a: p.a!,
+            b: p.b!,
+            c: p.c!,
+            bias: 0,
+            bFormat: format,
+            batch,
+            m,
+            n,
+            k,
+            transA: false,
+            transB,
+            lda: k,
+            ldb,
+            ldc: n,
+            strideA: m * k,
+            strideB,
+            strideC: m * n,
+            bGroup,
+            alpha: 0.5,
+            accumulate: false,
+          }),
+      });
+    }
   for (const [m, n, k] of [
     [1, 1, 1],
     [3, 5, 7],

@@ -89,7 +89,13 @@ export function activation(x: FloatArray, out: FloatArray, n: number, fn: Activa
   for (let i = 0; i < n; i++) out[i] = activationValue(x[i]!, fn);
 }
 
-export function activationBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number, fn: Activation): void {
+export function activationBackward(
+  x: FloatArray,
+  dy: FloatArray,
+  dx: FloatArray,
+  n: number,
+  fn: Activation,
+): void {
   for (let i = 0; i < n; i++) dx[i] = dx[i]! + dy[i]! * activationDerivative(x[i]!, fn);
 }
 

@@ -27,7 +27,13 @@ export function rowBytes(format: WeightFormat, k: number): number {
 }
 
 /** Decodes `count` consecutive weights starting at element `start` (block-aligned for q8/q4) into dst. */
-export function decodeWeights(w: WeightData, start: number, count: number, dst: FloatArray, dstOff = 0): void {
+export function decodeWeights(
+  w: WeightData,
+  start: number,
+  count: number,
+  dst: FloatArray,
+  dstOff = 0,
+): void {
   if ("values" in w) {
     for (let i = 0; i < count; i++) dst[dstOff + i] = w.values[start + i]!;
     return;

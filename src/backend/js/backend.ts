@@ -47,7 +47,13 @@ export class JsBackend implements Backend {
   fill(out: number, n: number, value: number): void {
     ew.fill(this.f32(out, n), n, value);
   }
-  copyStrided(src: number, dst: number, elemBytes: number, shape: readonly number[], strides: readonly number[]): void {
+  copyStrided(
+    src: number,
+    dst: number,
+    elemBytes: number,
+    shape: readonly number[],
+    strides: readonly number[],
+  ): void {
     const sh = [1, 1, 1, 1];
     const st = [0, 0, 0, 0];
     for (let i = 0; i < shape.length; i++) {
@@ -64,7 +70,13 @@ export class JsBackend implements Backend {
     ew.copyStrided(s as unknown as number[], d as unknown as number[], sh, st);
   }
   convert(src: number, srcFormat: WeightFormat, dst: number, dstFormat: WeightFormat, n: number): void {
-    convert(this.u8(src, rowBytes(srcFormat, n)), srcFormat, this.u8(dst, rowBytes(dstFormat, n)), dstFormat, n);
+    convert(
+      this.u8(src, rowBytes(srcFormat, n)),
+      srcFormat,
+      this.u8(dst, rowBytes(dstFormat, n)),
+      dstFormat,
+      n,
+    );
   }
 
   add(a: number, b: number, out: number, n: number, bn: number): void {
@@ -89,7 +101,14 @@ export class JsBackend implements Backend {
     act.swiglu(this.f32(gate, n), this.f32(up, n), this.f32(out, n), n);
   }
   swigluBackward(gate: number, up: number, dy: number, dgate: number, dup: number, n: number): void {
-    act.swigluBackward(this.f32(gate, n), this.f32(up, n), this.f32(dy, n), this.f32(dgate, n), this.f32(dup, n), n);
+    act.swigluBackward(
+      this.f32(gate, n),
+      this.f32(up, n),
+      this.f32(dy, n),
+      this.f32(dgate, n),
+      this.f32(dup, n),
+      n,
+    );
   }
 
   sumRows(x: number, out: number, rows: number, cols: number): void {
@@ -104,7 +123,15 @@ export class JsBackend implements Backend {
 
   layerNorm(x: number, w: number, b: number, out: number, rows: number, cols: number, eps: number): void {
     const n = rows * cols;
-    norms.layerNorm(this.f32(x, n), this.f32opt(w, cols), this.f32opt(b, cols), this.f32(out, n), rows, cols, eps);
+    norms.layerNorm(
+      this.f32(x, n),
+      this.f32opt(w, cols),
+      this.f32opt(b, cols),
+      this.f32(out, n),
+      rows,
+      cols,
+      eps,
+    );
   }
   layerNormBackward(
     x: number,
@@ -178,9 +205,26 @@ export class JsBackend implements Backend {
   ): void {
     const n = t * heads * headDim;
     const half = (t * rotDim) / 2;
-    rope(this.f32(x, n), this.f32(out, n), this.f32(cos, half), this.f32(sin, half), t, heads, headDim, rotDim, inverse);
+    rope(
+      this.f32(x, n),
+      this.f32(out, n),
+      this.f32(cos, half),
+      this.f32(sin, half),
+      t,
+      heads,
+      headDim,
+      rotDim,
+      inverse,
+    );
   }
-  crossEntropy(logits: number, targets: number, loss: number, rows: number, vocab: number, ignoreIndex: number): void {
+  crossEntropy(
+    logits: number,
+    targets: number,
+    loss: number,
+    rows: number,
+    vocab: number,
+    ignoreIndex: number,
+  ): void {
     sm.crossEntropy(
       this.f32(logits, rows * vocab),
       this.i32(targets, rows),
@@ -210,7 +254,14 @@ export class JsBackend implements Backend {
     );
   }
 
-  embedding(ids: number, table: number, tableFormat: WeightFormat, out: number, n: number, dim: number): void {
+  embedding(
+    ids: number,
+    table: number,
+    tableFormat: WeightFormat,
+    out: number,
+    n: number,
+    dim: number,
+  ): void {
     const idv = this.i32(ids, n);
     let rows = 0;
     for (let i = 0; i < n; i++) rows = Math.max(rows, idv[i]! + 1);
@@ -247,7 +298,16 @@ export class JsBackend implements Backend {
         : { format: args.bFormat, bytes: this.u8(args.b, rowBytes(args.bFormat, bSpan)) };
     mm.gemm(args, this.f32(args.a, aSpan), bData, this.f32(args.c, cSpan), this.f32opt(args.bias, n));
   }
-  linearDot(x: number, w: number, wFormat: WeightFormat, bias: number, out: number, m: number, n: number, k: number) {
+  linearDot(
+    x: number,
+    w: number,
+    wFormat: WeightFormat,
+    bias: number,
+    out: number,
+    m: number,
+    n: number,
+    k: number,
+  ) {
     mm.linearDot(
       this.f32(x, m * k),
       this.weights(w, wFormat, n, k),
@@ -258,7 +318,16 @@ export class JsBackend implements Backend {
       k,
     );
   }
-  linearQuant(xq: number, w: number, wFormat: WeightFormat, bias: number, out: number, m: number, n: number, k: number) {
+  linearQuant(
+    xq: number,
+    w: number,
+    wFormat: WeightFormat,
+    bias: number,
+    out: number,
+    m: number,
+    n: number,
+    k: number,
+  ) {
     mm.linearQuant(
       this.u8(xq, m * rowBytes(WeightFormat.q8, k)),
       this.u8(w, n * rowBytes(wFormat, k)),

@@ -1,11 +1,18 @@
 /** Conversions between storage formats (reference): f32 ↔ f16/bf16, f32 → q8/q4, q8/q4 → f32. */
-import { WeightFormat } from "../backend.js";
+
 import { quantizeQ4Ref, quantizeQ8Ref } from "../../tensor/blocks.js";
 import { f32ToBf16Bits, f32ToF16Bits } from "../../tensor/half.js";
+import { WeightFormat } from "../backend.js";
 import { decodeWeights } from "./arrays.js";
 
 /** src/dst are byte views of exactly the n values' storage. */
-export function convert(src: Uint8Array, srcFormat: WeightFormat, dst: Uint8Array, dstFormat: WeightFormat, n: number) {
+export function convert(
+  src: Uint8Array,
+  srcFormat: WeightFormat,
+  dst: Uint8Array,
+  dstFormat: WeightFormat,
+  n: number,
+) {
   let values: Float32Array;
   if (srcFormat === WeightFormat.f32) values = new Float32Array(src.buffer, src.byteOffset, n);
   else {

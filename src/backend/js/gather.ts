@@ -6,7 +6,13 @@ export function embedding(ids: Int32Array, table: WeightData, out: FloatArray, n
   for (let i = 0; i < n; i++) decodeWeights(table, ids[i]! * dim, dim, out, i * dim);
 }
 
-export function embeddingBackward(ids: Int32Array, dy: FloatArray, dtable: FloatArray, n: number, dim: number): void {
+export function embeddingBackward(
+  ids: Int32Array,
+  dy: FloatArray,
+  dtable: FloatArray,
+  n: number,
+  dim: number,
+): void {
   for (let i = 0; i < n; i++) {
     const r = ids[i]! * dim;
     for (let c = 0; c < dim; c++) dtable[r + c] = dtable[r + c]! + dy[i * dim + c]!;
@@ -31,6 +37,7 @@ export function patchify(
       for (let c = 0; c < channels; c++)
         for (let ky = 0; ky < patch; ky++)
           for (let kx = 0; kx < patch; kx++)
-            out[o + (c * patch + ky) * patch + kx] = img[(c * height + py * patch + ky) * width + px * patch + kx]!;
+            out[o + (c * patch + ky) * patch + kx] =
+              img[(c * height + py * patch + ky) * width + px * patch + kx]!;
     }
 }

@@ -2,10 +2,11 @@
  * Matrix products (reference): the general batched GEMM, the few-row f32 dot product path and the integer
  * dot product of q8/q4 weights with q8-quantized activations (GGUF's vec_dot_q8_0_q8_0 / q4_0_q8_0).
  */
-import type { GemmArgs } from "../backend.js";
-import { WeightFormat } from "../backend.js";
+
 import { Q4_BLOCK_BYTES, Q8_BLOCK_BYTES, QK } from "../../tensor/dtype.js";
 import { F16_TABLE } from "../../tensor/half.js";
+import type { GemmArgs } from "../backend.js";
+import { WeightFormat } from "../backend.js";
 import type { FloatArray, WeightData } from "./arrays.js";
 import { decodeWeights } from "./arrays.js";
 
@@ -17,8 +18,23 @@ export function gemm(
   c: FloatArray,
   bias: FloatArray | null,
 ): void {
-  const { batch, m, n, k, transA, transB, lda, ldb, ldc, strideA, strideB, strideC, bGroup, alpha, accumulate } =
-    args;
+  const {
+    batch,
+    m,
+    n,
+    k,
+    transA,
+    transB,
+    lda,
+    ldb,
+    ldc,
+    strideA,
+    strideB,
+    strideC,
+    bGroup,
+    alpha,
+    accumulate,
+  } = args;
   const col = a instanceof Float64Array ? new Float64Array(k) : new Float32Array(k);
   for (let bi = 0; bi < batch; bi++) {
     const aOff = bi * strideA;

@@ -26,7 +26,13 @@ export function softmax(
   }
 }
 
-export function softmaxBackward(y: FloatArray, dy: FloatArray, dx: FloatArray, rows: number, cols: number): void {
+export function softmaxBackward(
+  y: FloatArray,
+  dy: FloatArray,
+  dx: FloatArray,
+  rows: number,
+  cols: number,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let dot = 0;
