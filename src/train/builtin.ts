@@ -1,0 +1,373 @@
+/**
+ * How the built-in model is made, end to end, with the Imp recipe at toy scale:
+ *
+ *   generated world (src/synth) ─► tokenizer (BPE trained on the world's corpus)
+ *   random init ─► SigLIP pretraining of the vision tower (sigmoid loss, text tower dropped)
+ *              ─► LM pretraining of the Qwen2-style LLM on the corpus
+ *              ─► base checkpoint (Imp-v1.5 layout, f16)
+ *   stage 1: `imp-stage1.json` (connector only, captions)           ┐ through the shipped recipes,
+ *   stage 2: `imp-stage2-lora.json` (LoRA + connector, the mix)     ┘ scaled down by overrides
+ *   merge ─► the model folder (config.json + model.safetensors + tokenizer files)
+ *
+ * Deterministic for a seed (same backend and thread count). `FULL_PLAN` is `npm run train:tiny`; `SHORT_PLAN` is
+ * the few-step version the test suite runs to prove the path works.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Backend } from "../backend/backend.js";
+import { preprocessForTower, siglipSpec } from "../io/image/index.js";
+import { writeSafetensors } from "../io/safetensors/index.js";
+import { Tokenizer } from "../io/tokenizer/index.js";
+import { parseModelConfig } from "../models/config.js";
+import { MultimodalModel } from "../models/multimodal.js";
+import { facts } from "../synth/corpus.js";
+import { caption, describe } from "../synth/describe.js";
+import type { RecordCategory } from "../synth/records.js";
+import { renderScene } from "../synth/render.js";
+import { makeScene, splitSeeds } from "../synth/world.js";
+import { writeWorld } from "../synth/write-world.js";
+import { f32ToF16Bits } from "../tensor/half.js";
+import { Rng } from "../util/random.js";
+import { initParams } from "./init.js";
+import { corpusSequences, pretrainLm } from "./lm-pretrain.js";
+import { mergeAdapter } from "./merge.js";
+import type { ProgressSink } from "./progress.js";
+import { loadRecipe } from "./recipe.js";
+import { runTraining } from "./run.js";
+import { pretrainSiglip } from "./siglip/pretrain.js";
+
+export interface BuiltinPlan {
+  seed: number;
+  world: {
+    train: number;
+    val: number;
+    test: number;
+    evalVal: number;
+    corpus: number;
+    vocab: number;
+    popeImages: number;
+    mc: number;
+  };
+  model: {
+    imageSize: number;
+    patch: number;
+    visionHidden: number;
+    visionLayers: number;
+    visionHeads: number;
+    hidden: number;
+    layers: number;
+    heads: number;
+    kvHeads: number;
+    intermediate: number;
+    maxPositions: number;
+  };
+  siglip: { steps: number; batch: number; lr: number; embedDim: number; textLayers: number };
+  lm: { steps: number; batch: number; seqLen: number; lr: number };
+  stage1: { steps: number; batch: number; lr: number };
+  stage2: {
+    steps: number;
+    batch: number;
+    lr: number;
+    connectorLr: number;
+    rank: number;
+    alpha: number;
+    dropout: number;
+    /** Records per category, as a multiple of the category's count in the train split. */
+    weights: Partial<Record<RecordCategory, number>>;
+  };
+}
+
+export const FULL_PLAN: BuiltinPlan = {
+  seed: 1,
+  world: {
+    train: 20000,
+    val: 500,
+    test: 1000,
+    evalVal: 200,
+    corpus: 6000,
+    vocab: 2048,
+    popeImages: 200,
+    mc: 300,
+  },
+  model: {
+    imageSize: 64,
+    patch: 8,
+    visionHidden: 128,
+    visionLayers: 4,
+    visionHeads: 2,
+    hidden: 256,
+    layers: 4,
+    heads: 4,
+    kvHeads: 2,
+    intermediate: 768,
+    maxPositions: 512,
+  },
+  siglip: { steps: 1000, batch: 32, lr: 5e-4, embedDim: 128, textLayers: 2 },
+  lm: { steps: 700, batch: 16, seqLen: 128, lr: 2e-3 },
+  stage1: { steps: 250, batch: 32, lr: 1e-3 },
+  stage2: {
+    steps: 1000,
+    batch: 32,
+    lr: 1e-3,
+    connectorLr: 2e-4,
+    rank: 32,
+    alpha: 64,
+    dropout: 0.05,
+    weights: { vqa: 1, pope: 0.5, text: 1, chart: 1, mc: 0.3, detail: 0.15, conv: 0.15, caption: 0.05 },
+  },
+};
+
+export const SHORT_PLAN: BuiltinPlan = {
+  ...FULL_PLAN,
+  world: { train: 40, val: 4, test: 12, evalVal: 0, corpus: 30, vocab: 600, popeImages: 6, mc: 6 },
+  model: {
+    ...FULL_PLAN.model,
+    visionHidden: 64,
+    visionHeads: 1,
+    visionLayers: 2,
+    hidden: 64,
+    layers: 2,
+    heads: 1,
+    kvHeads: 1,
+    intermediate: 128,
+  },
+  siglip: { ...FULL_PLAN.siglip, steps: 3, batch: 4, embedDim: 32, textLayers: 1 },
+  lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
+  stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
+  stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8 },
+};
+
+export interface BuildOptions {
+  /** Scratch folder: the world, the base, the stage outputs (reused when present). */
+  work: string;
+  /** The finished model folder. */
+  out: string;
+  backend: Backend;
+  log?: (line: string) => void;
+}
+
+const SPECIAL = { eot: "<|endoftext|>", imEnd: "<|im_end|>", image: "<image>" };
+
+/** config.json of the built-in model (Imp-v1.5 `imp_qwen2` schema). */
+export function builtinConfig(plan: BuiltinPlan, tok: Tokenizer): Record<string, unknown> {
+  const m = plan.model;
+  const id = (t: string) => {
+    const v = tok.tokenToId(t);
+    if (v === undefined) throw new Error(`the world tokenizer lacks ${t}`);
+    return v;
+  };
+  return {
+    architectures: ["ImpQwen2ForCausalLM"],
+    model_type: "imp_qwen2",
+    hidden_size: m.hidden,
+    intermediate_size: m.intermediate,
+    num_hidden_layers: m.layers,
+    num_attention_heads: m.heads,
+    num_key_value_heads: m.kvHeads,
+    hidden_act: "silu",
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000.0,
+    // Embedding rows padded to a multiple of 64, as released checkpoints pad theirs.
+    vocab_size: Math.ceil(tok.vocabSize / 64) * 64,
+    max_position_embeddings: m.maxPositions,
+    tie_word_embeddings: false,
+    use_sliding_window: false,
+    eos_token_id: id(SPECIAL.imEnd),
+    pad_token_id: id(SPECIAL.eot),
+    image_token: SPECIAL.image,
+    image_token_index: id(SPECIAL.image),
+    image_aspect_ratio: "square",
+    tokenizer_model_max_length: m.maxPositions,
+    tokenizer_padding_side: "right",
+    mm_projector_type: "mlp2x_gelu",
+    mm_hidden_size: m.visionHidden,
+    mm_vision_select_layer: -2,
+    mm_vision_select_feature: "patch",
+    mm_vision_tower: "imp-ts/siglip-world-tiny",
+    mm_use_im_start_end: false,
+    mm_use_im_patch_token: false,
+    vision_tower_config: {
+      model_type: "siglip_vision_model",
+      hidden_size: m.visionHidden,
+      intermediate_size: 4 * m.visionHidden,
+      num_attention_heads: m.visionHeads,
+      // The released configs give the original tower's depth; select layer −2 drops its last layer.
+      num_hidden_layers: m.visionLayers + 1,
+      patch_size: m.patch,
+      image_size: m.imageSize,
+      num_channels: 3,
+      layer_norm_eps: 1e-6,
+      hidden_act: "gelu_pytorch_tanh",
+    },
+    torch_dtype: "float16",
+  };
+}
+
+const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
+
+export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Promise<void> {
+  const log = o.log ?? (() => {});
+  const work = resolve(o.work);
+  const world = join(work, "world");
+  const base = join(work, "base");
+  mkdirSync(work, { recursive: true });
+  if (!existsSync(join(world, "world.json"))) {
+    log(`world: ${plan.world.train} train scenes → ${world}`);
+    writeWorld({
+      out: world,
+      ...plan.world,
+      vocabSize: plan.world.vocab,
+      popeImages: plan.world.popeImages,
+      mcQuestions: plan.world.mc,
+      log,
+    });
+  }
+  if (!existsSync(join(base, "model.safetensors"))) await pretrainBase(plan, world, base, o.backend, log);
+
+  const s1 = join(work, "stage1");
+  const s2 = join(work, "stage2");
+  writeMixture(join(work, "stage1.yaml"), world, { caption: 1 });
+  writeMixture(join(work, "stage2.yaml"), world, plan.stage2.weights);
+  const common = (s: { steps: number; batch: number; lr: number }) => [
+    `base=${base}`,
+    `max_steps=${s.steps}`,
+    `global_batch=${s.batch}`,
+    `lr=${s.lr}`,
+    `max_length=${plan.model.maxPositions}`,
+    `seed=${plan.seed}`,
+    `save_every=${Math.max(50, Math.ceil(s.steps / 4))}`,
+    "validate_images=false",
+  ];
+  const sink: ProgressSink = {
+    write: (s: string) => {
+      for (const line of s.split("\n")) if (line.trim()) log(line);
+    },
+  };
+  const recipes = join(process.cwd(), "recipes");
+  const stage1 = loadRecipe(join(recipes, "imp-stage1.json"), [
+    ...common(plan.stage1),
+    `data=${join(work, "stage1.yaml")}`,
+    `output=${s1}`,
+  ]);
+  log("stage 1: connector on captions (recipes/imp-stage1.json)");
+  await runTraining(stage1, { resume: true, backend: o.backend, sink });
+  const st2 = plan.stage2;
+  const stage2 = loadRecipe(join(recipes, "imp-stage2-lora.json"), [
+    ...common(st2),
+    `data=${join(work, "stage2.yaml")}`,
+    `output=${s2}`,
+    `connector_init=${s1}`,
+    `connector_lr=${st2.connectorLr}`,
+    `lora.rank=${st2.rank}`,
+    `lora.alpha=${st2.alpha}`,
+    `lora.dropout=${st2.dropout}`,
+  ]);
+  log("stage 2: LoRA + connector on the mix (recipes/imp-stage2-lora.json)");
+  await runTraining(stage2, { resume: true, backend: o.backend, sink });
+  log(`merge → ${o.out}`);
+  mergeAdapter({ base, adapter: s2, out: o.out, backend: o.backend });
+}
+
+/** A stage's data mixture over the world's train files. */
+function writeMixture(file: string, world: string, weights: Partial<Record<RecordCategory, number>>): void {
+  const sources = Object.entries(weights)
+    .filter(([, w]) => w !== undefined && w > 0)
+    .map(([cat, w]) => `  - { name: ${cat}, path: ${join(world, "train", `${cat}.json`)}, weight: ${w} }`);
+  writeFileSync(file, `seed: 1\nimages: ${join(world, "images")}\nsources:\n${sources.join("\n")}\n`);
+}
+
+/** Random init → SigLIP pretraining → LM pretraining → the base checkpoint. */
+async function pretrainBase(
+  plan: BuiltinPlan,
+  world: string,
+  base: string,
+  backend: Backend,
+  log: (line: string) => void,
+): Promise<void> {
+  const tok = await Tokenizer.fromFolder(join(world, "tokenizer"));
+  const cfg = builtinConfig(plan, tok);
+  const model = new MultimodalModel(parseModelConfig(cfg, "built-in config"), backend);
+  const rng = new Rng(plan.seed);
+  initParams(model, backend, rng);
+  try {
+    const spec = siglipSpec(plan.model.imageSize, "square");
+    const seeds = splitSeeds("train", plan.world.train);
+    const order = rng.shuffle([...seeds]);
+    const textRng = new Rng(plan.seed + 1);
+    const textFor = (seed: number): string => {
+      const scene = makeScene(seed);
+      const r = textRng.float();
+      const f = scene.kind === "shapes" ? facts(scene, textRng) : [];
+      if (r < 0.4) return caption(scene, textRng);
+      if (r < 0.7 && f.length > 0) return f[textRng.int(f.length)]!;
+      return describe(scene, textRng);
+    };
+    const sp = plan.siglip;
+    log(`SigLIP pretraining: ${sp.steps} steps × ${sp.batch} pairs`);
+    pretrainSiglip(model, tok, rng, {
+      steps: sp.steps,
+      batch: sp.batch,
+      lr: sp.lr,
+      warmupRatio: 0.05,
+      weightDecay: 0.01,
+      embedDim: sp.embedDim,
+      text: {
+        vocab: tok.vocabSize,
+        maxLength: 192,
+        hidden: plan.model.visionHidden,
+        intermediate: 4 * plan.model.visionHidden,
+        heads: plan.model.visionHeads,
+        layers: sp.textLayers,
+      },
+      pairs: (s) =>
+        Array.from({ length: sp.batch }, (_, k) => {
+          const seed = order[(s * sp.batch + k) % order.length]!;
+          return { pixels: preprocessForTower(renderScene(makeScene(seed)), spec), text: textFor(seed) };
+        }),
+      onStep: (s, r) => {
+        if (s % 50 === 0 || s === sp.steps - 1)
+          log(
+            `  siglip step ${s}: loss ${r.loss.toFixed(4)}, in-batch retrieval ${(r.accuracy * 100).toFixed(0)}%`,
+          );
+      },
+    });
+    const lp = plan.lm;
+    const corpus = readFileSync(join(world, "corpus.txt"), "utf8");
+    const eot = tok.tokenToId(SPECIAL.eot)!;
+    const seqs = corpusSequences(tok, corpus, lp.seqLen, eot, lp.steps * lp.batch * lp.seqLen);
+    log(
+      `LM pretraining: ${lp.steps} steps × ${lp.batch} sequences of ${lp.seqLen} (${seqs.length} in the corpus)`,
+    );
+    pretrainLm(model, {
+      steps: lp.steps,
+      batch: lp.batch,
+      lr: lp.lr,
+      warmupRatio: 0.05,
+      weightDecay: 0.01,
+      sequences: (s) => Array.from({ length: lp.batch }, (_, k) => seqs[(s * lp.batch + k) % seqs.length]!),
+      onStep: (s, r) => {
+        if (s % 50 === 0 || s === lp.steps - 1) log(`  lm step ${s}: loss ${r.loss.toFixed(4)}`);
+      },
+    });
+    // The base: every tensor in f16, the tokenizer, config.json.
+    mkdirSync(base, { recursive: true });
+    writeSafetensors(
+      join(base, "model.safetensors"),
+      model.namedParameters().map(([name, p]) => {
+        const t = p.value;
+        return { name, dtype: "F16" as const, shape: [...t.shape], data: () => halfBytes(t.toF32()) };
+      }),
+      { format: "pt" },
+    );
+    for (const f of TOKENIZER_FILES) copyFileSync(join(world, "tokenizer", f), join(base, f));
+    writeFileSync(join(base, "config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
+  } finally {
+    model.dispose();
+  }
+}
+
+function halfBytes(v: Float32Array): Uint8Array {
+  const out = new Uint16Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = f32ToF16Bits(v[i]!);
+  return new Uint8Array(out.buffer);
+}

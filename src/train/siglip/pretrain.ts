@@ -1,0 +1,131 @@
+/**
+ * Contrastive pretraining of the vision tower with SigLIP's sigmoid loss (how the SigLIP towers Imp starts from
+ * were made, at toy scale): each step takes a batch of (image, text) pairs, encodes images through the tower and
+ * an image head and texts through a small text tower, L2-normalises both, and minimises the pairwise sigmoid
+ * loss. Everything trains with AdamW and a cosine schedule with warmup; the temperature and bias are learned too
+ * (init t′ = log 10 as the paper; b = −log(batch): the paper's −10 is the prior for its 32k-pair batches, and with a
+ * small batch it pins the positives' logits so low that the embeddings collapse before b can move).
+ */
+import type { Tokenizer } from "../../io/tokenizer/index.js";
+import type { MultimodalModel } from "../../models/multimodal.js";
+import type { SiglipVisionTower } from "../../models/vision/siglip.js";
+import type { Module } from "../../nn/module.js";
+import { Tape } from "../../tensor/autograd.js";
+import * as F from "../../tensor/ops/index.js";
+import { tidy } from "../../tensor/scope.js";
+import { fromF32 } from "../../tensor/tensor.js";
+import { UsageError } from "../../util/errors.js";
+import type { Rng } from "../../util/random.js";
+import type { ParamGroup } from "../adamw.js";
+import { AdamW, gradNorm } from "../adamw.js";
+import { initParams } from "../init.js";
+import { makeSchedule } from "../schedule.js";
+import { sigmoidContrastiveLoss } from "./loss.js";
+import type { TextTowerConfig } from "./towers.js";
+import { ImageHead, l2Normalize, TextTower } from "./towers.js";
+
+export interface ContrastivePair {
+  /** The tower's input [3, S, S]. */
+  pixels: Float32Array;
+  text: string;
+}
+
+export interface SiglipPretrainOptions {
+  steps: number;
+  batch: number;
+  lr: number;
+  warmupRatio: number;
+  weightDecay: number;
+  embedDim: number;
+  text: TextTowerConfig;
+  /** The pairs of step s (batch of them); called once per step. */
+  pairs: (step: number) => ContrastivePair[];
+  onStep?: (step: number, info: { loss: number; accuracy: number; lr: number; ms: number }) => void;
+}
+
+export function pretrainSiglip(
+  model: MultimodalModel,
+  tokenizer: Tokenizer,
+  rng: Rng,
+  o: SiglipPretrainOptions,
+): { loss: number; accuracy: number } {
+  const tower = model.vision as SiglipVisionTower | null;
+  if (!tower || model.config.vision?.kind !== "siglip")
+    throw new UsageError("SigLIP pretraining needs a SigLIP tower");
+  const backend = model.backend;
+  const text = new TextTower(o.text, o.embedDim);
+  const head = new ImageHead(model.config.vision.hidden, o.embedDim);
+  initParams(text, backend, rng);
+  initParams(head, backend, rng);
+  const modules: Array<[string, Module]> = [
+    ["tower", tower],
+    ["text", text],
+    ["head", head],
+  ];
+  const decay: ParamGroup = { name: "decay", lr: o.lr, weightDecay: o.weightDecay, params: [] };
+  const noDecay: ParamGroup = { name: "no_decay", lr: o.lr, weightDecay: 0, params: [] };
+  for (const [prefix, m] of modules)
+    for (const [name, p] of m.namedParameters()) {
+      p.value.requiresGrad = true;
+      p.trainable = true;
+      (p.role === "vector" ? noDecay : decay).params.push({ name: `${prefix}.${name}`, tensor: p.value });
+    }
+  const opt = new AdamW([decay, noDecay], { beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+  const schedule = makeSchedule("cosine", o.steps, o.warmupRatio);
+  // t′ and b: a two-number Adam of their own.
+  const scalars = { t: Math.log(10), b: -Math.log(o.batch), m: [0, 0], v: [0, 0] };
+  let last = { loss: Number.NaN, accuracy: 0 };
+  for (let step = 0; step < o.steps; step++) {
+    const t0 = performance.now();
+    const pairs = o.pairs(step);
+    const factor = schedule.factor(step);
+    opt.zeroGrad();
+    const tape = new Tape();
+    const res = tidy(() =>
+      tape.run(() => {
+        const imgs = pairs.map((p) =>
+          head.forward(tower, fromF32(backend, p.pixels, [3, side(p.pixels), side(p.pixels)])),
+        );
+        const txts = pairs.map((p) => text.forward(tokenizer.encode(p.text)));
+        const x = l2Normalize(F.concatRows(imgs));
+        const y = l2Normalize(F.concatRows(txts));
+        const r = sigmoidContrastiveLoss(x, y, scalars.t, scalars.b);
+        const loss = r.loss.toF32()[0]!;
+        tape.backward(r.loss);
+        return { loss, accuracy: r.accuracy, grads: r.grads };
+      }),
+    );
+    tape.dispose();
+    const norm = gradNorm(opt.params(), 1.0);
+    opt.step(factor, norm.scale);
+    // Two numbers with a large effect: they move at 10× the weights' learning rate.
+    adamScalar(scalars, [res.grads.logTemperature, res.grads.bias], 10 * o.lr * factor, opt.steps);
+    last = { loss: res.loss, accuracy: res.accuracy };
+    o.onStep?.(step, { ...last, lr: o.lr * factor, ms: performance.now() - t0 });
+  }
+  opt.zeroGrad();
+  for (const [, m] of modules) for (const [, p] of m.namedParameters()) p.value.requiresGrad = false;
+  text.dispose();
+  head.dispose();
+  return last;
+}
+
+function adamScalar(
+  s: { t: number; b: number; m: number[]; v: number[] },
+  g: number[],
+  lr: number,
+  t: number,
+): void {
+  const vals = [s.t, s.b];
+  for (let i = 0; i < 2; i++) {
+    s.m[i] = 0.9 * s.m[i]! + 0.1 * g[i]!;
+    s.v[i] = 0.999 * s.v[i]! + 0.001 * g[i]! * g[i]!;
+    vals[i] = vals[i]! - (lr * (s.m[i]! / (1 - 0.9 ** t))) / (Math.sqrt(s.v[i]! / (1 - 0.999 ** t)) + 1e-8);
+  }
+  s.t = vals[0]!;
+  s.b = vals[1]!;
+}
+
+function side(px: Float32Array): number {
+  return Math.round(Math.sqrt(px.length / 3));
+}

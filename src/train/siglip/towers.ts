@@ -1,0 +1,106 @@
+/**
+ * The two-tower model SigLIP pretraining needs around our vision tower: a tiny text transformer (token and
+ * position embeddings, bidirectional pre-LN layers, mean pooling, a final LayerNorm and a projection) and, on
+ * the image side, mean pooling over patch features → LayerNorm → projection. Only the vision tower is kept
+ * afterwards (Imp uses its patch features, before any pooling or head); the text tower and heads are dropped.
+ */
+
+import type { VisionConfig } from "../../models/config.js";
+import type { SiglipVisionTower } from "../../models/vision/siglip.js";
+import { VitEncoderLayer } from "../../models/vision/vit-layer.js";
+import { Embedding, LayerNorm, Linear } from "../../nn/layers.js";
+import { Module, ModuleList } from "../../nn/module.js";
+import * as F from "../../tensor/ops/index.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import { fromF32, fromI32 } from "../../tensor/tensor.js";
+
+export interface TextTowerConfig {
+  vocab: number;
+  maxLength: number;
+  hidden: number;
+  intermediate: number;
+  heads: number;
+  layers: number;
+}
+
+/** Mean over rows: [N, H] → [1, H] (as a matmul, so it is differentiable). */
+export function meanRows(x: Tensor): Tensor {
+  const n = x.dim(0);
+  return F.matmul(fromF32(x.backend, new Float32Array(n).fill(1 / n), [1, n]), x);
+}
+
+export class TextTower extends Module {
+  readonly token_embedding: Embedding;
+  readonly position_embedding: Embedding;
+  readonly layers: ModuleList<VitEncoderLayer>;
+  readonly final_layer_norm: LayerNorm;
+  readonly head: Linear;
+
+  constructor(
+    readonly cfg: TextTowerConfig,
+    embedDim: number,
+  ) {
+    super();
+    this.token_embedding = this.child("embeddings.token_embedding", new Embedding(cfg.vocab, cfg.hidden));
+    this.position_embedding = this.child(
+      "embeddings.position_embedding",
+      new Embedding(cfg.maxLength, cfg.hidden),
+    );
+    const layerCfg: VisionConfig = {
+      kind: "siglip",
+      hidden: cfg.hidden,
+      intermediate: cfg.intermediate,
+      heads: cfg.heads,
+      totalLayers: cfg.layers,
+      layers: cfg.layers,
+      patch: 1,
+      imageSize: 1,
+      eps: 1e-6,
+      act: "gelu_pytorch_tanh",
+      selectFeature: "patch",
+    };
+    this.layers = this.child(
+      "encoder.layers",
+      new ModuleList(Array.from({ length: cfg.layers }, () => new VitEncoderLayer(layerCfg))),
+    );
+    this.final_layer_norm = this.child("final_layer_norm", new LayerNorm(cfg.hidden, 1e-6));
+    this.head = this.child("head", new Linear(cfg.hidden, embedDim, true));
+  }
+
+  /** Token ids (≤ maxLength) → pooled embedding [1, embedDim]. */
+  forward(ids: readonly number[]): Tensor {
+    const be = this.token_embedding.weight.value.backend;
+    const n = Math.min(ids.length, this.cfg.maxLength);
+    let x = F.add(
+      this.token_embedding.forward(fromI32(be, ids.slice(0, n))),
+      this.position_embedding.forward(
+        fromI32(
+          be,
+          Array.from({ length: n }, (_, i) => i),
+        ),
+      ),
+    );
+    for (const layer of this.layers.items) x = layer.forward(x);
+    return this.head.forward(this.final_layer_norm.forward(meanRows(x)));
+  }
+}
+
+/** Image side of the contrastive model: pooled patch features → LayerNorm → projection. */
+export class ImageHead extends Module {
+  readonly norm: LayerNorm;
+  readonly head: Linear;
+  constructor(visionHidden: number, embedDim: number) {
+    super();
+    this.norm = this.child("norm", new LayerNorm(visionHidden, 1e-6));
+    this.head = this.child("head", new Linear(visionHidden, embedDim, true));
+  }
+  /** pixels [3, S, S] through the tower → [1, embedDim]. */
+  forward(tower: SiglipVisionTower, pixels: Tensor): Tensor {
+    return this.head.forward(this.norm.forward(meanRows(tower.forward(pixels))));
+  }
+}
+
+/** L2-normalises rows: rmsNorm gives x·√D/‖x‖, so scale by 1/√D. */
+export function l2Normalize(x: Tensor): Tensor {
+  return F.scale(F.rmsNorm(x, null, 1e-12), 1 / Math.sqrt(x.dim(-1)));
+}
