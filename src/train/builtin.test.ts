@@ -1,0 +1,45 @@
+/**
+ * The built-in model's whole path at a few steps per stage (SHORT_PLAN): world → tokenizer → SigLIP and LM
+ * pretraining → stage 1 → stage 2 → merge; the result is an Imp-v1.5 folder that the normal loader and the
+ * pipeline read and that answers a question about one of the world's images.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { Checkpoint } from "../io/safetensors/index.js";
+import { ImpPipeline } from "../runtime/pipeline.js";
+import { testBackend } from "../testing/backends.js";
+import { buildBuiltinModel, SHORT_PLAN } from "./builtin.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "imp-builtin-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test("the built-in model's pipeline runs end to end and its output loads and answers", async () => {
+  const backend = await testBackend("wasm");
+  const out = join(tmp, "model");
+  const lines: string[] = [];
+  await buildBuiltinModel(SHORT_PLAN, { work: join(tmp, "work"), out, backend, log: (l) => lines.push(l) });
+  for (const stage of ["SigLIP pretraining", "LM pretraining", "stage 1", "stage 2", "merge"])
+    assert.ok(
+      lines.some((l) => l.includes(stage)),
+      `log mentions ${stage}`,
+    );
+  for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"])
+    assert.ok(existsSync(join(out, f)), f);
+  const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as Record<string, unknown>;
+  assert.equal(cfg.model_type, "imp_qwen2");
+  const ck = Checkpoint.open(out);
+  assert.ok(ck.has("model.vision_tower.vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight"));
+  assert.ok(ck.has("model.mm_projector.2.weight"));
+  assert.ok(!ck.names().some((n) => n.includes("lora_")), "LoRA merged away");
+  ck.close();
+  const imp = await ImpPipeline.load(out, { backend });
+  const images = join(tmp, "work", "world", "images", "train");
+  const image = join(images, readdirSync(images)[0]!);
+  const r = await imp.generate({ image, prompt: "What color is the shape?", maxNewTokens: 4 });
+  assert.ok(r.tokens.length >= 1);
+  assert.equal(r.stats.imageTokens, 64);
+  imp.model.dispose();
+});
