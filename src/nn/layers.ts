@@ -1,6 +1,7 @@
 /** The basic layers: Linear, LayerNorm, RMSNorm, Embedding — parameters named as PyTorch names them. */
 import * as F from "../tensor/ops/index.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { fromI32 } from "../tensor/tensor.js";
 import type { Rng } from "../util/random.js";
 import type { LoraConfig } from "./lora.js";
 import { LoraAdapter } from "./lora.js";
@@ -75,5 +76,16 @@ export class Embedding extends Module {
   }
   forward(ids: Tensor): Tensor {
     return F.embedding(ids, this.weight.value);
+  }
+
+  /** Rows 0 … n−1 as f32, whatever format the table is stored in (position embeddings). */
+  rows(n: number): Tensor {
+    const w = this.weight.value;
+    return this.forward(
+      fromI32(
+        w.backend,
+        Array.from({ length: n }, (_, i) => i),
+      ),
+    );
   }
 }

@@ -39,6 +39,20 @@ export interface GenerationStats {
   finishReason: "stop" | "length" | "abort" | null;
 }
 
+/** Stats before anything ran. */
+export function emptyStats(promptTokens = 0): GenerationStats {
+  return {
+    promptTokens,
+    prefillPositions: 0,
+    imageTokens: 0,
+    generatedTokens: 0,
+    visionMs: 0,
+    prefillMs: 0,
+    decodeMs: 0,
+    finishReason: null,
+  };
+}
+
 const now = () => performance.now();
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
@@ -54,16 +68,7 @@ export function generateTokens(
   inputIds: readonly number[],
   opts: GenerateTokensOptions = {},
 ): { tokens: AsyncGenerator<number, void, void>; stats: GenerationStats } {
-  const stats: GenerationStats = {
-    promptTokens: inputIds.length,
-    prefillPositions: 0,
-    imageTokens: 0,
-    generatedTokens: 0,
-    visionMs: 0,
-    prefillMs: 0,
-    decodeMs: 0,
-    finishReason: null,
-  };
+  const stats = emptyStats(inputIds.length);
   const sampler = new Sampler(opts.sampling);
   const stop = new Set(opts.stopTokenIds ?? []);
   const maxNew = opts.maxNewTokens ?? 256;
@@ -87,6 +92,9 @@ export function generateTokens(
       stats.imageTokens = imageEmbeds.reduce((a, e) => a + e.dim(0), 0);
       t0 = now();
       cache = model.newCache(Math.min(context, positions + maxNew));
+      // Room for the prompt and a typical answer now: sized to the prompt alone, the cache would grow on the first
+      // decoded token, copying every layer's K/V (0.5 GB for Phi-2 after 793 positions) while old and new both live.
+      cache.reserve(Math.min(context, positions + Math.min(maxNew, 256)));
       const c = cache;
       let logits = tidy(() => {
         const embeds = model.embed(inputIds, imageEmbeds);

@@ -6,7 +6,7 @@
 import type { RgbImage } from "../io/image/index.js";
 import type { ChatMessage } from "../io/template/index.js";
 import type { GenerationStats } from "../runtime/generate.js";
-import { AbortError } from "../runtime/generate.js";
+import { AbortError, emptyStats } from "../runtime/generate.js";
 import type { ImpPipeline } from "../runtime/pipeline.js";
 import type { SamplingOptions } from "../runtime/sampler.js";
 import { invalid } from "./errors.js";
@@ -101,17 +101,4 @@ export async function runOnPipeline(
   const s = stats as GenerationStats | null;
   if (!s) return { finishReason: "abort", stats: emptyStats() };
   return { finishReason: s.finishReason === "stop" ? "stop" : "length", stats: s };
-}
-
-export function emptyStats(): GenerationStats {
-  return {
-    promptTokens: 0,
-    prefillPositions: 0,
-    imageTokens: 0,
-    generatedTokens: 0,
-    visionMs: 0,
-    prefillMs: 0,
-    decodeMs: 0,
-    finishReason: null,
-  };
 }

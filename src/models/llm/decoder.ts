@@ -6,7 +6,7 @@
 import type { Backend } from "../../backend/backend.js";
 import { KVCache } from "../../nn/kv-cache.js";
 import { Embedding, LayerNorm, Linear, RMSNorm } from "../../nn/layers.js";
-import { Module, ModuleList } from "../../nn/module.js";
+import { forwardLayer, Module, ModuleList } from "../../nn/module.js";
 import * as F from "../../tensor/ops/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { LlmConfig } from "../config.js";
@@ -48,8 +48,10 @@ export class DecoderLM extends Module {
     const positions = Array.from({ length: t }, (_, i) => past + i);
     const rope = F.ropeTable(embeds.backend, positions, this.cfg.rotaryDim, this.cfg.ropeTheta);
     let x = embeds;
-    for (let l = 0; l < this.layers.items.length; l++)
-      x = this.layers.items[l]!.forward(x, { causal: true, rope, cache, layer: l });
+    for (let l = 0; l < this.layers.items.length; l++) {
+      const layer = this.layers.items[l]!;
+      x = forwardLayer(x, x !== embeds, (h) => layer.forward(h, { causal: true, rope, cache, layer: l }));
+    }
     cache?.advance(t);
     return this.norm.forward(x);
   }

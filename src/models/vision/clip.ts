@@ -6,10 +6,9 @@
  */
 import { Embedding, LayerNorm } from "../../nn/layers.js";
 import type { Param } from "../../nn/module.js";
-import { Module, ModuleList } from "../../nn/module.js";
+import { forwardLayer, Module, ModuleList } from "../../nn/module.js";
 import * as F from "../../tensor/ops/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { fromI32 } from "../../tensor/tensor.js";
 import type { VisionConfig } from "../config.js";
 import { VitEncoderLayer } from "./vit-layer.js";
 
@@ -25,21 +24,12 @@ class ClipEmbeddings extends Module {
     const grid = Math.floor(cfg.imageSize / patch);
     this.position_embedding = this.child("position_embedding", new Embedding(grid * grid + 1, hidden));
   }
-  /** position_embedding(arange(n)): the table's rows as f32, whatever format they are stored in. */
-  private positions(n: number): Tensor {
-    const ids = fromI32(
-      this.position_embedding.weight.value.backend,
-      Array.from({ length: n }, (_, i) => i),
-    );
-    return this.position_embedding.forward(ids);
-  }
-
   forward(pixels: Tensor): Tensor {
     const { hidden, patch } = this.cfg;
     const patches = F.patchify(pixels, patch); // [N, 3·P·P]
     const x = F.linear(patches, this.patchWeight.value.reshape([hidden, 3 * patch * patch])); // [N, Hv]
     const withCls = F.concatRows([this.classEmbedding.value.reshape([1, hidden]), x]); // [N + 1, Hv]
-    return F.add(withCls, this.positions(withCls.dim(0)));
+    return F.add(withCls, this.position_embedding.rows(withCls.dim(0)));
   }
 }
 
@@ -58,7 +48,7 @@ export class ClipVisionTower extends Module {
   /** pixels [3, S, S] → features [N, Hv] (or [N + 1, Hv] with cls_patch). */
   forward(pixels: Tensor): Tensor {
     let x = this.pre_layrnorm.forward(this.embeddings.forward(pixels));
-    for (const layer of this.layers.items) x = layer.forward(x);
+    for (const layer of this.layers.items) x = forwardLayer(x, true, (h) => layer.forward(h));
     return this.cfg.selectFeature === "patch" ? x.slice(0, 1, x.dim(0)) : x;
   }
 }

@@ -6,10 +6,9 @@
  */
 import { Embedding } from "../../nn/layers.js";
 import type { Param } from "../../nn/module.js";
-import { Module, ModuleList } from "../../nn/module.js";
+import { forwardLayer, Module, ModuleList } from "../../nn/module.js";
 import * as F from "../../tensor/ops/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { fromI32 } from "../../tensor/tensor.js";
 import type { VisionConfig } from "../config.js";
 import { VitEncoderLayer } from "./vit-layer.js";
 
@@ -25,21 +24,12 @@ class SiglipEmbeddings extends Module {
     const grid = Math.floor(cfg.imageSize / patch);
     this.position_embedding = this.child("position_embedding", new Embedding(grid * grid, hidden));
   }
-  /** position_embedding(arange(n)): the table's rows as f32, whatever format they are stored in. */
-  private positions(n: number): Tensor {
-    const ids = fromI32(
-      this.position_embedding.weight.value.backend,
-      Array.from({ length: n }, (_, i) => i),
-    );
-    return this.position_embedding.forward(ids);
-  }
-
   forward(pixels: Tensor): Tensor {
     const { hidden, patch } = this.cfg;
     const patches = F.patchify(pixels, patch); // [N, 3·P·P]
     const w = this.patchWeight.value.reshape([hidden, 3 * patch * patch]);
     const x = F.linear(patches, w, this.patchBias.value); // [N, Hv]
-    return F.add(x, this.positions(x.dim(0)));
+    return F.add(x, this.position_embedding.rows(x.dim(0)));
   }
 }
 
@@ -56,7 +46,7 @@ export class SiglipVisionTower extends Module {
   /** pixels [3, S, S] → features [N, Hv]. */
   forward(pixels: Tensor): Tensor {
     let x = this.embeddings.forward(pixels);
-    for (const layer of this.layers.items) x = layer.forward(x);
+    for (const layer of this.layers.items) x = forwardLayer(x, true, (h) => layer.forward(h));
     return x;
   }
 }
