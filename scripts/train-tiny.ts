@@ -6,11 +6,22 @@
  *
  *   node --import tsx scripts/train-tiny.ts [--work DIR] [--out DIR] [--threads N] [--short] [--seed N]
  */
-import { cpSync, existsSync, renameSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/registry.js";
-import { buildBuiltinModel, FULL_PLAN, SHORT_PLAN } from "../src/train/builtin.js";
+import { type BuiltinPlan, buildBuiltinModel, FULL_PLAN, SHORT_PLAN } from "../src/train/builtin.js";
+
+/** The plan with `over`'s keys replacing its own, one level of sections deep. */
+function mergePlan(plan: BuiltinPlan, over: Record<string, unknown>): BuiltinPlan {
+  const out: Record<string, unknown> = { ...plan };
+  for (const [k, v] of Object.entries(over)) {
+    const cur = out[k];
+    out[k] =
+      typeof v === "object" && v !== null && typeof cur === "object" && cur !== null ? { ...cur, ...v } : v;
+  }
+  return out as unknown as BuiltinPlan;
+}
 
 const { values } = parseArgs({
   options: {
@@ -19,17 +30,22 @@ const { values } = parseArgs({
     threads: { type: "string" },
     short: { type: "boolean", default: false },
     seed: { type: "string" },
+    plan: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    "npm run train:tiny -- [--work DIR] [--out DIR] [--threads N] [--short] [--seed N]\n" +
-      "Builds the built-in model from scratch (about 90 minutes on 2 cores; --short: a few steps of each stage).\n",
+    "npm run train:tiny -- [--work DIR] [--out DIR] [--threads N] [--short] [--seed N] [--plan FILE.json]\n" +
+      "Builds the built-in model from scratch (about 90 minutes on 2 cores; --short: a few steps of each stage).\n" +
+      '--plan merges a JSON object over the plan of src/train/builtin.ts (e.g. {"stage2": {"steps": 500}}).\n',
   );
   process.exit(0);
 }
-const plan = { ...(values.short ? SHORT_PLAN : FULL_PLAN) };
+const plan = mergePlan(
+  values.short ? SHORT_PLAN : FULL_PLAN,
+  values.plan ? JSON.parse(readFileSync(values.plan, "utf8")) : {},
+);
 if (values.seed) plan.seed = Number(values.seed);
 const started = performance.now();
 const stamp = () => `${((performance.now() - started) / 60000).toFixed(1).padStart(5)} min`;

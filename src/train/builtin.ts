@@ -20,10 +20,11 @@ import { writeSafetensors } from "../io/safetensors/index.js";
 import { Tokenizer } from "../io/tokenizer/index.js";
 import { parseModelConfig } from "../models/config.js";
 import { MultimodalModel } from "../models/multimodal.js";
-import { facts } from "../synth/corpus.js";
 import { caption, describe } from "../synth/describe.js";
 import type { RecordCategory } from "../synth/records.js";
 import { renderScene } from "../synth/render.js";
+import type { Scene } from "../synth/scene.js";
+import { sceneVariant } from "../synth/variants.js";
 import { makeScene, splitSeeds } from "../synth/world.js";
 import { writeWorld } from "../synth/write-world.js";
 import { f32ToF16Bits } from "../tensor/half.js";
@@ -34,6 +35,7 @@ import { mergeAdapter } from "./merge.js";
 import type { ProgressSink } from "./progress.js";
 import { loadRecipe } from "./recipe.js";
 import { runTraining } from "./run.js";
+import type { ContrastivePair } from "./siglip/pretrain.js";
 import { pretrainSiglip } from "./siglip/pretrain.js";
 
 export interface BuiltinPlan {
@@ -293,15 +295,17 @@ async function pretrainBase(
     const spec = siglipSpec(plan.model.imageSize, "square");
     const seeds = splitSeeds("train", plan.world.train);
     const order = rng.shuffle([...seeds]);
-    const textRng = new Rng(plan.seed + 1);
-    const textFor = (seed: number): string => {
-      const scene = makeScene(seed);
-      const r = textRng.float();
-      const f = scene.kind === "shapes" ? facts(scene, textRng) : [];
-      if (r < 0.4) return caption(scene, textRng);
-      if (r < 0.7 && f.length > 0) return f[textRng.int(f.length)]!;
-      return describe(scene, textRng);
-    };
+    // Texts name what is in the image: the caption (objects with colours and shapes, signs with their words), or
+    // for a chart its description (labels and values). Half of each batch are scenes with a near-duplicate (one
+    // detail changed, so one word of the text changes) as a hard negative.
+    const varRng = new Rng(plan.seed + 1);
+    const textRng = new Rng(plan.seed + 2);
+    const plainText = (scene: Scene): string =>
+      scene.kind === "chart" ? describe(scene, textRng) : caption(scene, textRng);
+    const pair = (scene: Scene, text: string) => ({
+      pixels: preprocessForTower(renderScene(scene), spec),
+      text,
+    });
     const sp = plan.siglip;
     log(`SigLIP pretraining: ${sp.steps} steps × ${sp.batch} pairs`);
     pretrainSiglip(model, tok, rng, {
@@ -319,11 +323,21 @@ async function pretrainBase(
         heads: plan.model.visionHeads,
         layers: sp.textLayers,
       },
-      pairs: (s) =>
-        Array.from({ length: sp.batch }, (_, k) => {
-          const seed = order[(s * sp.batch + k) % order.length]!;
-          return { pixels: preprocessForTower(renderScene(makeScene(seed)), spec), text: textFor(seed) };
-        }),
+      pairs: (s) => {
+        const out: ContrastivePair[] = [];
+        for (let k = 0; out.length < sp.batch; k++) {
+          const scene = makeScene(order[(s * sp.batch + k) % order.length]!);
+          const variant =
+            out.length < sp.batch / 2 && out.length + 2 <= sp.batch ? sceneVariant(scene, varRng) : null;
+          if (variant) {
+            out.push(
+              pair(scene, describe(scene, new Rng(scene.id))),
+              pair(variant, describe(variant, new Rng(scene.id))),
+            );
+          } else out.push(pair(scene, plainText(scene)));
+        }
+        return out;
+      },
       onStep: (s, r) => {
         if (s % 50 === 0 || s === sp.steps - 1)
           log(

@@ -37,7 +37,8 @@ export function curveSvg(metrics: readonly StepMetrics[], title: string): string
   const line = (xs: Array<[number, number]>) =>
     xs.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ");
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11" role="img">`,
+    `<title>${escapeXml(title)}: loss and learning rate by step</title>`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="16" text-anchor="middle" font-size="13">${escapeXml(title)}</text>`,
     `<rect x="${PAD.left}" y="${PAD.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`,
