@@ -5,13 +5,14 @@
  *
  *   node --import tsx scripts/eval-tiny.ts [--model models/imp-tiny] [--world .cache/train-tiny/world] [--limit N]
  */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { BenchmarkName } from "../src/eval/benchmarks.js";
 import { createLocalAnswerer } from "../src/eval/local-answerer.js";
 import { runEval } from "../src/eval/runner.js";
 import { ImpPipeline } from "../src/runtime/pipeline.js";
+import { replaceSection } from "./docs-section.js";
 
 const { values } = parseArgs({
   options: {
@@ -131,14 +132,32 @@ const picks: Array<{ folder: string; images: string; line: string }> = [
   ...textQ.slice(0, 2).map((line) => ({ folder: "textvqa", images: "train_images", line })),
   ...chartQ.slice(0, 2).map((line) => ({ folder: "chartqa", images: "train_images", line })),
 ];
+// The true answers: VQAv2's annotations by question id; TextVQA's by (image id, question), the key LLaVA's
+// TextVQA files use (their `question_id` is the image id).
+const truth = new Map<string, string>();
+for (const a of (
+  JSON.parse(readFileSync(join(test, "vqav2", "annotations.json"), "utf8")) as {
+    annotations: Array<{ question_id: number; multiple_choice_answer: string }>;
+  }
+).annotations)
+  truth.set(String(a.question_id), a.multiple_choice_answer);
+for (const folder of ["textvqa", "chartqa"])
+  for (const d of (
+    JSON.parse(readFileSync(join(test, folder, "TextVQA_0.5.1_val.json"), "utf8")) as {
+      data: Array<{ image_id: string; question: string; answers: string[] }>;
+    }
+  ).data)
+    truth.set(`${d.image_id}|${d.question.toLowerCase()}`, d.answers[0]!);
 const examples: string[] = [];
 for (const p of picks) {
-  const q = JSON.parse(p.line) as { image: string; text: string };
+  const q = JSON.parse(p.line) as { question_id: number | string; image: string; text: string };
   const src = join(test, p.folder, p.images, q.image);
   copyFileSync(src, join(docImages, q.image));
   const question = q.text.split("\n")[0]!;
   const { text: answer } = await imp.generate({ image: src, prompt: q.text, maxNewTokens: 16 });
-  examples.push(`| ![](builtin-model/${q.image}) | ${question} | ${answer.trim()} |`);
+  examples.push(
+    `| ![](builtin-model/${q.image}) | ${question} | ${answer.trim()} | ${truth.get(String(q.question_id)) ?? truth.get(`${q.question_id}|${question.toLowerCase()}`) ?? "?"} |`,
+  );
 }
 const detailImage = join(docImages, JSON.parse(picks[0]!.line).image as string);
 const { text: description } = await imp.generate({
@@ -158,7 +177,7 @@ const ok = (r: Row) =>
     : r.value >= r.target
       ? "met"
       : `missed by ${r.metric === "F1" ? (r.target - r.value).toFixed(3) : (r.target - r.value).toFixed(1)}`;
-const md = `# The built-in model
+const intro = `# The built-in model
 
 \`models/imp-tiny\` is a small Imp made end to end by imp-ts with the Imp recipe, on a generated world of shapes,
 signs and charts (\`src/synth\`): a SigLIP-architecture vision tower pretrained with the sigmoid contrastive loss
@@ -169,31 +188,37 @@ trained on it, then stage 1 (connector only, captions) and stage 2 (LoRA + conne
 of \`imp run\`, \`imp serve\` and \`imp eval run\`. \`npm run train:tiny\` makes it again from scratch
 (\`src/train/builtin.ts\` holds the plan: sizes, steps, learning rates); \`node --import tsx scripts/eval-tiny.ts\`
 writes this page.
-
-## Scores on the held-out test sets
-
-Test scenes are disjoint from the training scenes; each set is written in its benchmark's official format and
+`;
+// The page's measured sections are replaced; the rest (the intro on first write, hand-written analysis) is kept.
+const page = "docs/builtin-model.md";
+if (!existsSync(page)) writeFileSync(page, intro);
+replaceSection(
+  page,
+  "Scores on the held-out test sets",
+  `Test scenes are disjoint from the training scenes; each set is written in its benchmark's official format and
 scored by \`imp eval score\`'s scorers (the same code as for the real benchmarks); greedy decoding with the
 benchmark's official prompt suffix. ${values.limit ? `Only the first ${values.limit} questions of each set.` : ""}
 
 | category | set | metric | score | target | |
 | --- | --- | --- | ---: | ---: | --- |
-${rows.map((r) => `| ${r.category} | ${r.set} | ${r.metric} | ${fmt(r)} | ${r.target ?? ""} | ${ok(r)} |`).join("\n")}
-
-## Examples (test images, answers as the model gives them)
-
-| image | question | answer |
-| --- | --- | --- |
+${rows.map((r) => `| ${r.category} | ${r.set} | ${r.metric} | ${fmt(r)} | ${r.target ?? ""} | ${ok(r)} |`).join("\n")}`,
+);
+replaceSection(
+  page,
+  "Examples (test images, answers as the model gives them)",
+  `| image | question | answer | true answer |
+| --- | --- | --- | --- |
 ${examples.join("\n")}
 
-"Describe the image in detail." on the first image: ${description.trim()}
-
-## Test-set sizes
-
-\`\`\`json
+"Describe the image in detail." on the first image: ${description.trim()}`,
+);
+replaceSection(
+  page,
+  "Test-set sizes",
+  `\`\`\`json
 ${JSON.stringify(world.eval ?? {}, null, 2)}
-\`\`\`
-`;
-writeFileSync("docs/builtin-model.md", md);
+\`\`\``,
+);
+
 process.stderr.write("wrote docs/builtin-model.md\n");
 process.exit(0);

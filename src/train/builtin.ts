@@ -92,11 +92,13 @@ export const FULL_PLAN: BuiltinPlan = {
     mc: 300,
   },
   model: {
-    imageSize: 64,
-    patch: 8,
-    visionHidden: 128,
+    // 128 px in 16-px patches: 64 image tokens, each patch a 16×16 piece of a shape's outline or two characters
+    // of a sign (at 64 px the words are not legible).
+    imageSize: 128,
+    patch: 16,
+    visionHidden: 192,
     visionLayers: 4,
-    visionHeads: 2,
+    visionHeads: 3,
     hidden: 256,
     layers: 4,
     heads: 4,
@@ -104,14 +106,15 @@ export const FULL_PLAN: BuiltinPlan = {
     intermediate: 768,
     maxPositions: 512,
   },
-  siglip: { steps: 1000, batch: 32, lr: 5e-4, embedDim: 128, textLayers: 2 },
-  lm: { steps: 700, batch: 16, seqLen: 128, lr: 2e-3 },
-  stage1: { steps: 250, batch: 32, lr: 1e-3 },
+  // A bag-of-words text tower (0 layers): caption retrieval then hinges on the image side, which is the part kept.
+  siglip: { steps: 2000, batch: 32, lr: 5e-4, embedDim: 128, textLayers: 0 },
+  lm: { steps: 600, batch: 16, seqLen: 128, lr: 2e-3 },
+  stage1: { steps: 200, batch: 32, lr: 1e-3 },
   stage2: {
-    steps: 1000,
+    steps: 900,
     batch: 32,
     lr: 1e-3,
-    connectorLr: 2e-4,
+    connectorLr: 5e-4,
     rank: 32,
     alpha: 64,
     dropout: 0.05,
@@ -124,6 +127,7 @@ export const SHORT_PLAN: BuiltinPlan = {
   world: { train: 40, val: 4, test: 12, evalVal: 0, corpus: 30, vocab: 600, popeImages: 6, mc: 6 },
   model: {
     ...FULL_PLAN.model,
+    imageSize: 64,
     visionHidden: 64,
     visionHeads: 1,
     visionLayers: 2,
