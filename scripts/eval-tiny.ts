@@ -21,8 +21,17 @@ const { values } = parseArgs({
     out: { type: "string", default: ".cache/eval-tiny" },
     limit: { type: "string" },
     threads: { type: "string" },
+    help: { type: "boolean", default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(
+    "node --import tsx scripts/eval-tiny.ts [--model DIR] [--world DIR] [--out DIR] [--limit N] [--threads N]\n" +
+      "Scores the built-in model on the world's held-out test sets with imp eval's scorers and writes\n" +
+      "docs/builtin-model.md (scores, examples); --world is train:tiny's work folder's world (default .cache/train-tiny/world).\n",
+  );
+  process.exit(0);
+}
 const model = resolve(values.model);
 const test = join(resolve(values.world), "eval", "test");
 const opts = { backend: "wasm" as const, threads: values.threads ? Number(values.threads) : undefined };

@@ -12,7 +12,16 @@ import { renderScene } from "../src/synth/render.js";
 import type { Scene } from "../src/synth/scene.js";
 import { makeScene, splitSeeds } from "../src/synth/world.js";
 
-const { values } = parseArgs({ options: { out: { type: "string", default: "examples" } } });
+const { values } = parseArgs({
+  options: { out: { type: "string", default: "examples" }, help: { type: "boolean", default: false } },
+});
+if (values.help) {
+  process.stdout.write(
+    "node --import tsx scripts/make-examples.ts [--out DIR]\n" +
+      "Writes a few test scenes of the generated world as PNGs, with their questions and true answers (README.md).\n",
+  );
+  process.exit(0);
+}
 const out = values.out!;
 
 const count = (s: Scene, color: string, shape: string) =>
