@@ -9,7 +9,8 @@ import type { Qa } from "./qa.js";
 import { sample } from "./sampling.js";
 
 export const LETTERS = ["A", "B", "C", "D"] as const;
-export const LETTER_PROMPT = "Answer with the option's letter from the given choices directly.";
+// The official suffix, one definition shared with the eval runner that asks it.
+export { LETTER_PROMPT } from "../eval/tasks.js";
 
 export interface Mc {
   qa: Qa;

@@ -6,6 +6,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { LETTER_PROMPT } from "../eval/tasks.js";
 import type { EvalBenchmark } from "./testsets.js";
 
 type Json = Record<string, unknown>;
@@ -110,7 +111,7 @@ export function writeOracleAnswers(bench: EvalBenchmark, folder: string): string
       const rows = items.map((it) => {
         const pid = String(it.id);
         const value = String((it.conversations as Json[])[0]!.value);
-        const prompt = `${value}\nAnswer with the option's letter from the given choices directly.`;
+        const prompt = `${value}\n${LETTER_PROMPT}`;
         return line(pid, prompt, "ABCDE"[problems[pid]!.answer as number]!);
       });
       const out = join(folder, "answers.jsonl");

@@ -11,6 +11,8 @@
  * Short-answer and yes/no turns end with LLaVA-1.5's "Answer the question using a single word or phrase.", as
  * the benchmark question files do, so training and evaluation prompts match.
  */
+
+import { SHORT_ANSWER_PROMPT } from "../eval/tasks.js";
 import type { Rng } from "../util/random.js";
 import { caption, describe } from "./describe.js";
 import { LETTER_PROMPT, LETTERS, makeMc, mcPrompt } from "./mc.js";
@@ -21,7 +23,8 @@ import { TEXT_FAMILIES } from "./qa-text.js";
 import { pick, rngFor, STREAM, sample } from "./sampling.js";
 import type { Scene } from "./scene.js";
 
-export const SHORT_PROMPT = "Answer the question using a single word or phrase.";
+// The official suffix, one definition shared with the eval runner that asks it.
+export const SHORT_PROMPT = SHORT_ANSWER_PROMPT;
 export const IMAGE_TOKEN = "<image>";
 
 export interface Turn {
