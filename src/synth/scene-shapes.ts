@@ -78,6 +78,27 @@ export function visibility(objects: readonly Omit<ShapeObject, "visible">[], siz
   return area.map((a, i) => (a === 0 ? 0 : seen[i]! / a));
 }
 
+type Disc = Pick<ShapeObject, "color" | "x" | "y" | "r">;
+
+/**
+ * Whether two shapes are far enough apart: outlines reach 1.05 r, so 1.1 (r + r′) + 3 leaves a gap of at least
+ * 3 px; with `overlap`, shapes of different colours may overlap up to 0.55 (r + r′). Same colours never touch.
+ * (Squared distances: Math.hypot is not exactly rounded, so it could differ between machines.)
+ */
+export function apart(p: Disc, q: Disc, overlap: boolean): boolean {
+  const min = overlap && p.color !== q.color ? 0.55 * (p.r + q.r) : 1.1 * (p.r + q.r) + 3;
+  return (p.x - q.x) ** 2 + (p.y - q.y) ** 2 >= min * min;
+}
+
+/** Each shape's visibility rounded as scenes store it, or null when one is below MIN_VISIBLE. */
+export function visibleFractions(
+  objects: readonly Omit<ShapeObject, "visible">[],
+  size: number,
+): number[] | null {
+  const vis = visibility(objects, size);
+  return vis.some((v) => v < MIN_VISIBLE) ? null : vis.map((v) => Math.round(v * 1000) / 1000);
+}
+
 /** Centres for `specs`, or null when the tries run out. */
 function place(rng: Rng, list: Spec[], overlap: boolean, size: number): ShapeObject[] | null {
   const placed: Omit<ShapeObject, "visible">[] = [];
@@ -88,19 +109,13 @@ function place(rng: Rng, list: Spec[], overlap: boolean, size: number): ShapeObj
       const lo = r + 3;
       const x = intIn(rng, lo, size - 1 - lo);
       const y = intIn(rng, lo, size - 1 - lo);
-      ok = placed.every((p) => {
-        // Apart: outlines reach 1.05 r, so this leaves a gap of at least 3 px. Same colours never touch.
-        // (Squared distances: Math.hypot is not exactly rounded, so it could differ between machines.)
-        const min = overlap && p.color !== s.color ? 0.55 * (p.r + r) : 1.1 * (p.r + r) + 3;
-        return (p.x - x) ** 2 + (p.y - y) ** 2 >= min * min;
-      });
+      ok = placed.every((p) => apart(p, { color: s.color, x, y, r }, overlap));
       if (ok) placed.push({ shape: s.shape, color: s.color, size: s.size, x, y, r, label: null });
     }
     if (!ok) return null;
   }
-  const vis = visibility(placed, size);
-  if (vis.some((v) => v < MIN_VISIBLE)) return null;
-  return placed.map((p, i) => ({ ...p, visible: Math.round(vis[i]! * 1000) / 1000 }));
+  const vis = visibleFractions(placed, size);
+  return vis && placed.map((p, i) => ({ ...p, visible: vis[i]! }));
 }
 
 /** Lays out specs, making shapes small, then dropping the last, until they fit. */

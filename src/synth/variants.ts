@@ -12,7 +12,7 @@ import { textWidth } from "./font.js";
 import { COLOR_NAMES } from "./palette.js";
 import { pick } from "./sampling.js";
 import type { Scene, ShapeObject } from "./scene.js";
-import { MIN_VISIBLE, visibility } from "./scene-shapes.js";
+import { apart, visibleFractions } from "./scene-shapes.js";
 import { SHAPE_NAMES } from "./shapes.js";
 import { CHART_LABELS, LABEL_CHARS, SIGN_WORDS } from "./words.js";
 
@@ -27,20 +27,14 @@ function clone(s: Scene): Scene {
   };
 }
 
-/** Same-colour shapes must stay apart (as the generator places them); all shapes ≥ 70% visible. */
+/** The generator's rules after a change: same colours apart, all shapes ≥ 70% visible (stored on each shape). */
 function validShapes(objects: ShapeObject[], size: number): boolean {
-  for (let a = 0; a < objects.length; a++)
-    for (let b = a + 1; b < objects.length; b++) {
-      const p = objects[a]!;
-      const q = objects[b]!;
-      if (p.color !== q.color) continue;
-      const min = 1.1 * (p.r + q.r) + 3;
-      if ((p.x - q.x) ** 2 + (p.y - q.y) ** 2 < min * min) return false;
-    }
-  const vis = visibility(objects, size);
-  if (vis.some((v) => v < MIN_VISIBLE)) return false;
+  // Positions do not change, so pairs of different colours still satisfy the generator's overlap rule.
+  if (!objects.every((p, a) => objects.slice(a + 1).every((q) => apart(p, q, true)))) return false;
+  const vis = visibleFractions(objects, size);
+  if (!vis) return false;
   vis.forEach((v, i) => {
-    objects[i]!.visible = Math.round(v * 1000) / 1000;
+    objects[i]!.visible = v;
   });
   return true;
 }
