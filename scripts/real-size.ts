@@ -7,11 +7,11 @@
  *   node --import tsx scripts/real-size.ts [--models phi2,qwen] [--dtype q4] [--keep DIR] [--max-tokens 32]
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { QWEN_CONFIG, qwenTokenizerJson, writePhi2Folder } from "../src/io/tokenizer/testing/reference.js";
+import { writeTokenizerFiles } from "../src/io/tokenizer/testing/reference.js";
 import { PRESETS } from "../src/models/presets.js";
 import { writeRandomCheckpoint } from "../src/models/random.js";
 import { replaceSection } from "./docs-section.js";
@@ -34,24 +34,6 @@ const models = {
   qwen: { preset: "imp-v1.5-2b-qwen1.5", label: "Imp-v1.5-2B-Qwen1.5 (SigLIP-SO400M-384 + Qwen1.5-1.8B)" },
 } as const;
 
-function writeTokenizer(kind: keyof typeof models, dir: string): void {
-  if (kind === "phi2") {
-    const src = writePhi2Folder();
-    for (const f of [
-      "vocab.json",
-      "merges.txt",
-      "added_tokens.json",
-      "tokenizer_config.json",
-      "special_tokens_map.json",
-    ])
-      if (existsSync(join(src, f))) cpSync(join(src, f), join(dir, f));
-    rmSync(src, { recursive: true, force: true });
-  } else {
-    writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(qwenTokenizerJson()));
-    writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify(QWEN_CONFIG));
-  }
-}
-
 const rows: string[] = [];
 const image = join(root, "../shared/fixtures/preprocess/landscape_rgb.png");
 for (const kind of values.models.split(",") as Array<keyof typeof models>) {
@@ -61,7 +43,7 @@ for (const kind of values.models.split(",") as Array<keyof typeof models>) {
     const t0 = performance.now();
     process.stderr.write(`writing ${m.preset} (random bf16 weights) to ${dir} …\n`);
     const bytes = writeRandomCheckpoint(PRESETS[m.preset]!, dir, { seed: 1, dtype: "bf16" });
-    writeTokenizer(kind, dir);
+    writeTokenizerFiles(kind, dir);
     process.stderr.write(
       `  ${(bytes / 2 ** 30).toFixed(2)} GiB in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
     );

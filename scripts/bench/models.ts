@@ -20,7 +20,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { QWEN_CONFIG, qwenTokenizerJson, writePhi2Folder } from "../../src/io/tokenizer/testing/reference.js";
+import { writeTokenizerFiles } from "../../src/io/tokenizer/testing/reference.js";
 import { PRESETS } from "../../src/models/presets.js";
 import { writeRandomCheckpoint } from "../../src/models/random.js";
 import { fixture } from "../../src/testing/fixtures.js";
@@ -123,14 +123,8 @@ export function builtinMissing(): boolean {
 }
 
 function writeTokenizer(kind: BenchModel["tokenizer"], dir: string, modelType: string): void {
-  if (kind === "phi2") {
-    const src = writePhi2Folder();
-    for (const f of readdirSync(src)) cpSync(join(src, f), join(dir, f));
-    rmSync(src, { recursive: true, force: true });
-  } else if (kind === "qwen") {
-    writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(qwenTokenizerJson()));
-    writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify(QWEN_CONFIG));
-  } else if (kind === "tiny") writeTinyTokenizer(dir, modelType);
+  if (kind === "tiny") writeTinyTokenizer(dir, modelType);
+  else if (kind !== "own") writeTokenizerFiles(kind, dir);
 }
 
 const DONE = ".bench-complete";

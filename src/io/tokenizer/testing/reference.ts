@@ -11,7 +11,7 @@
  *   written here (the GPT-2 paper's loop), independent of both tokenizer libraries.
  * Added tokens are matched leftmost-longest before the base encoder runs, as the Rust tokenizers do.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -95,6 +95,18 @@ export function writePhi2Folder(): string {
     unk_token: "<|endoftext|>",
   });
   return dir;
+}
+
+/** Writes the real Phi-2 or Qwen1.5 tokenizer files into a model folder (random-weight real-size checkpoints). */
+export function writeTokenizerFiles(kind: "phi2" | "qwen", dir: string): void {
+  if (kind === "qwen") {
+    writeJson(dir, "tokenizer.json", qwenTokenizerJson());
+    writeJson(dir, "tokenizer_config.json", QWEN_CONFIG);
+    return;
+  }
+  const src = writePhi2Folder();
+  for (const f of readdirSync(src)) cpSync(join(src, f), join(dir, f));
+  rmSync(src, { recursive: true, force: true });
 }
 
 let gpt3: { encode(text: string): number[]; decode(ids: number[]): string } | undefined;
