@@ -13,19 +13,26 @@ const example = join(repoRoot, "examples/shapes.png");
 const question = "How many red circles are there?\nAnswer the question using a single word or phrase.";
 
 describe("imp run on the built-in model", () => {
+  // One plain run, shared: the --json test compares its answer with this one.
+  let plainRun: ReturnType<typeof runCli> | undefined;
+  const plain = () => {
+    plainRun ??= runCli(["run", "--image", example, question]);
+    return plainRun;
+  };
+
   test("with no --model it loads models/imp-tiny and answers in a few words", async () => {
-    const r = await runCli(["run", "--image", example, question]);
+    const r = await plain();
     assert.equal(r.code, 0, r.stderr);
     const answer = r.stdout.trim();
     assert.ok(answer.length > 0 && answer.split(/\s+/).length <= 4, `answer: ${JSON.stringify(answer)}`);
   });
 
   test("--json: the same answer (greedy) with its token counts and timings", async () => {
-    const plain = (await runCli(["run", "--image", example, question])).stdout.trim();
+    const expected = (await plain()).stdout.trim();
     const r = await runCli(["run", "--json", "--threads", "1", "--image", example, question]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
-    assert.equal(String(j.answer).trim(), plain);
+    assert.equal(String(j.answer).trim(), expected);
     assert.match(String(j.model), /models[/\\]imp-tiny$/);
     assert.equal(j.imageTokens, 64);
     assert.equal(j.finishReason, "stop");
