@@ -23,8 +23,17 @@ const { values } = parseArgs({
     keep: { type: "string" },
     "max-tokens": { type: "string", default: "32" },
     threads: { type: "string" },
+    help: { type: "boolean", default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(
+    "node --import tsx scripts/real-size.ts [--models phi2,qwen] [--dtype q4] [--keep DIR] [--max-tokens 32] [--threads N]\n" +
+      "Writes random-weight bf16 checkpoints with the real shapes of Imp-v1.5-3B-Phi2 / 2B-Qwen1.5 (about 6 and 4 GiB),\n" +
+      "runs `imp run --json` on each and records the numbers in docs/benchmarks.md; --keep DIR keeps the checkpoints.\n",
+  );
+  process.exit(0);
+}
 
 const root = new URL("..", import.meta.url).pathname;
 const work = values.keep ?? mkdtempSync(join(tmpdir(), "imp-real-size-"));
