@@ -71,6 +71,17 @@ export function caption(scene: Scene, rng: Rng): string {
   ]);
 }
 
+/**
+ * The objects by shape alone, no colours ("Two stars and a circle."): a contrastive-pretraining text that only
+ * the outlines can match, since colour alone tells most scenes apart and a tower trained on full captions learns
+ * colour first and shape barely at all.
+ */
+export function shapeCaption(scene: Scene): string {
+  const counts = new Map<ShapeObject["shape"], number>();
+  for (const o of byReading(scene.objects)) counts.set(o.shape, (counts.get(o.shape) ?? 0) + 1);
+  return `${capitalize(joinAnd([...counts].map(([shape, n]) => countedPhrase(n, shape))))}.`;
+}
+
 function describeShapes(scene: Scene, rng: Rng): string[] {
   const objs = scene.objects;
   const n = objs.length;

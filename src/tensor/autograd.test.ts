@@ -27,6 +27,8 @@ const cases: Case[] = [
   { name: "add (broadcast)", shapes: [[3, 5], [5]], op: (_, [a, b]) => F.add(a!, b!) },
   { name: "mul (broadcast)", shapes: [[4, 3], [3]], op: (_, [a, b]) => F.mul(a!, b!) },
   { name: "scale", shapes: [[7]], op: (_, [a]) => F.scale(a!, -1.5) },
+  // Random normal inputs: the maxima are apart by far more than the finite-difference step.
+  { name: "maxRows", shapes: [[6, 5]], op: (_, [a]) => F.maxRows(a!) },
   { name: "geluErf", shapes: [[9]], op: (_, [a]) => F.geluErf(a!) },
   { name: "geluTanh", shapes: [[9]], op: (_, [a]) => F.geluTanh(a!) },
   { name: "silu", shapes: [[9]], op: (_, [a]) => F.silu(a!) },

@@ -31,15 +31,12 @@ export class Storage {
   }
 }
 
-// Backstop: storage whose tensors were garbage collected without dispose() is still returned to the heap.
-const registry = new FinalizationRegistry<{ backend: Backend; ptr: number; storage: WeakRef<Storage> }>(
-  (h) => {
-    const s = h.storage.deref();
-    if (s && !s.freed) {
-      s.freed = true;
-      h.backend.heap.release(h.ptr);
-    } else if (!s) h.backend.heap.release(h.ptr);
-  },
+// Backstop: storage whose tensors were garbage collected without dispose() is still returned to the heap
+// (release() unregisters, so this runs only for storage never released). No WeakRef in the held value: each
+// `new WeakRef` keeps its target alive until the current job ends, and a long synchronous training loop made
+// millions of them, until V8 aborted ("Check failed: (location_) != nullptr" in JSWeakRefAddToKeptObjects).
+const registry = new FinalizationRegistry<{ backend: Backend; ptr: number }>((h) =>
+  h.backend.heap.release(h.ptr),
 );
 
 export function contiguousStrides(shape: readonly number[]): number[] {
@@ -289,7 +286,7 @@ export function empty(backend: Backend, dtype: DType, shape: readonly number[]):
   const bytes = byteSize(dtype, numel(shape));
   const ptr = backend.heap.alloc(bytes);
   const storage = new Storage(backend, ptr, bytes);
-  registry.register(storage, { backend, ptr, storage: new WeakRef(storage) }, storage);
+  registry.register(storage, { backend, ptr }, storage);
   return new Tensor(storage, dtype, [...shape]);
 }
 

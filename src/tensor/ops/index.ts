@@ -20,7 +20,7 @@ export { concatRows, embedding, patchify, writeRows } from "./gather.js";
 export { linear, matmul, SMALL_M } from "./linear.js";
 export { crossEntropy, crossEntropySum, IGNORE_INDEX } from "./loss.js";
 export { layerNorm, rmsNorm } from "./norm.js";
-export { mean, sum } from "./reduce.js";
+export { maxRows, mean, sum } from "./reduce.js";
 export type { RopeTable } from "./rope.js";
 export { rope, ropeTable } from "./rope.js";
 export { softmax } from "./softmax.js";

@@ -21,7 +21,7 @@ import { AdamW, gradNorm } from "../adamw.js";
 import { initParams } from "../init.js";
 import { makeSchedule } from "../schedule.js";
 import { sigmoidContrastiveLoss } from "./loss.js";
-import type { TextTowerConfig } from "./towers.js";
+import type { ImagePooling, TextTowerConfig } from "./towers.js";
 import { ImageHead, l2Normalize, TextTower } from "./towers.js";
 
 export interface ContrastivePair {
@@ -37,6 +37,8 @@ export interface SiglipPretrainOptions {
   warmupRatio: number;
   weightDecay: number;
   embedDim: number;
+  /** Image-side pooling over patch features (default mean). */
+  pooling?: ImagePooling;
   text: TextTowerConfig;
   /** The pairs of step s (batch of them); called once per step. */
   pairs: (step: number) => ContrastivePair[];
@@ -54,7 +56,7 @@ export function pretrainSiglip(
     throw new UsageError("SigLIP pretraining needs a SigLIP tower");
   const backend = model.backend;
   const text = new TextTower(o.text, o.embedDim);
-  const head = new ImageHead(model.config.vision.hidden, o.embedDim);
+  const head = new ImageHead(model.config.vision.hidden, o.embedDim, o.pooling ?? "mean");
   initParams(text, backend, rng);
   initParams(head, backend, rng);
   const modules: Array<[string, Module]> = [

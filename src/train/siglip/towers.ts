@@ -1,7 +1,7 @@
 /**
  * The two-tower model SigLIP pretraining needs around our vision tower: a tiny text transformer (token and
  * position embeddings, bidirectional pre-LN layers, mean pooling, a final LayerNorm and a projection) and, on
- * the image side, mean pooling over patch features → LayerNorm → projection. Only the vision tower is kept
+ * the image side, pooling over patch features (mean or max) → LayerNorm → projection. Only the vision tower is kept
  * afterwards (Imp uses its patch features, before any pooling or head); the text tower and heads are dropped.
  */
 
@@ -85,18 +85,31 @@ export class TextTower extends Module {
   }
 }
 
+/**
+ * How the image side pools patch features. SigLIP's own head is attention pooling over one learned probe, which
+ * starts as a mean; a mean over 64 patches drowns the few that hold an object's outline. Max pooling lets each
+ * feature come from the patch where it is strongest. Trained directly to classify shape (same ViT in PyTorch,
+ * single-shape scenes, 200 steps), the held-out accuracy was 20 % with a mean and 44 % with a max.
+ */
+export type ImagePooling = "mean" | "max";
+
 /** Image side of the contrastive model: pooled patch features → LayerNorm → projection. */
 export class ImageHead extends Module {
   readonly norm: LayerNorm;
   readonly head: Linear;
-  constructor(visionHidden: number, embedDim: number) {
+  constructor(
+    visionHidden: number,
+    embedDim: number,
+    readonly pooling: ImagePooling = "mean",
+  ) {
     super();
     this.norm = this.child("norm", new LayerNorm(visionHidden, 1e-6));
     this.head = this.child("head", new Linear(visionHidden, embedDim, true));
   }
   /** pixels [3, S, S] through the tower → [1, embedDim]. */
   forward(tower: SiglipVisionTower, pixels: Tensor): Tensor {
-    return this.head.forward(this.norm.forward(meanRows(tower.forward(pixels))));
+    const feats = tower.forward(pixels);
+    return this.head.forward(this.norm.forward(this.pooling === "max" ? F.maxRows(feats) : meanRows(feats)));
   }
 }
 
