@@ -307,9 +307,9 @@ async function pretrainBase(
     const spec = siglipSpec(plan.model.imageSize, "square");
     const seeds = splitSeeds("train", plan.world.train);
     const order = rng.shuffle([...seeds]);
-    // Texts name what is in the image: the caption (objects with colours and shapes, signs with their words), or
-    // for a chart its description (labels and values). Half of each batch are scenes with a near-duplicate (one
-    // detail changed, so one word of the text changes) as a hard negative.
+    // Texts name what is in the image: a sign scene's caption (objects, signs with their words), a chart's
+    // description (labels and values), a shape scene's shapes (below). Half of each batch are scenes with a
+    // near-duplicate (one detail changed, so one word of the text changes) as a hard negative.
     const varRng = new Rng(plan.seed + 1);
     const textRng = new Rng(plan.seed + 2);
     // A scene of shapes is named by its shapes alone ("Two stars and a circle."): with colours in the text,
@@ -351,14 +351,17 @@ async function pretrainBase(
           const scene = makeScene(order[cursor++ % order.length]!);
           const variant =
             out.length < sp.batch / 2 && out.length + 2 <= sp.batch ? sceneVariant(scene, varRng) : null;
-          if (variant && scene.kind === "shapes" && shapeCaption(scene) !== shapeCaption(variant))
-            out.push(pair(scene, shapeCaption(scene)), pair(variant, shapeCaption(variant)));
-          else if (variant)
-            out.push(
-              pair(scene, describe(scene, new Rng(scene.id))),
-              pair(variant, describe(variant, new Rng(scene.id))),
-            );
-          else out.push(pair(scene, plainText(scene)));
+          if (!variant) {
+            out.push(pair(scene, plainText(scene)));
+            continue;
+          }
+          // A changed shape is named by shapes alone; any other change needs the full description to show.
+          const named = scene.kind === "shapes" ? [shapeCaption(scene), shapeCaption(variant)] : null;
+          const [a, b] =
+            named && named[0] !== named[1]
+              ? named
+              : [describe(scene, new Rng(scene.id)), describe(variant, new Rng(scene.id))];
+          out.push(pair(scene, a!), pair(variant, b!));
         }
         return out;
       },

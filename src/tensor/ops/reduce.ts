@@ -1,4 +1,4 @@
-/** Reductions to a scalar, with their gradients. */
+/** Reductions (to a scalar, or over rows), with their gradients. */
 
 import { ShapeError } from "../../util/errors.js";
 import { record } from "../autograd.js";

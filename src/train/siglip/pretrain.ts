@@ -56,7 +56,7 @@ export function pretrainSiglip(
     throw new UsageError("SigLIP pretraining needs a SigLIP tower");
   const backend = model.backend;
   const text = new TextTower(o.text, o.embedDim);
-  const head = new ImageHead(model.config.vision.hidden, o.embedDim, o.pooling ?? "mean");
+  const head = new ImageHead(model.config.vision.hidden, o.embedDim, o.pooling);
   initParams(text, backend, rng);
   initParams(head, backend, rng);
   const modules: Array<[string, Module]> = [
