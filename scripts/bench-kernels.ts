@@ -7,7 +7,9 @@
  * each round measures everything once (bandwidth, OpenBLAS, imp-ts), and each figure is the median over
  * rounds; imp-ts and its peer thus see the same conditions. Prints the table and writes it to
  * docs/benchmarks.md (the "Kernels" section).
- * Options: --quick (fewer rounds), --no-write, --no-install (never apt-get numpy).
+ *
+ * Usage: npm run bench:kernels -- [--quick] [--no-write] [--no-install]
+ * --quick: fewer rounds; --no-write: print only; --no-install: never apt-get numpy.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +19,9 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { WeightFormat } from "../src/backend/backend.js";
 import { WasmBackend } from "../src/backend/wasm/backend.js";
+import { helpFromHeader } from "./help.js";
+
+helpFromHeader(import.meta.url);
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const quick = process.argv.includes("--quick");

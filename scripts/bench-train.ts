@@ -27,6 +27,9 @@ import { setupTrainable } from "../src/train/trainable.js";
 import { Trainer } from "../src/train/trainer.js";
 import { Rng } from "../src/util/random.js";
 import { replaceSection } from "./docs-section.js";
+import { helpFromHeader } from "./help.js";
+
+helpFromHeader(import.meta.url);
 
 const PYTHON = "/usr/bin/python3";
 

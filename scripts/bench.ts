@@ -27,6 +27,9 @@ import { benchModels, builtinMissing, prepareModel, textOnly } from "./bench/mod
 import { type Measured, render } from "./bench/report.js";
 import { busyNow, type ChildResult, runChild, waitQuiet } from "./bench/run.js";
 import { replaceSection } from "./docs-section.js";
+import { helpFromHeader } from "./help.js";
+
+helpFromHeader(import.meta.url);
 
 const { values: opt } = parseArgs({
   options: {

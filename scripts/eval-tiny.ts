@@ -9,9 +9,12 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { BenchmarkName } from "../src/eval/benchmarks.js";
+import { showKey } from "../src/eval/files.js";
 import { createLocalAnswerer } from "../src/eval/local-answerer.js";
 import { runEval } from "../src/eval/runner.js";
+import { readVqaAnnotations, readVqaResults, vqaAccuracy } from "../src/eval/vqav2.js";
 import { ImpPipeline } from "../src/runtime/pipeline.js";
+import { makeScene } from "../src/synth/world.js";
 import { replaceSection } from "./docs-section.js";
 
 const { values } = parseArgs({
@@ -72,6 +75,26 @@ rows.push({
   value: pct(vqa.overall),
   target: 85,
 });
+// VQAv2-style accuracy per question type (the annotations' question_type, as the scorer groups them), over all
+// scenes and split by how many shapes the scene holds: with one shape, "What color is the hexagon?" needs no
+// shape to find the hexagon, so the split tells reading an attribute apart from finding the object.
+const byType = new Map<string, { n: number[]; sum: number[] }>();
+{
+  const preds = readVqaResults(join(values.out, "vqav2.results.json"));
+  for (const a of readVqaAnnotations(join(test, "vqav2", "annotations.json"))) {
+    const p = preds.get(a.key);
+    if (p === undefined) continue;
+    // Question ids are the scene's seed × 10 + the question's index (src/synth/testsets.ts).
+    const qid = Number(showKey(a.key));
+    if (!Number.isInteger(qid))
+      throw new Error(`vqav2 annotations: question_id ${showKey(a.key)} is not a world id`);
+    const several = makeScene(Math.floor(qid / 10)).objects.length > 1 ? 1 : 0;
+    const t = byType.get(a.questionType) ?? { n: [0, 0], sum: [0, 0] };
+    t.n[several]! += 1;
+    t.sum[several]! += vqaAccuracy(a, p);
+    byType.set(a.questionType, t);
+  }
+}
 const gqa = await run("gqa", "gqa");
 rows.push({
   category: "short answers",
@@ -211,6 +234,24 @@ benchmark's official prompt suffix. ${values.limit ? `Only the first ${values.li
 | category | set | metric | score | target | |
 | --- | --- | --- | ---: | ---: | --- |
 ${rows.map((r) => `| ${r.category} | ${r.set} | ${r.metric} | ${fmt(r)} | ${r.target ?? ""} | ${ok(r)} |`).join("\n")}`,
+);
+const cell = (n: number, sum: number) => (n ? `${((100 * sum) / n).toFixed(1)} (${n})` : "");
+replaceSection(
+  page,
+  "Short answers by question type",
+  `VQAv2-style accuracy % (questions) per question type, over all test scenes and split by how many shapes the
+scene holds; with one shape, finding the object the question names needs neither its shape nor its colour.
+
+| question type | all scenes | one shape | several shapes |
+| --- | ---: | ---: | ---: |
+${[...byType]
+  .sort((a, b) => b[1].n[0]! + b[1].n[1]! - a[1].n[0]! - a[1].n[1]!)
+  .map(
+    ([type, t]) =>
+      `| ${type} | ${cell(t.n[0]! + t.n[1]!, t.sum[0]! + t.sum[1]!)} | ${cell(t.n[0]!, t.sum[0]!)} | ${cell(t.n[1]!, t.sum[1]!)} |`,
+  )
+  .join("\n")}`,
+  "What falls short, and why",
 );
 replaceSection(
   page,

@@ -19,6 +19,9 @@ import { BUILTIN_MODEL } from "../src/cli/common.js";
 import { fixture, repoRoot } from "../src/testing/fixtures.js";
 import { writeTinyTokenizer } from "../src/testing/tiny-tokenizer.js";
 import { replaceSection } from "./docs-section.js";
+import { helpFromHeader } from "./help.js";
+
+helpFromHeader(import.meta.url);
 
 const { values: args } = parseArgs({
   options: {

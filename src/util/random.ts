@@ -41,6 +41,49 @@ export class Rng {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
+  /**
+   * `n` draws of `float() < p` as a dropout mask: 0 where a draw is below p, `kept` elsewhere. The same stream and
+   * the same outcomes as n calls of float(), with the generator inlined: a LoRA step draws millions of these on
+   * the thread that feeds the kernels.
+   */
+  dropMask(n: number, p: number, kept: number): Float32Array {
+    const out = new Float32Array(n);
+    // float() < p  ⇔  hi·2²⁶ + lo < p·2⁵³ (both sides exact in doubles).
+    const limit = p * 9007199254740992;
+    const st = this.s;
+    let s0 = st[0]! | 0;
+    let s1 = st[1]! | 0;
+    let s2 = st[2]! | 0;
+    let s3 = st[3]! | 0;
+    for (let i = 0; i < n; i++) {
+      // Two xoshiro128** steps (float()'s two nextU32 calls); results kept as int32 (>>> 0 would box them).
+      let x = Math.imul(s1, 5);
+      const a = Math.imul((x << 7) | (x >>> 25), 9);
+      let t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      x = Math.imul(s1, 5);
+      const b = Math.imul((x << 7) | (x >>> 25), 9);
+      t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      out[i] = (a >>> 5) * 67108864 + (b >>> 6) < limit ? 0 : kept;
+    }
+    st[0] = s0 >>> 0;
+    st[1] = s1 >>> 0;
+    st[2] = s2 >>> 0;
+    st[3] = s3 >>> 0;
+    return out;
+  }
+
   /** Uniform integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.float() * n);

@@ -7,7 +7,5 @@ import { mul } from "./elementwise.js";
 export function dropout(x: Tensor, p: number, rng: Rng): Tensor {
   if (p <= 0) return x;
   const keepScale = 1 / (1 - p);
-  const mask = new Float32Array(x.numel);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.float() < p ? 0 : keepScale;
-  return mul(x, fromF32(x.backend, mask, x.shape));
+  return mul(x, fromF32(x.backend, rng.dropMask(x.numel, p, keepScale), x.shape));
 }
