@@ -8,6 +8,7 @@
  *
  *   node --import tsx scripts/image-use.ts [--model models/imp-tiny] [--world DIR] [--records 60]
  *                                          [--categories caption,vqa,…] [--threads N]
+ * --world is train:tiny's work folder's world (default .cache/train-tiny/world).
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -22,6 +23,9 @@ import { tidy } from "../src/tensor/scope.js";
 import { fromF32 } from "../src/tensor/tensor.js";
 import { chooseTemplate, Encoder, type PreparedExample } from "../src/train/encode.js";
 import { readRecords } from "../src/train/records.js";
+import { helpFromHeader } from "./help.js";
+
+helpFromHeader(import.meta.url);
 
 const { values } = parseArgs({
   options: {
@@ -30,18 +34,8 @@ const { values } = parseArgs({
     records: { type: "string", default: "60" },
     categories: { type: "string", default: RECORD_CATEGORIES.join(",") },
     threads: { type: "string" },
-    help: { type: "boolean", default: false },
   },
 });
-if (values.help) {
-  process.stdout.write(
-    "node --import tsx scripts/image-use.ts [--model DIR] [--world DIR] [--records N] [--categories vqa,pope,…]\n" +
-      "Answer-token loss per record category of the world's validation split, with each record's own image and\n" +
-      "with another record's: how much the model's answers depend on the image. Prints a markdown table.\n" +
-      "--world is train:tiny's work folder's world (default .cache/train-tiny/world).\n",
-  );
-  process.exit(0);
-}
 const count = Number(values.records);
 if (!Number.isInteger(count) || count < 2)
   throw new Error(`--records: expected an integer ≥ 2, got ${values.records}`);

@@ -56,7 +56,8 @@ export class Rng {
     let s2 = st[2]! | 0;
     let s3 = st[3]! | 0;
     for (let i = 0; i < n; i++) {
-      // Two xoshiro128** steps (float()'s two nextU32 calls); results kept as int32 (>>> 0 would box them).
+      // Two xoshiro128** steps (float()'s two nextU32 calls), written out: a loop of single steps with a parity
+      // branch measured a fifth slower. Results kept as int32 (>>> 0 would box them).
       let x = Math.imul(s1, 5);
       const a = Math.imul((x << 7) | (x >>> 25), 9);
       let t = s1 << 9;
