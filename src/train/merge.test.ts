@@ -1,7 +1,7 @@
 // `imp merge` as a library call, on every stored layout: the merged checkpoint has the base's files, tensor names,
 // dtypes and shapes, loads through the normal loader, and gives the logits of base + adapter + trained connector.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -14,9 +14,11 @@ import type { Tensor } from "../tensor/tensor.js";
 import { fromF32 } from "../tensor/tensor.js";
 import { testBackend } from "../testing/backends.js";
 import { Rng } from "../util/random.js";
+import { AdamW } from "./adamw.js";
 import { CONNECTOR_FILE, saveConnector } from "./connector-weights.js";
 import { mergeAdapter } from "./merge.js";
 import { attachAdapter, readAdapter, saveAdapter } from "./peft.js";
+import { saveRunCheckpoint } from "./run-state.js";
 import { makeTinyBase } from "./testing.js";
 import { setupTrainable } from "./trainable.js";
 
@@ -72,7 +74,6 @@ describe("merge", () => {
       const adapted = logits(model, px);
       saveAdapter(run, setup.adapters, lora, base);
       saveConnector(model, join(run, CONNECTOR_FILE));
-      model.dispose();
       assert.ok(
         adapted.some((v, i) => Math.abs(v - before[i]!) > 1e-2),
         "the adapter changes the outputs",
@@ -97,8 +98,26 @@ describe("merge", () => {
       assert.deepEqual(logits(reloaded, px), adapted);
       reloaded.dispose();
 
+      // The same weights as a mid-run checkpoint (checkpoints/step-N/) merge to the same bytes.
+      const opt = new AdamW(setup.groups, { beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+      const state = {
+        version: 1 as const,
+        step: 3,
+        totalSteps: 9,
+        optimizerSteps: 3,
+        rng: { s: [1, 2, 3, 4], spare: null },
+        fingerprint: { lora },
+        counters: { targets: 0, positions: 0, skipped: 0, elapsedMs: 0 },
+      };
+      const ckpt = saveRunCheckpoint(join(dir, "ckpt-run"), opt, state, 1);
+      model.dispose();
+
       const out = join(dir, "merged");
       const r = mergeAdapter({ base, adapter: run, out, backend });
+      const fromCkpt = mergeAdapter({ base, adapter: ckpt, out: join(dir, "merged-ckpt"), backend });
+      assert.deepEqual([fromCkpt.loraModules, fromCkpt.connector], [setup.adapters.size, true]);
+      for (const f of readdirSync(out))
+        assert.deepEqual(readFileSync(join(dir, "merged-ckpt", f)), readFileSync(join(out, f)), f);
       assert.equal(r.loraModules, setup.adapters.size);
       assert.deepEqual(readdirSync(out).sort(), readdirSync(base).sort());
       const [a, b] = [Checkpoint.open(base), Checkpoint.open(out)];

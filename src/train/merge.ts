@@ -2,24 +2,35 @@
  * `imp merge`: folds a training run's outputs into a full checkpoint in the base's own layout (Imp's
  * scripts/merge.sh / eval/model_merge.py, which is how the released checkpoints were made): each adapted linear
  * gets W + (α/r)·B·A, and a trained connector (mm_projector.safetensors beside the adapter) replaces the base's.
- * A stage-1 folder (connector only) merges too.
+ * A stage-1 folder (connector only) merges too, and so does a run's mid-run checkpoint (`checkpoints/step-N/`:
+ * trainable.safetensors holds the LoRA A/B, the connector or, for full fine-tuning, the LLM weights under their
+ * model names; state.json's fingerprint gives r and α), to look at a run before it ends.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { Checkpoint } from "../io/safetensors/index.js";
 import { matmul } from "../tensor/ops/index.js";
 import { tidy } from "../tensor/scope.js";
 import { fromF32 } from "../tensor/tensor.js";
-import { UsageError } from "../util/errors.js";
+import { CheckpointError, UsageError } from "../util/errors.js";
 import { CONNECTOR_FILE } from "./connector-weights.js";
 import type { ExportResult, ParamEdit } from "./export-checkpoint.js";
 import { exportCheckpoint } from "./export-checkpoint.js";
+import type { LoadedAdapter } from "./peft.js";
 import { ADAPTER_CONFIG, readAdapter, toF32 } from "./peft.js";
+import type { LoraRecipe } from "./recipe.js";
+import type { RunState } from "./run-state.js";
+import { CONNECTOR_PREFIX } from "./trainable.js";
+
+const TRAINABLE_FILE = "trainable.safetensors";
 
 export interface MergeOptions {
   base: string;
-  /** A folder with adapter_model.safetensors + adapter_config.json and/or mm_projector.safetensors. */
+  /**
+   * A run's output folder (adapter_model.safetensors + adapter_config.json and/or mm_projector.safetensors), or one
+   * of its checkpoints (checkpoints/step-N/ with trainable.safetensors + state.json).
+   */
   adapter: string;
   out: string;
   backend: Backend;
@@ -30,29 +41,90 @@ export interface MergeResult extends ExportResult {
   connector: boolean;
 }
 
-export function mergeAdapter(o: MergeOptions): MergeResult {
-  const hasLora = existsSync(join(o.adapter, ADAPTER_CONFIG));
-  const connectorPath = join(o.adapter, CONNECTOR_FILE);
+interface FloatTensor {
+  values: Float32Array;
+  shape: number[];
+}
+
+/** The float tensors of a safetensors file as f32, by name. */
+function readFloats(path: string): Map<string, FloatTensor> {
+  const out = new Map<string, FloatTensor>();
+  const ck = Checkpoint.open(path);
+  try {
+    for (const n of ck.names()) {
+      const e = ck.info(n);
+      if (e.dtype !== "F32" && e.dtype !== "F16" && e.dtype !== "BF16")
+        throw new UsageError(`${path}: "${n}" is ${e.dtype}; expected a float tensor`);
+      out.set(n, { values: toF32(ck.readBytes(n), e.dtype), shape: [...e.shape] });
+    }
+  } finally {
+    ck.close();
+  }
+  return out;
+}
+
+interface RunWeights {
+  lora: LoadedAdapter | null;
+  /** Whole tensors that replace the base's (the connector; the LLM of a full fine-tuning run). */
+  replace: Map<string, Float32Array>;
+}
+
+/** A run's final outputs. */
+function readRunOutputs(dir: string): RunWeights {
+  const hasLora = existsSync(join(dir, ADAPTER_CONFIG));
+  const connectorPath = join(dir, CONNECTOR_FILE);
   const hasConnector = existsSync(connectorPath);
   if (!hasLora && !hasConnector)
     throw new UsageError(
-      `${o.adapter} holds neither ${ADAPTER_CONFIG} (a LoRA adapter) nor ${CONNECTOR_FILE}`,
+      `${dir} holds neither ${ADAPTER_CONFIG} (a LoRA adapter) nor ${CONNECTOR_FILE}, nor ${TRAINABLE_FILE} (a run's checkpoint)`,
     );
-  const lora = hasLora ? readAdapter(o.adapter) : null;
-  const connector = new Map<string, Float32Array>();
-  if (hasConnector) {
-    const ck = Checkpoint.open(connectorPath);
-    try {
-      for (const n of ck.names()) {
-        const e = ck.info(n);
-        if (e.dtype !== "F32" && e.dtype !== "F16" && e.dtype !== "BF16")
-          throw new UsageError(`${connectorPath}: "${n}" is ${e.dtype}; expected a float tensor`);
-        connector.set(n, toF32(ck.readBytes(n), e.dtype));
-      }
-    } finally {
-      ck.close();
-    }
+  return {
+    lora: hasLora ? readAdapter(dir) : null,
+    replace: new Map(
+      hasConnector ? [...readFloats(connectorPath)].map(([n, t]) => [n, t.values] as const) : [],
+    ),
+  };
+}
+
+/** A mid-run checkpoint: LoRA A/B pairs by module path, everything else replaces the base's tensor. */
+function readRunCheckpoint(dir: string): RunWeights {
+  const stateFile = join(dir, "state.json");
+  let state: RunState;
+  try {
+    state = JSON.parse(readFileSync(stateFile, "utf8")) as RunState;
+  } catch (e) {
+    throw new CheckpointError(`${stateFile}: ${(e as Error).message}`, { cause: e });
   }
+  const replace = new Map<string, Float32Array>();
+  const weights: LoadedAdapter["weights"] = new Map();
+  for (const [name, t] of readFloats(join(dir, TRAINABLE_FILE))) {
+    const m = /^(.+)\.lora_(A|B)\.weight$/.exec(name);
+    if (!m) {
+      replace.set(name, t.values);
+      continue;
+    }
+    const w = weights.get(m[1]!) ?? { a: new Float32Array(), aShape: [], b: new Float32Array(), bShape: [] };
+    if (m[2] === "A") [w.a, w.aShape] = [t.values, t.shape];
+    else [w.b, w.bShape] = [t.values, t.shape];
+    weights.set(m[1]!, w);
+  }
+  if (weights.size === 0) return { lora: null, replace };
+  for (const [path, w] of weights)
+    if (w.aShape.length !== 2 || w.bShape.length !== 2 || w.aShape[0] !== w.bShape[1])
+      throw new CheckpointError(
+        `${join(dir, TRAINABLE_FILE)}: ${path} needs lora_A [r, in] and lora_B [out, r]; found [${w.aShape}], [${w.bShape}]`,
+      );
+  const lora = state.fingerprint.lora as LoraRecipe | null | undefined;
+  if (!lora || !(lora.rank > 0) || typeof lora.alpha !== "number")
+    throw new CheckpointError(`${stateFile}: the checkpoint holds LoRA tensors but no lora rank and alpha`);
+  const config = { r: lora.rank, lora_alpha: lora.alpha } as LoadedAdapter["config"];
+  return { lora: { config, scaling: lora.alpha / lora.rank, weights }, replace };
+}
+
+export function mergeAdapter(o: MergeOptions): MergeResult {
+  const fromCheckpoint = existsSync(join(o.adapter, TRAINABLE_FILE));
+  const { lora, replace } = fromCheckpoint ? readRunCheckpoint(o.adapter) : readRunOutputs(o.adapter);
+  const hasConnector = [...replace.keys()].some((n) => n.startsWith(CONNECTOR_PREFIX));
   const deltaFor = (path: string): Float32Array | null => {
     const w = lora?.weights.get(path);
     if (!w) return null;
@@ -62,12 +134,12 @@ export function mergeAdapter(o: MergeOptions): MergeResult {
       return matmul(b, a, { alpha: lora!.scaling }).toF32();
     });
   };
-  const names = [...[...(lora?.weights.keys() ?? [])].map((p) => `${p}.weight`), ...connector.keys()];
+  const names = [...[...(lora?.weights.keys() ?? [])].map((p) => `${p}.weight`), ...replace.keys()];
   const result = exportCheckpoint(
     o.base,
     o.out,
     (name): ParamEdit | null => {
-      const c = connector.get(name);
+      const c = replace.get(name);
       if (c) return { replace: c };
       if (!name.endsWith(".weight")) return null;
       const d = deltaFor(name.slice(0, -".weight".length));

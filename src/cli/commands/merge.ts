@@ -20,7 +20,8 @@ export function register(program: Command): void {
     .requiredOption("--base <dir>", "the base model folder the run trained on")
     .requiredOption(
       "--adapter <dir>",
-      "run output: adapter_model.safetensors + adapter_config.json and/or mm_projector.safetensors",
+      "run output (adapter_model.safetensors + adapter_config.json and/or mm_projector.safetensors), " +
+        "or one of its checkpoints (RUN/checkpoints/step-N, to look at a run before it ends)",
     )
     .requiredOption("--out <dir>", "new model folder (must not exist or be empty)")
     .addOption(new Option("--backend <name>", "compute backend").choices(["wasm", "js"]).default("wasm"))
@@ -28,7 +29,8 @@ export function register(program: Command): void {
     .addHelpText(
       "after",
       "\nExample:\n  imp merge --base models/imp-base --adapter runs/imp-stage2-lora --out models/imp-mine\n" +
-        '  imp run --model models/imp-mine --image cat.png "What is this?"',
+        '  imp run --model models/imp-mine --image cat.png "What is this?"\n' +
+        "  imp merge --base models/imp-base --adapter runs/imp-stage2-lora/checkpoints/step-000200 --out models/imp-200",
     )
     .action(async (o: MergeCliOptions) => {
       const { createBackend } = await import("../../backend/registry.js");
