@@ -1,6 +1,6 @@
 /**
  * The built-in model's whole path at a few steps per stage (SHORT_PLAN): world → tokenizer → SigLIP and LM
- * pretraining → stage 1 → stage 2 → merge; the result is an Imp-v1.5 folder that the normal loader and the
+ * pretraining → stage 1 → the look warm-up → stage 2 → merge; the result is an Imp-v1.5 folder that the normal loader and the
  * pipeline read and that answers a question about one of the world's images.
  */
 import assert from "node:assert/strict";
@@ -21,13 +21,27 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   const out = join(tmp, "model");
   const lines: string[] = [];
   await buildBuiltinModel(SHORT_PLAN, { work: join(tmp, "work"), out, backend, log: (l) => lines.push(l) });
-  for (const stage of ["SigLIP pretraining", "LM pretraining", "stage 1", "stage 2", "merge"])
+  for (const stage of ["SigLIP pretraining", "LM pretraining", "stage 1", "look:", "stage 2", "merge"])
     assert.ok(
       lines.some((l) => l.includes(stage)),
       `log mentions ${stage}`,
     );
   for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"])
     assert.ok(existsSync(join(out, f)), f);
+  // The look warm-up: single-object colour questions, merged into the LLM that stage 2 starts from.
+  const look = JSON.parse(readFileSync(join(tmp, "work", "look.json"), "utf8")) as Array<{
+    conversations: Array<{ value: string }>;
+  }>;
+  assert.ok(look.length > 0);
+  for (const r of look)
+    assert.match(r.conversations[0]!.value, /^<image>\n.*colou?r.*\?\nAnswer the question/s);
+  assert.ok(existsSync(join(tmp, "work", "look-model", "model.safetensors")));
+  const s2 = JSON.parse(readFileSync(join(tmp, "work", "stage2", "train_config.json"), "utf8")) as Record<
+    string,
+    string
+  >;
+  assert.equal(s2.base, join(tmp, "work", "look-model"));
+  assert.equal(s2.connector_init, join(tmp, "work", "look"));
   const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as Record<string, unknown>;
   assert.equal(cfg.model_type, "imp_qwen2");
   const ck = Checkpoint.open(out);

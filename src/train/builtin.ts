@@ -5,14 +5,24 @@
  *   random init ─► SigLIP pretraining of the vision tower (sigmoid loss, text tower dropped)
  *              ─► LM pretraining of the Qwen2-style LLM on the corpus
  *              ─► base checkpoint (Imp-v1.5 layout, f16)
- *   stage 1: `imp-stage1.json` (connector only, captions)           ┐ through the shipped recipes,
- *   stage 2: `imp-stage2-lora.json` (LoRA + connector, the mix)     ┘ scaled down by overrides
+ *   stage 1: `imp-stage1.json` (connector only, captions)           ┐
+ *   look (optional): `imp-stage2-lora.json` on colour questions      │ through the shipped recipes,
+ *         about single-object scenes, merged into the LLM            │ scaled down by overrides
+ *   stage 2: `imp-stage2-lora.json` (LoRA + connector, the mix)     ┘
  *   merge ─► the model folder (config.json + model.safetensors + tokenizer files)
  *
  * Deterministic for a seed (same backend and thread count). `FULL_PLAN` is `npm run train:tiny`; `SHORT_PLAN` is
  * the few-step version the test suite runs to prove the path works.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { preprocessForTower, siglipSpec } from "../io/image/index.js";
@@ -21,13 +31,16 @@ import { Tokenizer } from "../io/tokenizer/index.js";
 import { parseModelConfig } from "../models/config.js";
 import { MultimodalModel } from "../models/multimodal.js";
 import { caption, describe, shapeCaption } from "../synth/describe.js";
-import type { RecordCategory } from "../synth/records.js";
+import { colorQ } from "../synth/qa.js";
+import { qaTurns, type RecordCategory, SHORT_PROMPT } from "../synth/records.js";
 import { renderScene } from "../synth/render.js";
+import { rngFor, STREAM } from "../synth/sampling.js";
 import type { Scene } from "../synth/scene.js";
 import { sceneVariant } from "../synth/variants.js";
-import { makeScene, splitSeeds } from "../synth/world.js";
+import { imageName, makeScene, splitSeeds } from "../synth/world.js";
 import { writeWorld } from "../synth/write-world.js";
 import { f32ToF16Bits } from "../tensor/half.js";
+import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/random.js";
 import { initParams } from "./init.js";
 import { corpusSequences, pretrainLm } from "./lm-pretrain.js";
@@ -74,6 +87,13 @@ export interface BuiltinPlan {
   };
   lm: { steps: number; batch: number; seqLen: number; lr: number };
   stage1: { steps: number; batch: number; lr: number };
+  /**
+   * A warm-up between stages 1 and 2 that teaches the LLM to look (0 steps: none): stage 2's recipe and rates on
+   * one colour question per single-object training scene, where the answer is any object patch's colour. From
+   * stage 1, the mix alone never makes a short answer depend on the image; after this warm-up it does, in scenes
+   * of several shapes too (docs/builtin-model.md, "Learning to look").
+   */
+  look: { steps: number; batch: number };
   stage2: {
     steps: number;
     batch: number;
@@ -118,6 +138,7 @@ export const FULL_PLAN: BuiltinPlan = {
   siglip: { steps: 2200, batch: 32, lr: 5e-4, embedDim: 128, textLayers: 0, pooling: "max" },
   lm: { steps: 600, batch: 16, seqLen: 128, lr: 2e-3 },
   stage1: { steps: 200, batch: 32, lr: 1e-3 },
+  look: { steps: 0, batch: 16 },
   stage2: {
     steps: 800,
     batch: 32,
@@ -148,6 +169,7 @@ export const SHORT_PLAN: BuiltinPlan = {
   siglip: { ...FULL_PLAN.siglip, steps: 3, batch: 4, embedDim: 32, textLayers: 1 },
   lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
   stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
+  look: { steps: 2, batch: 2 },
   stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8 },
 };
 
@@ -242,8 +264,8 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
   const s2 = join(work, "stage2");
   writeMixture(join(work, "stage1.yaml"), world, { caption: 1 });
   writeMixture(join(work, "stage2.yaml"), world, plan.stage2.weights);
-  const common = (s: { steps: number; batch: number; lr: number }) => [
-    `base=${base}`,
+  const common = (s: { steps: number; batch: number; lr: number }, from = base) => [
+    `base=${from}`,
     `max_steps=${s.steps}`,
     `global_batch=${s.batch}`,
     `lr=${s.lr}`,
@@ -269,21 +291,82 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
   log("stage 1: connector on captions (recipes/imp-stage1.json)");
   await runTraining(stage1, { resume: true, backend: o.backend, sink });
   const st2 = plan.stage2;
-  const stage2 = loadRecipe(join(recipes, "imp-stage2-lora.json"), [
-    ...common(st2),
-    `data=${join(work, "stage2.yaml")}`,
-    `output=${s2}`,
-    `connector_init=${s1}`,
+  const lora = [
     `connector_lr=${st2.connectorLr}`,
     `lora.rank=${st2.rank}`,
     `lora.alpha=${st2.alpha}`,
     `lora.dropout=${st2.dropout}`,
+  ];
+  // Stage 2 starts from the base and stage 1's connector, or from the look warm-up's merged LLM and connector.
+  let llm = base;
+  let connector = s1;
+  if (plan.look.steps > 0) {
+    const look = join(work, "look");
+    const lookModel = join(work, "look-model");
+    const n = writeLookSet(join(work, "look.json"), plan);
+    writeFileSync(
+      join(work, "look.yaml"),
+      `seed: 1\nimages: ${join(world, "images")}\nsources:\n  - { name: look, path: ${join(work, "look.json")}, weight: 1 }\n`,
+    );
+    const recipe = loadRecipe(join(recipes, "imp-stage2-lora.json"), [
+      ...common({ ...plan.look, lr: st2.lr }),
+      `data=${join(work, "look.yaml")}`,
+      `output=${look}`,
+      `connector_init=${s1}`,
+      ...lora,
+    ]);
+    log(
+      `look: LoRA + connector on colour questions about ${n} single-object scenes (recipes/imp-stage2-lora.json)`,
+    );
+    await runTraining(recipe, { resume: true, backend: o.backend, sink });
+    if (!existsSync(join(lookModel, "config.json"))) {
+      // Merged beside the target and renamed, so a killed merge never leaves a half model to be taken as done.
+      const staging = `${lookModel}.partial`;
+      rmSync(staging, { recursive: true, force: true });
+      mergeAdapter({ base, adapter: look, out: staging, backend: o.backend });
+      renameSync(staging, lookModel);
+    }
+    llm = lookModel;
+    connector = look;
+  }
+  const stage2 = loadRecipe(join(recipes, "imp-stage2-lora.json"), [
+    ...common(st2, llm),
+    `data=${join(work, "stage2.yaml")}`,
+    `output=${s2}`,
+    `connector_init=${connector}`,
+    ...lora,
   ]);
   log("stage 2: LoRA + connector on the mix (recipes/imp-stage2-lora.json)");
   await runTraining(stage2, { resume: true, backend: o.backend, sink });
   log(`merge → ${o.out}`);
-  mergeAdapter({ base, adapter: s2, out: o.out, backend: o.backend });
+  mergeAdapter({ base: llm, adapter: s2, out: o.out, backend: o.backend });
 }
+
+/**
+ * The look warm-up's records: one colour question ("What color is the star?") per single-object shape scene of the
+ * train split, in LLaVA format with the short-answer suffix; returns how many.
+ */
+function writeLookSet(file: string, plan: BuiltinPlan): number {
+  const records = [];
+  for (const seed of splitSeeds("train", plan.world.train)) {
+    const scene = makeScene(seed);
+    if (scene.kind !== "shapes" || scene.objects.length !== 1) continue;
+    const qa = colorQ(scene, rngFor(seed, STREAM.questions ^ LOOK_STREAM));
+    if (!qa) continue;
+    records.push({
+      id: `${seed}-look`,
+      image: `train/${imageName(seed)}`,
+      conversations: qaTurns([{ q: `${qa.question}\n${SHORT_PROMPT}`, a: qa.answer }]),
+    });
+  }
+  if (records.length === 0)
+    throw new UsageError(`the look warm-up: no single-object scene in ${plan.world.train} train scenes`);
+  writeFileSync(file, `${JSON.stringify(records)}\n`);
+  return records.length;
+}
+
+/** Mixed into the question stream's key so the look questions are drawn apart from the records' own. */
+const LOOK_STREAM = 0x100c;
 
 /** A stage's data mixture over the world's train files. */
 function writeMixture(file: string, world: string, weights: Partial<Record<RecordCategory, number>>): void {
