@@ -31,6 +31,7 @@ const { values } = parseArgs({
     short: { type: "boolean", default: false },
     seed: { type: "string" },
     plan: { type: "string" },
+    "tower-from": { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -38,7 +39,9 @@ if (values.help) {
   process.stdout.write(
     "npm run train:tiny -- [--work DIR] [--out DIR] [--threads N] [--short] [--seed N] [--plan FILE.json]\n" +
       "Builds the built-in model from scratch (78 minutes on 2 Zen 5 cores, about 2.5× that on Zen 3; --short: a few steps of each stage).\n" +
-      '--plan merges a JSON object over the plan of src/train/builtin.ts (e.g. {"stage2": {"steps": 500}}).\n',
+      '--plan merges a JSON object over the plan of src/train/builtin.ts (e.g. {"stage2": {"steps": 500}}).\n' +
+      "--tower-from DIR takes the vision tower of a model this plan made (models/imp-tiny) instead of SigLIP\n" +
+      "pretraining (stages 1 and 2 keep it frozen, so it is the tower that phase writes): for trying stage settings.\n",
   );
   process.exit(0);
 }
@@ -57,6 +60,7 @@ await buildBuiltinModel(plan, {
   work: values.work,
   out: staging,
   backend,
+  towerFrom: values["tower-from"],
   log: (line) => process.stderr.write(`[${stamp()}] ${line}\n`),
 });
 if (existsSync(out)) rmSync(out, { recursive: true, force: true });

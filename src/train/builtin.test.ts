@@ -57,3 +57,22 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   assert.equal(r.stats.imageTokens, (SHORT_PLAN.model.imageSize / SHORT_PLAN.model.patch) ** 2);
   imp.model.dispose();
 });
+
+test("--tower-from: the base takes a built model's vision tower instead of SigLIP pretraining", async () => {
+  const backend = await testBackend("wasm");
+  const donor = join(tmp, "model");
+  const work = join(tmp, "work-tower");
+  const lines: string[] = [];
+  await buildBuiltinModel(
+    { ...SHORT_PLAN, stage1: { ...SHORT_PLAN.stage1, steps: 1 }, look: { steps: 1, batch: 2 } },
+    { work, out: join(tmp, "model-tower"), backend, towerFrom: donor, log: (l) => lines.push(l) },
+  );
+  assert.ok(lines.some((l) => l.includes("the vision tower taken from")));
+  assert.ok(!lines.some((l) => l.includes("siglip step")));
+  const [a, b] = [Checkpoint.open(donor), Checkpoint.open(join(work, "base"))];
+  const tower = a.names().filter((n) => n.startsWith("model.vision_tower."));
+  assert.ok(tower.length > 10);
+  for (const n of tower) assert.deepEqual(b.readBytes(n), a.readBytes(n), n);
+  a.close();
+  b.close();
+});

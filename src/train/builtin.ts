@@ -26,7 +26,7 @@ import {
 import { join, resolve } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { preprocessForTower, siglipSpec } from "../io/image/index.js";
-import { writeSafetensors } from "../io/safetensors/index.js";
+import { Checkpoint, writeSafetensors } from "../io/safetensors/index.js";
 import { Tokenizer } from "../io/tokenizer/index.js";
 import { parseModelConfig } from "../models/config.js";
 import { MultimodalModel } from "../models/multimodal.js";
@@ -180,6 +180,12 @@ export interface BuildOptions {
   out: string;
   backend: Backend;
   log?: (line: string) => void;
+  /**
+   * A model folder made by this plan whose vision tower to take instead of SigLIP pretraining: stages 1 and 2
+   * keep the tower frozen, so a built model holds the tower that phase wrote (for trying stage settings on a
+   * slow host; a from-scratch build leaves it unset).
+   */
+  towerFrom?: string;
 }
 
 const SPECIAL = { eot: "<|endoftext|>", imEnd: "<|im_end|>", image: "<image>" };
@@ -258,7 +264,8 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
       log,
     });
   }
-  if (!existsSync(join(base, "model.safetensors"))) await pretrainBase(plan, world, base, o.backend, log);
+  if (!existsSync(join(base, "model.safetensors")))
+    await pretrainBase(plan, world, base, o.backend, log, o.towerFrom);
 
   const s1 = join(work, "stage1");
   const s2 = join(work, "stage2");
@@ -383,81 +390,17 @@ async function pretrainBase(
   base: string,
   backend: Backend,
   log: (line: string) => void,
+  towerFrom?: string,
 ): Promise<void> {
   const tok = await Tokenizer.fromFolder(join(world, "tokenizer"));
   const cfg = builtinConfig(plan, tok);
   const model = new MultimodalModel(parseModelConfig(cfg, "built-in config"), backend);
   const rng = new Rng(plan.seed);
   initParams(model, backend, rng);
+  const donor = towerFrom ? Checkpoint.open(towerFrom) : null;
   try {
-    const spec = siglipSpec(plan.model.imageSize, "square");
-    const seeds = splitSeeds("train", plan.world.train);
-    const order = rng.shuffle([...seeds]);
-    // Texts name what is in the image: a sign scene's caption (objects, signs with their words), a chart's
-    // description (labels and values), a shape scene's shapes (below). Half of each batch are scenes with a
-    // near-duplicate (one detail changed, so one word of the text changes) as a hard negative.
-    const varRng = new Rng(plan.seed + 1);
-    const textRng = new Rng(plan.seed + 2);
-    // A scene of shapes is named by its shapes alone ("Two stars and a circle."): with colours in the text,
-    // colour tells nearly every pair apart and the tower never learns outlines (shape probe 19 % → 38 % at 400
-    // steps without them). Signs keep their words and charts their labels and values.
-    const plainText = (scene: Scene): string =>
-      scene.kind === "chart"
-        ? describe(scene, textRng)
-        : scene.kind === "shapes"
-          ? shapeCaption(scene)
-          : caption(scene, textRng);
-    const pair = (scene: Scene, text: string) => ({
-      pixels: preprocessForTower(renderScene(scene), spec),
-      text,
-    });
-    const sp = plan.siglip;
-    let cursor = 0;
-    log(`SigLIP pretraining: ${sp.steps} steps × ${sp.batch} pairs`);
-    pretrainSiglip(model, tok, rng, {
-      steps: sp.steps,
-      batch: sp.batch,
-      lr: sp.lr,
-      warmupRatio: 0.05,
-      weightDecay: 0.01,
-      embedDim: sp.embedDim,
-      pooling: sp.pooling,
-      text: {
-        vocab: tok.vocabSize,
-        maxLength: 192,
-        hidden: plan.model.visionHidden,
-        intermediate: 4 * plan.model.visionHidden,
-        heads: plan.model.visionHeads,
-        layers: sp.textLayers,
-      },
-      // Steps take scenes in order from a running cursor (a step with near-duplicates uses fewer than a batch).
-      pairs: () => {
-        const out: ContrastivePair[] = [];
-        while (out.length < sp.batch) {
-          const scene = makeScene(order[cursor++ % order.length]!);
-          const variant =
-            out.length < sp.batch / 2 && out.length + 2 <= sp.batch ? sceneVariant(scene, varRng) : null;
-          if (!variant) {
-            out.push(pair(scene, plainText(scene)));
-            continue;
-          }
-          // A changed shape is named by shapes alone; any other change needs the full description to show.
-          const named = scene.kind === "shapes" ? [shapeCaption(scene), shapeCaption(variant)] : null;
-          const [a, b] =
-            named && named[0] !== named[1]
-              ? named
-              : [describe(scene, new Rng(scene.id)), describe(variant, new Rng(scene.id))];
-          out.push(pair(scene, a!), pair(variant, b!));
-        }
-        return out;
-      },
-      onStep: (s, r) => {
-        if (s % 50 === 0 || s === sp.steps - 1)
-          log(
-            `  siglip step ${s}: loss ${r.loss.toFixed(4)}, in-batch retrieval ${(r.accuracy * 100).toFixed(0)}%`,
-          );
-      },
-    });
+    if (donor) log(`SigLIP pretraining: skipped, the vision tower taken from ${towerFrom}`);
+    else pretrainTower(plan, model, tok, rng, log);
     const lp = plan.lm;
     const corpus = readFileSync(join(world, "corpus.txt"), "utf8");
     const eot = tok.tokenToId(SPECIAL.eot)!;
@@ -482,6 +425,14 @@ async function pretrainBase(
       join(base, "model.safetensors"),
       model.namedParameters().map(([name, p]) => {
         const t = p.value;
+        if (donor && name.startsWith("model.vision_tower.")) {
+          const e = donor.has(name) ? donor.info(name) : null;
+          if (e?.dtype !== "F16" || e.shape.join() !== t.shape.join())
+            throw new UsageError(
+              `${towerFrom}: "${name}" is ${e ? `${e.dtype} [${e.shape}]` : "missing"}; this plan's tower needs F16 [${t.shape}]`,
+            );
+          return { name, dtype: "F16" as const, shape: [...t.shape], data: () => donor.readBytes(name) };
+        }
         return { name, dtype: "F16" as const, shape: [...t.shape], data: () => halfBytes(t.toF32()) };
       }),
       { format: "pt" },
@@ -489,8 +440,87 @@ async function pretrainBase(
     for (const f of TOKENIZER_FILES) copyFileSync(join(world, "tokenizer", f), join(base, f));
     writeFileSync(join(base, "config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
   } finally {
+    donor?.close();
     model.dispose();
   }
+}
+
+/** SigLIP pretraining of the model's vision tower on the world's train scenes (the text tower then dropped). */
+function pretrainTower(
+  plan: BuiltinPlan,
+  model: MultimodalModel,
+  tok: Tokenizer,
+  rng: Rng,
+  log: (line: string) => void,
+): void {
+  const spec = siglipSpec(plan.model.imageSize, "square");
+  const seeds = splitSeeds("train", plan.world.train);
+  const order = rng.shuffle([...seeds]);
+  // Texts name what is in the image: a sign scene's caption (objects, signs with their words), a chart's
+  // description (labels and values), a shape scene's shapes (below). Half of each batch are scenes with a
+  // near-duplicate (one detail changed, so one word of the text changes) as a hard negative.
+  const varRng = new Rng(plan.seed + 1);
+  const textRng = new Rng(plan.seed + 2);
+  // A scene of shapes is named by its shapes alone ("Two stars and a circle."): with colours in the text,
+  // colour tells nearly every pair apart and the tower never learns outlines (shape probe 19 % → 38 % at 400
+  // steps without them). Signs keep their words and charts their labels and values.
+  const plainText = (scene: Scene): string =>
+    scene.kind === "chart"
+      ? describe(scene, textRng)
+      : scene.kind === "shapes"
+        ? shapeCaption(scene)
+        : caption(scene, textRng);
+  const pair = (scene: Scene, text: string) => ({
+    pixels: preprocessForTower(renderScene(scene), spec),
+    text,
+  });
+  const sp = plan.siglip;
+  let cursor = 0;
+  log(`SigLIP pretraining: ${sp.steps} steps × ${sp.batch} pairs`);
+  pretrainSiglip(model, tok, rng, {
+    steps: sp.steps,
+    batch: sp.batch,
+    lr: sp.lr,
+    warmupRatio: 0.05,
+    weightDecay: 0.01,
+    embedDim: sp.embedDim,
+    pooling: sp.pooling,
+    text: {
+      vocab: tok.vocabSize,
+      maxLength: 192,
+      hidden: plan.model.visionHidden,
+      intermediate: 4 * plan.model.visionHidden,
+      heads: plan.model.visionHeads,
+      layers: sp.textLayers,
+    },
+    // Steps take scenes in order from a running cursor (a step with near-duplicates uses fewer than a batch).
+    pairs: () => {
+      const out: ContrastivePair[] = [];
+      while (out.length < sp.batch) {
+        const scene = makeScene(order[cursor++ % order.length]!);
+        const variant =
+          out.length < sp.batch / 2 && out.length + 2 <= sp.batch ? sceneVariant(scene, varRng) : null;
+        if (!variant) {
+          out.push(pair(scene, plainText(scene)));
+          continue;
+        }
+        // A changed shape is named by shapes alone; any other change needs the full description to show.
+        const named = scene.kind === "shapes" ? [shapeCaption(scene), shapeCaption(variant)] : null;
+        const [a, b] =
+          named && named[0] !== named[1]
+            ? named
+            : [describe(scene, new Rng(scene.id)), describe(variant, new Rng(scene.id))];
+        out.push(pair(scene, a!), pair(variant, b!));
+      }
+      return out;
+    },
+    onStep: (s, r) => {
+      if (s % 50 === 0 || s === sp.steps - 1)
+        log(
+          `  siglip step ${s}: loss ${r.loss.toFixed(4)}, in-batch retrieval ${(r.accuracy * 100).toFixed(0)}%`,
+        );
+    },
+  });
 }
 
 function halfBytes(v: Float32Array): Uint8Array {
