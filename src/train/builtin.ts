@@ -14,21 +14,14 @@
  * Deterministic for a seed (same backend and thread count). `FULL_PLAN` is `npm run train:tiny`; `SHORT_PLAN` is
  * the few-step version the test suite runs to prove the path works.
  */
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { preprocessForTower, siglipSpec } from "../io/image/index.js";
 import { Checkpoint, writeSafetensors } from "../io/safetensors/index.js";
 import { Tokenizer } from "../io/tokenizer/index.js";
 import { parseModelConfig } from "../models/config.js";
+import { VISION_PREFIX } from "../models/layout.js";
 import { MultimodalModel } from "../models/multimodal.js";
 import { caption, describe, shapeCaption } from "../synth/describe.js";
 import { colorQ } from "../synth/qa.js";
@@ -269,8 +262,8 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
 
   const s1 = join(work, "stage1");
   const s2 = join(work, "stage2");
-  writeMixture(join(work, "stage1.yaml"), world, { caption: 1 });
-  writeMixture(join(work, "stage2.yaml"), world, plan.stage2.weights);
+  writeMixture(join(work, "stage1.yaml"), world, categorySources(world, { caption: 1 }));
+  writeMixture(join(work, "stage2.yaml"), world, categorySources(world, plan.stage2.weights));
   const common = (s: { steps: number; batch: number; lr: number }, from = base) => [
     `base=${from}`,
     `max_steps=${s.steps}`,
@@ -311,10 +304,9 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
     const look = join(work, "look");
     const lookModel = join(work, "look-model");
     const n = writeLookSet(join(work, "look.json"), plan);
-    writeFileSync(
-      join(work, "look.yaml"),
-      `seed: 1\nimages: ${join(world, "images")}\nsources:\n  - { name: look, path: ${join(work, "look.json")}, weight: 1 }\n`,
-    );
+    writeMixture(join(work, "look.yaml"), world, [
+      { name: "look", path: join(work, "look.json"), weight: 1 },
+    ]);
     const recipe = loadRecipe(join(recipes, "imp-stage2-lora.json"), [
       ...common({ ...plan.look, lr: st2.lr }),
       `data=${join(work, "look.yaml")}`,
@@ -326,13 +318,8 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
       `look: LoRA + connector on colour questions about ${n} single-object scenes (recipes/imp-stage2-lora.json)`,
     );
     await runTraining(recipe, { resume: true, backend: o.backend, sink });
-    if (!existsSync(join(lookModel, "config.json"))) {
-      // Merged beside the target and renamed, so a killed merge never leaves a half model to be taken as done.
-      const staging = `${lookModel}.partial`;
-      rmSync(staging, { recursive: true, force: true });
-      mergeAdapter({ base, adapter: look, out: staging, backend: o.backend });
-      renameSync(staging, lookModel);
-    }
+    // The merge writes its folder whole or not at all (exportCheckpoint renames a finished temporary into place).
+    if (!existsSync(lookModel)) mergeAdapter({ base, adapter: look, out: lookModel, backend: o.backend });
     llm = lookModel;
     connector = look;
   }
@@ -376,11 +363,22 @@ function writeLookSet(file: string, plan: BuiltinPlan): number {
 const LOOK_STREAM = 0x100c;
 
 /** A stage's data mixture over the world's train files. */
-function writeMixture(file: string, world: string, weights: Partial<Record<RecordCategory, number>>): void {
-  const sources = Object.entries(weights)
-    .filter(([, w]) => w !== undefined && w > 0)
-    .map(([cat, w]) => `  - { name: ${cat}, path: ${join(world, "train", `${cat}.json`)}, weight: ${w} }`);
-  writeFileSync(file, `seed: 1\nimages: ${join(world, "images")}\nsources:\n${sources.join("\n")}\n`);
+function writeMixture(file: string, world: string, sources: readonly MixtureSource[]): void {
+  const lines = sources.map((x) => `  - { name: ${x.name}, path: ${x.path}, weight: ${x.weight} }`);
+  writeFileSync(file, `seed: 1\nimages: ${join(world, "images")}\nsources:\n${lines.join("\n")}\n`);
+}
+
+interface MixtureSource {
+  name: string;
+  path: string;
+  weight: number;
+}
+
+/** The world's train file of each category with a positive weight. */
+function categorySources(world: string, weights: Partial<Record<RecordCategory, number>>): MixtureSource[] {
+  return Object.entries(weights)
+    .filter((e): e is [string, number] => e[1] !== undefined && e[1] > 0)
+    .map(([cat, weight]) => ({ name: cat, path: join(world, "train", `${cat}.json`), weight }));
 }
 
 /** Random init → SigLIP pretraining → LM pretraining → the base checkpoint. */
@@ -425,7 +423,7 @@ async function pretrainBase(
       join(base, "model.safetensors"),
       model.namedParameters().map(([name, p]) => {
         const t = p.value;
-        if (donor && name.startsWith("model.vision_tower.")) {
+        if (donor && name.startsWith(VISION_PREFIX)) {
           const e = donor.has(name) ? donor.info(name) : null;
           if (e?.dtype !== "F16" || e.shape.join() !== t.shape.join())
             throw new UsageError(

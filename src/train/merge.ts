@@ -6,7 +6,7 @@
  * trainable.safetensors holds the LoRA A/B, the connector or, for full fine-tuning, the LLM weights under their
  * model names; state.json's fingerprint gives r and α), to look at a run before it ends.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { Checkpoint } from "../io/safetensors/index.js";
@@ -17,10 +17,10 @@ import { CheckpointError, UsageError } from "../util/errors.js";
 import { CONNECTOR_FILE } from "./connector-weights.js";
 import type { ExportResult, ParamEdit } from "./export-checkpoint.js";
 import { exportCheckpoint } from "./export-checkpoint.js";
-import type { LoadedAdapter } from "./peft.js";
-import { ADAPTER_CONFIG, readAdapter, toF32 } from "./peft.js";
+import type { LoadedAdapter, LoraHalf } from "./peft.js";
+import { ADAPTER_CONFIG, pairLoraHalves, readAdapter, toF32 } from "./peft.js";
 import type { LoraRecipe } from "./recipe.js";
-import type { RunState } from "./run-state.js";
+import { readRunState } from "./run-state.js";
 import { CONNECTOR_PREFIX } from "./trainable.js";
 
 const TRAINABLE_FILE = "trainable.safetensors";
@@ -88,35 +88,22 @@ function readRunOutputs(dir: string): RunWeights {
 
 /** A mid-run checkpoint: LoRA A/B pairs by module path, everything else replaces the base's tensor. */
 function readRunCheckpoint(dir: string): RunWeights {
-  const stateFile = join(dir, "state.json");
-  let state: RunState;
-  try {
-    state = JSON.parse(readFileSync(stateFile, "utf8")) as RunState;
-  } catch (e) {
-    throw new CheckpointError(`${stateFile}: ${(e as Error).message}`, { cause: e });
-  }
+  const state = readRunState(dir);
+  const file = join(dir, TRAINABLE_FILE);
   const replace = new Map<string, Float32Array>();
-  const weights: LoadedAdapter["weights"] = new Map();
-  for (const [name, t] of readFloats(join(dir, TRAINABLE_FILE))) {
+  const halves: LoraHalf[] = [];
+  for (const [name, t] of readFloats(file)) {
     const m = /^(.+)\.lora_(A|B)\.weight$/.exec(name);
-    if (!m) {
-      replace.set(name, t.values);
-      continue;
-    }
-    const w = weights.get(m[1]!) ?? { a: new Float32Array(), aShape: [], b: new Float32Array(), bShape: [] };
-    if (m[2] === "A") [w.a, w.aShape] = [t.values, t.shape];
-    else [w.b, w.bShape] = [t.values, t.shape];
-    weights.set(m[1]!, w);
+    if (m) halves.push({ path: m[1]!, half: m[2] as "A" | "B", values: t.values, shape: t.shape });
+    else replace.set(name, t.values);
   }
-  if (weights.size === 0) return { lora: null, replace };
-  for (const [path, w] of weights)
-    if (w.aShape.length !== 2 || w.bShape.length !== 2 || w.aShape[0] !== w.bShape[1])
-      throw new CheckpointError(
-        `${join(dir, TRAINABLE_FILE)}: ${path} needs lora_A [r, in] and lora_B [out, r]; found [${w.aShape}], [${w.bShape}]`,
-      );
+  if (halves.length === 0) return { lora: null, replace };
+  const weights = pairLoraHalves(file, halves);
   const lora = state.fingerprint.lora as LoraRecipe | null | undefined;
   if (!lora || !(lora.rank > 0) || typeof lora.alpha !== "number")
-    throw new CheckpointError(`${stateFile}: the checkpoint holds LoRA tensors but no lora rank and alpha`);
+    throw new CheckpointError(
+      `${join(dir, "state.json")}: the checkpoint holds LoRA tensors but no lora rank and alpha`,
+    );
   const config = { r: lora.rank, lora_alpha: lora.alpha } as LoadedAdapter["config"];
   return { lora: { config, scaling: lora.alpha / lora.rank, weights }, replace };
 }

@@ -121,7 +121,7 @@ export function readAdapter(dir: string): LoadedAdapter {
   const scaling = config.use_rslora ? config.lora_alpha / Math.sqrt(config.r) : config.lora_alpha / config.r;
   const file = join(dir, ADAPTER_WEIGHTS);
   const ckpt = Checkpoint.open(file);
-  const weights: LoadedAdapter["weights"] = new Map();
+  const halves: LoraHalf[] = [];
   try {
     for (const name of ckpt.names()) {
       const m = /^base_model\.model\.(.+)\.lora_(A|B)(?:\.default)?\.weight$/.exec(name);
@@ -129,26 +129,43 @@ export function readAdapter(dir: string): LoadedAdapter {
       const e = ckpt.info(name);
       if (e.dtype !== "F32" && e.dtype !== "F16" && e.dtype !== "BF16")
         throw new CheckpointError(`${file}: "${name}" is ${e.dtype}; expected F32, F16 or BF16`);
-      const values = toF32(ckpt.readBytes(name), e.dtype);
-      const w = weights.get(m[1]!) ?? {
-        a: new Float32Array(),
-        aShape: [],
-        b: new Float32Array(),
-        bShape: [],
-      };
-      if (m[2] === "A") [w.a, w.aShape] = [values, [...e.shape]];
-      else [w.b, w.bShape] = [values, [...e.shape]];
-      weights.set(m[1]!, w);
+      halves.push({
+        path: m[1]!,
+        half: m[2] as "A" | "B",
+        values: toF32(ckpt.readBytes(name), e.dtype),
+        shape: [...e.shape],
+      });
     }
   } finally {
     ckpt.close();
+  }
+  const weights = pairLoraHalves(file, halves);
+  return { config, scaling, weights };
+}
+
+/** One LoRA matrix as read from a file: the adapted module's path, A or B, its values and shape. */
+export interface LoraHalf {
+  path: string;
+  half: "A" | "B";
+  values: Float32Array;
+  shape: number[];
+}
+
+/** A and B matrices paired by module path, each pair checked to be A [r, in], B [out, r]; `file` names them. */
+export function pairLoraHalves(file: string, halves: Iterable<LoraHalf>): LoadedAdapter["weights"] {
+  const weights: LoadedAdapter["weights"] = new Map();
+  for (const { path, half, values, shape } of halves) {
+    const w = weights.get(path) ?? { a: new Float32Array(), aShape: [], b: new Float32Array(), bShape: [] };
+    if (half === "A") [w.a, w.aShape] = [values, shape];
+    else [w.b, w.bShape] = [values, shape];
+    weights.set(path, w);
   }
   for (const [path, w] of weights)
     if (w.aShape.length !== 2 || w.bShape.length !== 2 || w.aShape[0] !== w.bShape[1])
       throw new CheckpointError(
         `${file}: ${path} needs lora_A [r, in] and lora_B [out, r]; found [${w.aShape}], [${w.bShape}]`,
       );
-  return { config, scaling, weights };
+  return weights;
 }
 
 /** Raw safetensors bytes of a float dtype → f32 values. */
