@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LETTER_PROMPT } from "./mc.js";
 import { popeStats, presentCategories } from "./pope.js";
-import { RECORD_CATEGORIES, SHORT_PROMPT, sceneRecords } from "./records.js";
+import { CONV_OPENINGS, RECORD_CATEGORIES, SHORT_PROMPT, sceneRecords } from "./records.js";
 import { makeScene, splitSeeds } from "./world.js";
 
 const scenes = splitSeeds("train", 300).map(makeScene);
@@ -57,4 +57,49 @@ test("records are well-formed LLaVA conversations", () => {
     }
   }
   for (const c of RECORD_CATEGORIES) assert.ok((seen.get(c) ?? 0) > 20, `${c}: ${seen.get(c)}`);
+});
+
+test("conversations open with a question in the share asked for, and nothing else changes", () => {
+  const file = (s: (typeof scenes)[number]) => `train/x${s.id}.png`;
+  let withConv = 0;
+  let questionFirst = 0;
+  for (const s of scenes) {
+    const plain = sceneRecords(s, file(s), stats);
+    // 0 is the default: the same records, every conversation opening with a caption.
+    assert.deepEqual(sceneRecords(s, file(s), stats, { convQuestionFirst: 0 }), plain);
+    if (plain.conv) {
+      const opening = plain.conv.conversations[0]!.value.replace("<image>\n", "");
+      assert.ok(CONV_OPENINGS.includes(opening), `${plain.conv.id}: ${opening}`);
+    }
+    const half = sceneRecords(s, file(s), stats, { convQuestionFirst: 0.5 });
+    for (const c of RECORD_CATEGORIES) if (c !== "conv") assert.deepEqual(half[c], plain[c], `${s.id} ${c}`);
+    if (!half.conv || !plain.conv) continue;
+    withConv++;
+    const turns = half.conv.conversations;
+    const first = turns[0]!.value.replace("<image>\n", "");
+    if (CONV_OPENINGS.includes(first)) {
+      // The same questions after it (the opening's wording is drawn after the coin, so it may differ).
+      assert.deepEqual(turns.slice(2), plain.conv.conversations.slice(2));
+      continue;
+    }
+    questionFirst++;
+    // The caption's turn dropped: the record's questions, each answered in a sentence, the first after the image.
+    assert.deepEqual(
+      turns,
+      plain.conv.conversations.slice(2).map((t, i) => (i === 0 ? { ...t, value: `<image>\n${t.value}` } : t)),
+    );
+    assert.ok(
+      !first.includes(SHORT_PROMPT) && /\.$/.test(turns[1]!.value),
+      `${half.conv.id}: ${turns[1]!.value}`,
+    );
+  }
+  assert.ok(withConv > 200);
+  assert.ok(
+    questionFirst > 0.4 * withConv && questionFirst < 0.6 * withConv,
+    `${questionFirst} of ${withConv}`,
+  );
+  for (const s of scenes) {
+    const all = sceneRecords(s, file(s), stats, { convQuestionFirst: 1 }).conv;
+    if (all) assert.ok(!CONV_OPENINGS.includes(all.conversations[0]!.value.replace("<image>\n", "")), all.id);
+  }
 });

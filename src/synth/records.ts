@@ -20,7 +20,7 @@ import { POPE_KINDS, type PopeStats, popeNegatives, popeQuestion, presentCategor
 import { drawQuestions, type Family, type Qa, SHAPES_FAMILIES } from "./qa.js";
 import { CHART_FAMILIES } from "./qa-chart.js";
 import { TEXT_FAMILIES } from "./qa-text.js";
-import { pick, rngFor, STREAM, sample } from "./sampling.js";
+import { chance, pick, rngFor, STREAM, sample } from "./sampling.js";
 import type { Scene } from "./scene.js";
 
 // The official suffix, one definition shared with the eval runner that asks it.
@@ -51,6 +51,13 @@ export const BRIEF_PROMPTS = [
   "Share a concise interpretation of the image provided.",
   "Render a clear and concise summary of the photo.",
   "Write a terse but informative summary of the picture.",
+];
+
+/** How a conversation record that opens with a caption asks for it. */
+export const CONV_OPENINGS = [
+  "What is in this image?",
+  "What do you see in this image?",
+  "What does this image show?",
 ];
 
 /** LLaVA's prompts for detailed descriptions. */
@@ -103,11 +110,21 @@ export function popeTurns(scene: Scene, stats: PopeStats, rng: Rng): { q: string
   return all.map((x) => ({ q: `${x.q}\n${SHORT_PROMPT}`, a: x.a }));
 }
 
+export interface RecordOptions {
+  /**
+   * The share (0–1) of conversation records that open with one of their questions instead of "What is in this
+   * image?" and a caption. 0 (the built-in model's world) leaves no record that asks a long-answer question right
+   * after the image, as `imp run --image … "How many …?"` does (docs/builtin-model.md).
+   */
+  convQuestionFirst?: number;
+}
+
 /** Every category's record for one scene (categories that do not apply to its kind are absent). */
 export function sceneRecords(
   scene: Scene,
   image: string,
   stats: PopeStats,
+  opts: RecordOptions = {},
 ): Partial<Record<RecordCategory, LlavaRecord>> {
   const rng = rngFor(scene.id, STREAM.questions);
   const out: Partial<Record<RecordCategory, LlavaRecord>> = {};
@@ -138,10 +155,14 @@ export function sceneRecords(
     qaTurns([{ q: pick(rng, DETAIL_PROMPTS), a: describe(scene, rng) }]),
   );
   const conv = drawQuestions(scene, rng, families, 3).map((qa) => ({ q: qa.question, a: qa.long }));
-  conv.unshift({
-    q: pick(rng, ["What is in this image?", "What do you see in this image?", "What does this image show?"]),
-    a: caption(scene, rng),
-  });
+  // Drawn only when asked for, so that a world without it keeps its bytes.
+  const questionFirst = (opts.convQuestionFirst ?? 0) > 0 && chance(rng, opts.convQuestionFirst!);
+  if (!questionFirst || conv.length === 0) {
+    conv.unshift({
+      q: pick(rng, CONV_OPENINGS),
+      a: caption(scene, rng),
+    });
+  }
   out.conv = record(scene, image, "conv", qaTurns(conv));
   return out;
 }

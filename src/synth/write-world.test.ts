@@ -72,3 +72,11 @@ test("records point at existing images; counts match; splits share no scene", as
   assert.equal(corpus.trim().split("\n\n").length, m.corpus.documents);
   assert.ok(!corpus.includes("\n\n\n"));
 });
+
+test("a conversation share outside 0–1 is refused, naming the option", () => {
+  for (const bad of [-0.1, 1.5, Number.NaN])
+    assert.throws(
+      () => writeWorld({ ...opts, out: join(root, "bad"), convQuestionFirst: bad }),
+      /convQuestionFirst must be a share between 0 and 1, got/,
+    );
+});

@@ -8,6 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { UsageError } from "../util/errors.js";
 import { corpusText } from "./corpus.js";
 import { encodePng } from "./png.js";
 import { popeStats } from "./pope.js";
@@ -17,6 +18,7 @@ import {
   type LlavaRecord,
   RECORD_CATEGORIES,
   type RecordCategory,
+  type RecordOptions,
   sceneRecords,
 } from "./records.js";
 import { renderScene } from "./render.js";
@@ -46,6 +48,8 @@ export interface WorldOptions {
   vocabSize?: number;
   popeImages?: number;
   mcQuestions?: number;
+  /** Conversation records that open with a question rather than a caption (a share, 0–1; default 0). */
+  convQuestionFirst?: number;
   /** Progress lines (stage and counts); default silent. */
   log?: (line: string) => void;
 }
@@ -92,6 +96,7 @@ function trainingSplit(
   scenes: readonly Scene[],
   png: (s: Scene) => Uint8Array,
   log: (line: string) => void,
+  recordOpts: RecordOptions,
 ): Partial<Record<RecordCategory, number>> {
   const imgDir = join(out, "images", split);
   const dataDir = join(out, split);
@@ -102,7 +107,7 @@ function trainingSplit(
   scenes.forEach((s, i) => {
     const name = imageName(s.id);
     writeFileSync(join(imgDir, name), png(s));
-    const recs = sceneRecords(s, `${split}/${name}`, stats);
+    const recs = sceneRecords(s, `${split}/${name}`, stats, recordOpts);
     for (const c of RECORD_CATEGORIES) {
       const r = recs[c];
       if (r) byCat.get(c)!.push(r);
@@ -120,6 +125,9 @@ function trainingSplit(
 export function writeWorld(opts: WorldOptions): WorldManifest {
   const log = opts.log ?? (() => {});
   const out = opts.out;
+  const q = opts.convQuestionFirst;
+  if (q !== undefined && !(q >= 0 && q <= 1))
+    throw new UsageError(`world: convQuestionFirst must be a share between 0 and 1, got ${q}`);
   mkdirSync(out, { recursive: true });
   const seconds: Record<string, number> = {};
   const timed = <T>(stage: string, f: () => T): T => {
@@ -147,7 +155,9 @@ export function writeWorld(opts: WorldOptions): WorldManifest {
     const scenes = timed(`${split} scenes`, () => splitSeeds(split, n).map(makeScene));
     manifest.splits[split] = { firstSeed: SPLIT_RANGES[split].start, scenes: n, kinds: kinds(scenes) };
     const png = pngCache();
-    manifest.records[split] = timed(`${split} data`, () => trainingSplit(out, split, scenes, png, log));
+    manifest.records[split] = timed(`${split} data`, () =>
+      trainingSplit(out, split, scenes, png, log, { convQuestionFirst: opts.convQuestionFirst }),
+    );
     if (split === "val" && evalVal > 0) {
       manifest.eval.val = timed("val eval sets", () =>
         writeEvalSets({

@@ -4,7 +4,15 @@
  * pipeline read and that answers a question about one of the world's images.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -75,4 +83,27 @@ test("--tower-from: the base takes a built model's vision tower instead of SigLI
   for (const n of tower) assert.deepEqual(b.readBytes(n), a.readBytes(n), n);
   a.close();
   b.close();
+});
+
+test("a world left by an earlier run with other world settings is refused, not reused", async () => {
+  const work = join(tmp, "other-world");
+  mkdirSync(join(work, "world"), { recursive: true });
+  writeFileSync(
+    join(work, "world", "world.json"),
+    JSON.stringify({ options: { ...SHORT_PLAN.world, convQuestionFirst: undefined, mc: 7 } }),
+  );
+  const backend = await testBackend("wasm");
+  await assert.rejects(
+    buildBuiltinModel(SHORT_PLAN, { work, out: join(tmp, "unused"), backend }),
+    /world\.json: written with world\.mc = 7 but the plan has 6; remove that world folder or use another --work/,
+  );
+  writeFileSync(
+    join(work, "world", "world.json"),
+    JSON.stringify({ options: { ...SHORT_PLAN.world, convQuestionFirst: undefined } }),
+  );
+  await assert.rejects(
+    buildBuiltinModel(SHORT_PLAN, { work, out: join(tmp, "unused"), backend }),
+    /world\.convQuestionFirst = 0 but the plan has 0\.5/,
+  );
+  assert.ok(!existsSync(join(work, "base")), "nothing built on the refused world");
 });

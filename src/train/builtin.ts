@@ -56,6 +56,8 @@ export interface BuiltinPlan {
     vocab: number;
     popeImages: number;
     mc: number;
+    /** The share of conversation records that open with a question, not a caption (src/synth/records.ts). */
+    convQuestionFirst: number;
   };
   model: {
     imageSize: number;
@@ -111,6 +113,9 @@ export const FULL_PLAN: BuiltinPlan = {
     vocab: 2048,
     popeImages: 200,
     mc: 300,
+    // The committed model's world: every conversation opens with a caption (docs/builtin-model.md says what a
+    // run with questions first would change).
+    convQuestionFirst: 0,
   },
   model: {
     // 128 px in 16-px patches: 64 image tokens, each patch a 16×16 piece of a shape's outline or two characters
@@ -146,7 +151,17 @@ export const FULL_PLAN: BuiltinPlan = {
 
 export const SHORT_PLAN: BuiltinPlan = {
   ...FULL_PLAN,
-  world: { train: 40, val: 4, test: 12, evalVal: 0, corpus: 30, vocab: 600, popeImages: 6, mc: 6 },
+  world: {
+    train: 40,
+    val: 4,
+    test: 12,
+    evalVal: 0,
+    corpus: 30,
+    vocab: 600,
+    popeImages: 6,
+    mc: 6,
+    convQuestionFirst: 0.5,
+  },
   model: {
     ...FULL_PLAN.model,
     imageSize: 64,
@@ -246,7 +261,8 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
   const world = join(work, "world");
   const base = join(work, "base");
   mkdirSync(work, { recursive: true });
-  if (!existsSync(join(world, "world.json"))) {
+  if (existsSync(join(world, "world.json"))) checkWorldPlan(join(world, "world.json"), plan);
+  else {
     log(`world: ${plan.world.train} train scenes → ${world}`);
     writeWorld({
       out: world,
@@ -334,6 +350,23 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
   await runTraining(stage2, { resume: true, backend: o.backend, sink });
   log(`merge → ${o.out}`);
   mergeAdapter({ base: llm, adapter: s2, out: o.out, backend: o.backend });
+}
+
+/**
+ * A world a killed run left is reused only if the plan would write the same one: a world section changed by
+ * `--plan` would otherwise be silently ignored.
+ */
+function checkWorldPlan(file: string, plan: BuiltinPlan): void {
+  const had = (JSON.parse(readFileSync(file, "utf8")) as { options?: Record<string, unknown> }).options ?? {};
+  for (const [key, want] of Object.entries(plan.world)) {
+    // A world written before a key existed was written with its default, 0.
+    const was = had[key] ?? 0;
+    if (was !== want)
+      throw new UsageError(
+        `${file}: written with world.${key} = ${JSON.stringify(was)} but the plan has ${JSON.stringify(want)}; ` +
+          "remove that world folder or use another --work",
+      );
+  }
 }
 
 /**
