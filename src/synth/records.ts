@@ -156,13 +156,9 @@ export function sceneRecords(
   );
   const conv = drawQuestions(scene, rng, families, 3).map((qa) => ({ q: qa.question, a: qa.long }));
   // Drawn only when asked for, so that a world without it keeps its bytes.
-  const questionFirst = (opts.convQuestionFirst ?? 0) > 0 && chance(rng, opts.convQuestionFirst!);
-  if (!questionFirst || conv.length === 0) {
-    conv.unshift({
-      q: pick(rng, CONV_OPENINGS),
-      a: caption(scene, rng),
-    });
-  }
+  const share = opts.convQuestionFirst ?? 0;
+  const questionFirst = share > 0 && chance(rng, share);
+  if (!questionFirst || conv.length === 0) conv.unshift({ q: pick(rng, CONV_OPENINGS), a: caption(scene, rng) });
   out.conv = record(scene, image, "conv", qaTurns(conv));
   return out;
 }
