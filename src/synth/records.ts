@@ -158,7 +158,8 @@ export function sceneRecords(
   // Drawn only when asked for, so that a world without it keeps its bytes.
   const share = opts.convQuestionFirst ?? 0;
   const questionFirst = share > 0 && chance(rng, share);
-  if (!questionFirst || conv.length === 0) conv.unshift({ q: pick(rng, CONV_OPENINGS), a: caption(scene, rng) });
+  if (!questionFirst || conv.length === 0)
+    conv.unshift({ q: pick(rng, CONV_OPENINGS), a: caption(scene, rng) });
   out.conv = record(scene, image, "conv", qaTurns(conv));
   return out;
 }
