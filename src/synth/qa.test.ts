@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { Rng } from "../util/random.js";
 import { makeMc } from "./mc.js";
 import { COLOR_NAMES } from "./palette.js";
-import { type Qa, SHAPES_FAMILIES } from "./qa.js";
+import { boundCountQ, type Qa, SHAPES_FAMILIES } from "./qa.js";
 import { CHART_FAMILIES } from "./qa-chart.js";
 import { numberLookalikes, TEXT_FAMILIES } from "./qa-text.js";
 import type { Scene, ShapeObject, Sign } from "./scene.js";
@@ -230,6 +230,31 @@ test("yes/no families are balanced enough and counts stay small", () => {
   });
   for (const [f, t] of tally)
     assert.ok(t.yes / t.all > 0.3 && t.yes / t.all < 0.7, `${f}: ${t.yes}/${t.all} yes`);
+});
+
+test("colour-and-shape counts: both attributes named, answers re-derived, absent pairs share an attribute", () => {
+  let zeros = 0;
+  let all = 0;
+  for (const s of scenes) {
+    if (s.kind !== "shapes") continue;
+    const rng = new Rng(s.id);
+    for (let k = 0; k < 3; k++) {
+      const qa = boundCountQ(s, rng)!;
+      const m = /^How many (\w+) (\w+) are (?:there|in the image)\?$/.exec(qa.question);
+      assert.ok(m && COLORS.includes(m[1]!) && PLURAL_TO.has(m[2]!), qa.question);
+      assert.equal(derive(s, qa.question), qa.answer, `scene ${s.id}: ${qa.question}`);
+      all++;
+      if (qa.answer !== "0") continue;
+      zeros++;
+      const [color, shape] = [m[1]!, PLURAL_TO.get(m[2]!)!];
+      assert.ok(
+        s.objects.some((o) => o.color === color || o.shape === shape),
+        `${qa.question}: nothing shared`,
+      );
+    }
+  }
+  // A third are drawn absent (a few scenes have no near miss left).
+  assert.ok(zeros / all > 0.25 && zeros / all < 0.4, `${zeros}/${all} zeros`);
 });
 
 test("multiple choice: distinct options, the answer among them, 2–4 of them", () => {

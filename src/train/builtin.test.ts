@@ -18,6 +18,8 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { Checkpoint } from "../io/safetensors/index.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
+import { SHAPE_PLURALS } from "../synth/shapes.js";
+import { makeScene } from "../synth/world.js";
 import { testBackend } from "../testing/backends.js";
 import { buildBuiltinModel, SHORT_PLAN } from "./builtin.js";
 
@@ -36,13 +38,29 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
     );
   for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"])
     assert.ok(existsSync(join(out, f)), f);
-  // The look warm-up: single-object colour questions, merged into the LLM that stage 2 starts from.
+  // The look warm-up: single-object colour questions and as many colour-and-shape counts (SHORT_PLAN's look.counts
+  // is 1) about scenes of several shapes, merged into the LLM that stage 2 starts from.
   const look = JSON.parse(readFileSync(join(tmp, "work", "look.json"), "utf8")) as Array<{
+    id: string;
     conversations: Array<{ value: string }>;
   }>;
-  assert.ok(look.length > 0);
-  for (const r of look)
+  const colors = look.filter((r) => r.id.endsWith("-look"));
+  const counts = look.filter((r) => r.id.endsWith("-look-count"));
+  assert.ok(colors.length > 0);
+  assert.equal(counts.length, colors.length);
+  assert.equal(colors.length + counts.length, look.length);
+  for (const r of colors) {
     assert.match(r.conversations[0]!.value, /^<image>\n.*colou?r.*\?\nAnswer the question/s);
+    assert.equal(makeScene(Number.parseInt(r.id, 10)).objects.length, 1);
+  }
+  for (const r of counts) {
+    const m = /^<image>\nHow many (\w+) (\w+) are .*\?\nAnswer the question/s.exec(r.conversations[0]!.value);
+    assert.ok(m, r.conversations[0]!.value);
+    const objs = makeScene(Number.parseInt(r.id, 10)).objects;
+    assert.ok(objs.length > 1);
+    const n = objs.filter((o) => o.color === m[1] && SHAPE_PLURALS[o.shape] === m[2]).length;
+    assert.equal(r.conversations[1]!.value, String(n), r.conversations[0]!.value);
+  }
   assert.ok(existsSync(join(tmp, "work", "look-model", "model.safetensors")));
   const s2 = JSON.parse(readFileSync(join(tmp, "work", "stage2", "train_config.json"), "utf8")) as Record<
     string,
@@ -72,7 +90,7 @@ test("--tower-from: the base takes a built model's vision tower instead of SigLI
   const work = join(tmp, "work-tower");
   const lines: string[] = [];
   await buildBuiltinModel(
-    { ...SHORT_PLAN, stage1: { ...SHORT_PLAN.stage1, steps: 1 }, look: { steps: 1, batch: 2 } },
+    { ...SHORT_PLAN, stage1: { ...SHORT_PLAN.stage1, steps: 1 }, look: { ...SHORT_PLAN.look, steps: 1 } },
     { work, out: join(tmp, "model-tower"), backend, towerFrom: donor, log: (l) => lines.push(l) },
   );
   assert.ok(lines.some((l) => l.includes("the vision tower taken from")));

@@ -24,7 +24,7 @@ import { parseModelConfig } from "../models/config.js";
 import { VISION_PREFIX } from "../models/layout.js";
 import { MultimodalModel } from "../models/multimodal.js";
 import { caption, describe, shapeCaption } from "../synth/describe.js";
-import { colorQ } from "../synth/qa.js";
+import { boundCountQ, colorQ, type Qa } from "../synth/qa.js";
 import { qaTurns, type RecordCategory, SHORT_PROMPT } from "../synth/records.js";
 import { renderScene } from "../synth/render.js";
 import { rngFor, STREAM } from "../synth/sampling.js";
@@ -86,9 +86,10 @@ export interface BuiltinPlan {
    * A warm-up between stages 1 and 2 that teaches the LLM to look (0 steps: none): stage 2's recipe and rates on
    * one colour question per single-object training scene, where the answer is any object patch's colour. From
    * stage 1, the mix alone never makes a short answer depend on the image; after this warm-up it does, in scenes
-   * of several shapes too (docs/builtin-model.md, "Learning to look").
+   * of several shapes too (docs/builtin-model.md, "Learning to look"). `counts`: count questions about one colour
+   * and one shape in scenes of several shapes ("How many red circles are there?") per colour question (0: none).
    */
-  look: { steps: number; batch: number };
+  look: { steps: number; batch: number; counts: number };
   stage2: {
     steps: number;
     batch: number;
@@ -136,7 +137,7 @@ export const FULL_PLAN: BuiltinPlan = {
   siglip: { steps: 2200, batch: 32, lr: 5e-4, embedDim: 128, textLayers: 0, pooling: "max" },
   lm: { steps: 600, batch: 16, seqLen: 128, lr: 2e-3 },
   stage1: { steps: 200, batch: 32, lr: 1e-3 },
-  look: { steps: 0, batch: 16 },
+  look: { steps: 0, batch: 16, counts: 0 },
   stage2: {
     steps: 800,
     batch: 32,
@@ -177,7 +178,7 @@ export const SHORT_PLAN: BuiltinPlan = {
   siglip: { ...FULL_PLAN.siglip, steps: 3, batch: 4, embedDim: 32, textLayers: 1 },
   lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
   stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
-  look: { steps: 2, batch: 2 },
+  look: { steps: 2, batch: 2, counts: 1 },
   stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8 },
 };
 
@@ -319,7 +320,7 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
   if (plan.look.steps > 0) {
     const look = join(work, "look");
     const lookModel = join(work, "look-model");
-    const n = writeLookSet(join(work, "look.json"), plan);
+    const { colors, counts } = writeLookSet(join(work, "look.json"), plan);
     writeMixture(join(work, "look.yaml"), world, [
       { name: "look", path: join(work, "look.json"), weight: 1 },
     ]);
@@ -331,7 +332,9 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
       ...lora,
     ]);
     log(
-      `look: LoRA + connector on colour questions about ${n} single-object scenes (recipes/imp-stage2-lora.json)`,
+      `look: LoRA + connector on colour questions about ${colors} single-object scenes` +
+        (counts > 0 ? ` and ${counts} colour-and-shape count questions` : "") +
+        " (recipes/imp-stage2-lora.json)",
     );
     await runTraining(recipe, { resume: true, backend: o.backend, sink });
     // The merge writes its folder whole or not at all (exportCheckpoint renames a finished temporary into place).
@@ -370,30 +373,39 @@ function checkWorldPlan(file: string, plan: BuiltinPlan): void {
 }
 
 /**
- * The look warm-up's records: one colour question ("What color is the star?") per single-object shape scene of the
- * train split, in LLaVA format with the short-answer suffix; returns how many.
+ * The look warm-up's records, in LLaVA format with the short-answer suffix: one colour question ("What color is the
+ * star?") per single-object shape scene of the train split, then `plan.look.counts` count questions per colour
+ * question, one per scene of several shapes ("How many red circles are there?"); returns how many of each.
  */
-function writeLookSet(file: string, plan: BuiltinPlan): number {
-  const records = [];
+function writeLookSet(file: string, plan: BuiltinPlan): { colors: number; counts: number } {
+  const short = (seed: number, kind: string, qa: Qa) => ({
+    id: `${seed}-${kind}`,
+    image: `train/${imageName(seed)}`,
+    conversations: qaTurns([{ q: `${qa.question}\n${SHORT_PROMPT}`, a: qa.answer }]),
+  });
+  const colors = [];
+  const counts = [];
   for (const seed of splitSeeds("train", plan.world.train)) {
     const scene = makeScene(seed);
-    if (scene.kind !== "shapes" || scene.objects.length !== 1) continue;
-    const qa = colorQ(scene, rngFor(seed, STREAM.questions ^ LOOK_STREAM));
+    if (scene.kind !== "shapes") continue;
+    const qa =
+      scene.objects.length === 1
+        ? colorQ(scene, rngFor(seed, STREAM.questions ^ LOOK_STREAM))
+        : boundCountQ(scene, rngFor(seed, STREAM.questions ^ LOOK_COUNT_STREAM));
     if (!qa) continue;
-    records.push({
-      id: `${seed}-look`,
-      image: `train/${imageName(seed)}`,
-      conversations: qaTurns([{ q: `${qa.question}\n${SHORT_PROMPT}`, a: qa.answer }]),
-    });
+    if (scene.objects.length === 1) colors.push(short(seed, "look", qa));
+    else counts.push(short(seed, "look-count", qa));
   }
-  if (records.length === 0)
+  if (colors.length === 0)
     throw new UsageError(`the look warm-up: no single-object scene in ${plan.world.train} train scenes`);
+  const records = [...colors, ...counts.slice(0, Math.round(plan.look.counts * colors.length))];
   writeFileSync(file, `${JSON.stringify(records)}\n`);
-  return records.length;
+  return { colors: colors.length, counts: records.length - colors.length };
 }
 
 /** Mixed into the question stream's key so the look questions are drawn apart from the records' own. */
 const LOOK_STREAM = 0x100c;
+const LOOK_COUNT_STREAM = 0x100d;
 
 /** A stage's data mixture over the world's train files. */
 function writeMixture(file: string, world: string, sources: readonly MixtureSource[]): void {
