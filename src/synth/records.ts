@@ -87,7 +87,8 @@ export function qaTurns(pairs: readonly { q: string; a: string }[]): Turn[] {
   return turns;
 }
 
-const short = (qa: Qa) => ({ q: `${qa.question}\n${SHORT_PROMPT}`, a: qa.answer });
+/** A question turn asked with the short-answer suffix, answered with the canonical short answer. */
+export const shortTurn = (qa: Qa) => ({ q: `${qa.question}\n${SHORT_PROMPT}`, a: qa.answer });
 
 function record(scene: Scene, image: string, cat: RecordCategory, turns: Turn[]): LlavaRecord {
   return { id: `${scene.id}-${cat}`, image, conversations: turns };
@@ -137,7 +138,7 @@ export function sceneRecords(
   const families = familiesFor(scene);
   const shortCat: RecordCategory = scene.kind === "shapes" ? "vqa" : scene.kind;
   const qs = drawQuestions(scene, rng, families, scene.kind === "shapes" ? 3 : 2);
-  if (qs.length > 0) out[shortCat] = record(scene, image, shortCat, qaTurns(qs.map(short)));
+  if (qs.length > 0) out[shortCat] = record(scene, image, shortCat, qaTurns(qs.map(shortTurn)));
   if (scene.kind === "shapes") {
     const turns = popeTurns(scene, stats, rng);
     if (turns.length > 0) out.pope = record(scene, image, "pope", qaTurns(turns));

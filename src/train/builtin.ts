@@ -25,7 +25,7 @@ import { VISION_PREFIX } from "../models/layout.js";
 import { MultimodalModel } from "../models/multimodal.js";
 import { caption, describe, shapeCaption } from "../synth/describe.js";
 import { boundCountQ, colorQ, type Qa } from "../synth/qa.js";
-import { qaTurns, type RecordCategory, SHORT_PROMPT } from "../synth/records.js";
+import { qaTurns, type RecordCategory, shortTurn } from "../synth/records.js";
 import { renderScene } from "../synth/render.js";
 import { rngFor, STREAM } from "../synth/sampling.js";
 import type { Scene } from "../synth/scene.js";
@@ -378,29 +378,32 @@ function checkWorldPlan(file: string, plan: BuiltinPlan): void {
  * question, one per scene of several shapes ("How many red circles are there?"); returns how many of each.
  */
 function writeLookSet(file: string, plan: BuiltinPlan): { colors: number; counts: number } {
-  const short = (seed: number, kind: string, qa: Qa) => ({
+  const record = (seed: number, kind: string, qa: Qa) => ({
     id: `${seed}-${kind}`,
     image: `train/${imageName(seed)}`,
-    conversations: qaTurns([{ q: `${qa.question}\n${SHORT_PROMPT}`, a: qa.answer }]),
+    conversations: qaTurns([shortTurn(qa)]),
   });
+  const scenes = splitSeeds("train", plan.world.train)
+    .map(makeScene)
+    .filter((s) => s.kind === "shapes");
   const colors = [];
-  const counts = [];
-  for (const seed of splitSeeds("train", plan.world.train)) {
-    const scene = makeScene(seed);
-    if (scene.kind !== "shapes") continue;
-    const qa =
-      scene.objects.length === 1
-        ? colorQ(scene, rngFor(seed, STREAM.questions ^ LOOK_STREAM))
-        : boundCountQ(scene, rngFor(seed, STREAM.questions ^ LOOK_COUNT_STREAM));
-    if (!qa) continue;
-    if (scene.objects.length === 1) colors.push(short(seed, "look", qa));
-    else counts.push(short(seed, "look-count", qa));
+  for (const s of scenes) {
+    const qa = s.objects.length === 1 ? colorQ(s, rngFor(s.id, STREAM.questions ^ LOOK_STREAM)) : null;
+    if (qa) colors.push(record(s.id, "look", qa));
   }
   if (colors.length === 0)
     throw new UsageError(`the look warm-up: no single-object scene in ${plan.world.train} train scenes`);
-  const records = [...colors, ...counts.slice(0, Math.round(plan.look.counts * colors.length))];
-  writeFileSync(file, `${JSON.stringify(records)}\n`);
-  return { colors: colors.length, counts: records.length - colors.length };
+  // Drawn only as many as are asked for, from the scenes of several shapes in seed order.
+  const want = Math.round(plan.look.counts * colors.length);
+  const counts = [];
+  for (const s of scenes) {
+    if (counts.length >= want) break;
+    const qa =
+      s.objects.length > 1 ? boundCountQ(s, rngFor(s.id, STREAM.questions ^ LOOK_COUNT_STREAM)) : null;
+    if (qa) counts.push(record(s.id, "look-count", qa));
+  }
+  writeFileSync(file, `${JSON.stringify([...colors, ...counts])}\n`);
+  return { colors: colors.length, counts: counts.length };
 }
 
 /** Mixed into the question stream's key so the look questions are drawn apart from the records' own. */
