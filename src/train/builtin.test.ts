@@ -18,10 +18,11 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { Checkpoint } from "../io/safetensors/index.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
-import { SHAPE_PLURALS } from "../synth/shapes.js";
-import { makeScene } from "../synth/world.js";
+import { COLOR_NAMES } from "../synth/palette.js";
+import { SHAPE_NAMES, SHAPE_PLURALS } from "../synth/shapes.js";
+import { makeScene, splitSeeds } from "../synth/world.js";
 import { testBackend } from "../testing/backends.js";
-import { buildBuiltinModel, SHORT_PLAN } from "./builtin.js";
+import { buildBuiltinModel, objectCentres, SHORT_PLAN } from "./builtin.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-builtin-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -38,6 +39,10 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
     );
   for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"])
     assert.ok(existsSync(join(out, f)), f);
+  // SHORT_PLAN's siglip.patchLoss is 1: every logged SigLIP step reports the patch-level loss too.
+  const siglipSteps = lines.filter((l) => l.includes("siglip step"));
+  assert.ok(siglipSteps.length > 0);
+  for (const l of siglipSteps) assert.match(l, /patch loss \d+\.\d+, centres named \d+%/);
   // The look warm-up: single-object colour questions and as many colour-and-shape counts (SHORT_PLAN's look.counts
   // is 1) about scenes of several shapes, merged into the LLM that stage 2 starts from.
   const look = JSON.parse(readFileSync(join(tmp, "work", "look.json"), "utf8")) as Array<{
@@ -124,4 +129,32 @@ test("a world left by an earlier run with other world settings is refused, not r
     /world\.convQuestionFirst = 0 but the plan has 0\.5/,
   );
   assert.ok(!existsSync(join(work, "base")), "nothing built on the refused world");
+});
+
+test("objectCentres: the patch under each shape's centre and its colour-and-shape phrase", () => {
+  const phrases = COLOR_NAMES.flatMap((c) => SHAPE_NAMES.map((s) => `${c} ${s}`));
+  let checked = 0;
+  for (const seed of splitSeeds("train", 200)) {
+    const scene = makeScene(seed);
+    const grid = 8;
+    const centres = objectCentres(scene, grid, phrases);
+    assert.equal(centres.length, scene.objects.length);
+    scene.objects.forEach((o, i) => {
+      const { patch, phrase } = centres[i]!;
+      // The patch's pixel square (16 px at 128 px, 8 × 8) holds the centre.
+      const [px, py] = [(patch % grid) * 16, Math.floor(patch / grid) * 16];
+      assert.ok(
+        o.x >= px && o.x < px + 16 && o.y >= py && o.y < py + 16,
+        `${seed}: ${o.x},${o.y} in patch ${patch}`,
+      );
+      assert.equal(phrases[phrase], `${o.color} ${o.shape}`);
+      checked++;
+    });
+  }
+  assert.ok(checked > 200, `${checked} objects`);
+  assert.throws(
+    () =>
+      objectCentres(makeScene(splitSeeds("train", 200).find((s) => makeScene(s).objects.length > 0)!), 8, []),
+    /no phrase for/,
+  );
 });

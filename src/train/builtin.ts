@@ -24,11 +24,13 @@ import { parseModelConfig } from "../models/config.js";
 import { VISION_PREFIX } from "../models/layout.js";
 import { MultimodalModel } from "../models/multimodal.js";
 import { caption, describe, shapeCaption } from "../synth/describe.js";
+import { COLOR_NAMES } from "../synth/palette.js";
 import { boundCountQ, colorQ, type Qa } from "../synth/qa.js";
 import { qaTurns, type RecordCategory, shortTurn } from "../synth/records.js";
 import { renderScene } from "../synth/render.js";
 import { rngFor, STREAM } from "../synth/sampling.js";
-import type { Scene } from "../synth/scene.js";
+import { categoryOf, type Scene } from "../synth/scene.js";
+import { SHAPE_NAMES } from "../synth/shapes.js";
 import { sceneVariant } from "../synth/variants.js";
 import { imageName, makeScene, splitSeeds } from "../synth/world.js";
 import { writeWorld } from "../synth/write-world.js";
@@ -79,6 +81,11 @@ export interface BuiltinPlan {
     embedDim: number;
     textLayers: number;
     pooling: ImagePooling;
+    /**
+     * Weight of the patch-level loss (0: none): the patch under each shape's centre against its colour-and-shape
+     * phrase, so that one token per object says what it is (src/train/siglip/pretrain.ts).
+     */
+    patchLoss: number;
   };
   lm: { steps: number; batch: number; seqLen: number; lr: number };
   stage1: { steps: number; batch: number; lr: number };
@@ -134,7 +141,7 @@ export const FULL_PLAN: BuiltinPlan = {
     maxPositions: 512,
   },
   // A bag-of-words text tower (0 layers): caption retrieval then hinges on the image side, which is the part kept.
-  siglip: { steps: 2200, batch: 32, lr: 5e-4, embedDim: 128, textLayers: 0, pooling: "max" },
+  siglip: { steps: 2200, batch: 32, lr: 5e-4, embedDim: 128, textLayers: 0, pooling: "max", patchLoss: 0 },
   lm: { steps: 600, batch: 16, seqLen: 128, lr: 2e-3 },
   stage1: { steps: 200, batch: 32, lr: 1e-3 },
   look: { steps: 0, batch: 16, counts: 0 },
@@ -175,7 +182,7 @@ export const SHORT_PLAN: BuiltinPlan = {
     kvHeads: 1,
     intermediate: 128,
   },
-  siglip: { ...FULL_PLAN.siglip, steps: 3, batch: 4, embedDim: 32, textLayers: 1 },
+  siglip: { ...FULL_PLAN.siglip, steps: 3, batch: 4, embedDim: 32, textLayers: 1, patchLoss: 1 },
   lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
   stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
   look: { steps: 2, batch: 2, counts: 1 },
@@ -516,11 +523,14 @@ function pretrainTower(
       : scene.kind === "shapes"
         ? shapeCaption(scene)
         : caption(scene, textRng);
-  const pair = (scene: Scene, text: string) => ({
+  const sp = plan.siglip;
+  const grid = plan.model.imageSize / plan.model.patch;
+  const phrases = COLOR_NAMES.flatMap((color) => SHAPE_NAMES.map((shape) => categoryOf({ color, shape })));
+  const pair = (scene: Scene, text: string): ContrastivePair => ({
     pixels: preprocessForTower(renderScene(scene), spec),
     text,
+    ...(sp.patchLoss > 0 && { centres: objectCentres(scene, grid, phrases) }),
   });
-  const sp = plan.siglip;
   let cursor = 0;
   log(`SigLIP pretraining: ${sp.steps} steps × ${sp.batch} pairs`);
   pretrainSiglip(model, tok, rng, {
@@ -531,6 +541,7 @@ function pretrainTower(
     weightDecay: 0.01,
     embedDim: sp.embedDim,
     pooling: sp.pooling,
+    ...(sp.patchLoss > 0 && { patchLoss: { weight: sp.patchLoss, phrases } }),
     text: {
       vocab: tok.vocabSize,
       maxLength: 192,
@@ -563,9 +574,26 @@ function pretrainTower(
     onStep: (s, r) => {
       if (s % 50 === 0 || s === sp.steps - 1)
         log(
-          `  siglip step ${s}: loss ${r.loss.toFixed(4)}, in-batch retrieval ${(r.accuracy * 100).toFixed(0)}%`,
+          `  siglip step ${s}: loss ${r.loss.toFixed(4)}, in-batch retrieval ${(r.accuracy * 100).toFixed(0)}%` +
+            (sp.patchLoss > 0
+              ? `; patch loss ${r.patchLoss.toFixed(4)}, centres named ${(r.patchAccuracy * 100).toFixed(0)}%`
+              : ""),
         );
     },
+  });
+}
+
+/** The patch (row-major, `grid` × `grid`) under each shape's centre, with its "{colour} {shape}" phrase's index. */
+export function objectCentres(
+  scene: Scene,
+  grid: number,
+  phrases: readonly string[],
+): Array<{ patch: number; phrase: number }> {
+  const cell = (v: number, extent: number) => Math.min(grid - 1, Math.floor((v / extent) * grid));
+  return scene.objects.map((o) => {
+    const phrase = phrases.indexOf(categoryOf(o));
+    if (phrase < 0) throw new Error(`scene ${scene.id}: no phrase for ${categoryOf(o)}`);
+    return { patch: cell(o.y, scene.height) * grid + cell(o.x, scene.width), phrase };
   });
 }
 

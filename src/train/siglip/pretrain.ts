@@ -5,6 +5,13 @@
  * loss. Everything trains with AdamW and a cosine schedule with warmup; the temperature and bias are learned too
  * (init t′ = log 10 as the paper; b = −log(batch): the paper's −10 is the prior for its 32k-pair batches, and with a
  * small batch it pins the positives' logits so low that the embeddings collapse before b can move).
+ *
+ * An optional patch-level term (`patchLoss`) asks the same sigmoid loss of every patch feature: a patch holding an
+ * object's centre against that object's phrase ("red circle"), every other patch against none, over a fixed list of
+ * phrases encoded by the same text tower. The image-level loss only needs a concept somewhere in the pooled
+ * features, so single patches learn little of shape (docs/builtin-model.md); a model that answers about one of
+ * several objects needs it in the patch under that object, as SigLIP 2's location-aware objectives give its
+ * patch features. The centre patch alone is positive so that one token per object says what the object is.
  */
 import type { Tokenizer } from "../../io/tokenizer/index.js";
 import type { MultimodalModel } from "../../models/multimodal.js";
@@ -22,12 +29,21 @@ import { initParams } from "../init.js";
 import { makeSchedule } from "../schedule.js";
 import { sigmoidContrastiveLoss } from "./loss.js";
 import type { ImagePooling, TextTowerConfig } from "./towers.js";
-import { ImageHead, l2Normalize, TextTower } from "./towers.js";
+import { ImageHead, l2Normalize, PatchHead, TextTower } from "./towers.js";
 
 export interface ContrastivePair {
   /** The tower's input [3, S, S]. */
   pixels: Float32Array;
   text: string;
+  /** For the patch-level loss: the patch (row-major index) of each object's centre and its phrase's index. */
+  centres?: ReadonlyArray<{ patch: number; phrase: number }>;
+}
+
+export interface PatchLossOptions {
+  /** Weight of the patch-level loss against the image-level one. */
+  weight: number;
+  /** The phrases patches are scored against (`centres[].phrase` indexes them). */
+  phrases: readonly string[];
 }
 
 export interface SiglipPretrainOptions {
@@ -40,9 +56,22 @@ export interface SiglipPretrainOptions {
   /** Image-side pooling over patch features (default mean). */
   pooling?: ImagePooling;
   text: TextTowerConfig;
+  /** The patch-level loss (none when absent). */
+  patchLoss?: PatchLossOptions;
   /** The pairs of step s (batch of them); called once per step. */
   pairs: (step: number) => ContrastivePair[];
-  onStep?: (step: number, info: { loss: number; accuracy: number; lr: number; ms: number }) => void;
+  onStep?: (step: number, info: SiglipStepInfo) => void;
+}
+
+export interface SiglipStepInfo {
+  /** The image-level loss and in-batch retrieval accuracy. */
+  loss: number;
+  accuracy: number;
+  /** The patch-level loss and the share of centre patches whose best phrase is their object's (NaN without it). */
+  patchLoss: number;
+  patchAccuracy: number;
+  lr: number;
+  ms: number;
 }
 
 export function pretrainSiglip(
@@ -50,7 +79,7 @@ export function pretrainSiglip(
   tokenizer: Tokenizer,
   rng: Rng,
   o: SiglipPretrainOptions,
-): { loss: number; accuracy: number } {
+): { loss: number; accuracy: number; patchLoss: number; patchAccuracy: number } {
   const tower = model.vision as SiglipVisionTower | null;
   if (!tower || model.config.vision?.kind !== "siglip")
     throw new UsageError("SigLIP pretraining needs a SigLIP tower");
@@ -64,6 +93,18 @@ export function pretrainSiglip(
     ["text", text],
     ["head", head],
   ];
+  const pl = o.patchLoss;
+  let patchHead: PatchHead | null = null;
+  if (pl) {
+    if (!(pl.weight > 0) || pl.phrases.length === 0)
+      throw new UsageError(
+        `patch loss: expected a weight > 0 and phrases, got ${pl.weight} and ${pl.phrases.length}`,
+      );
+    patchHead = new PatchHead(model.config.vision.hidden, o.embedDim);
+    initParams(patchHead, backend, rng);
+    modules.push(["patch_head", patchHead]);
+  }
+  const phraseIds = pl?.phrases.map((p) => tokenizer.encode(p)) ?? [];
   const decay: ParamGroup = { name: "decay", lr: o.lr, weightDecay: o.weightDecay, params: [] };
   const noDecay: ParamGroup = { name: "no_decay", lr: o.lr, weightDecay: 0, params: [] };
   for (const [prefix, m] of modules)
@@ -76,7 +117,8 @@ export function pretrainSiglip(
   const schedule = makeSchedule("cosine", o.steps, o.warmupRatio);
   // t′ and b: a two-number Adam of their own.
   const scalars = { t: Math.log(10), b: -Math.log(o.batch), m: [0, 0], v: [0, 0] };
-  let last = { loss: Number.NaN, accuracy: 0 };
+  const patchScalars = { t: Math.log(10), b: -Math.log(Math.max(2, phraseIds.length)), m: [0, 0], v: [0, 0] };
+  let last = { loss: Number.NaN, accuracy: 0, patchLoss: Number.NaN, patchAccuracy: Number.NaN };
   for (let step = 0; step < o.steps; step++) {
     const t0 = performance.now();
     const pairs = o.pairs(step);
@@ -85,16 +127,46 @@ export function pretrainSiglip(
     const tape = new Tape();
     const res = tidy(() =>
       tape.run(() => {
-        const imgs = pairs.map((p) =>
-          head.forward(tower, fromF32(backend, p.pixels, [3, side(p.pixels), side(p.pixels)])),
+        const feats = pairs.map((p) =>
+          tower.forward(fromF32(backend, p.pixels, [3, side(p.pixels), side(p.pixels)])),
         );
         const txts = pairs.map((p) => text.forward(tokenizer.encode(p.text)));
-        const x = l2Normalize(F.concatRows(imgs));
+        const x = l2Normalize(F.concatRows(feats.map((f) => head.forward(f))));
         const y = l2Normalize(F.concatRows(txts));
         const r = sigmoidContrastiveLoss(x, y, scalars.t, scalars.b);
         const loss = r.loss.toF32()[0]!;
-        tape.backward(r.loss);
-        return { loss, accuracy: r.accuracy, grads: r.grads };
+        if (!patchHead || !pl) {
+          tape.backward(r.loss);
+          return { loss, accuracy: r.accuracy, grads: r.grads, patch: null };
+        }
+        const patches = feats[0]!.dim(0);
+        const positives = pairs.map(() => Array.from({ length: patches }, (): number[] => []));
+        pairs.forEach((p, i) => {
+          for (const c of p.centres ?? []) {
+            if (!(c.patch >= 0 && c.patch < patches && c.phrase >= 0 && c.phrase < phraseIds.length))
+              throw new UsageError(
+                `patch loss: centre ${JSON.stringify(c)} is outside ${patches} patches × ${phraseIds.length} phrases`,
+              );
+            positives[i]![c.patch]!.push(c.phrase);
+          }
+        });
+        const px = l2Normalize(F.concatRows(feats.map((f) => patchHead.forward(f))));
+        const py = l2Normalize(F.concatRows(phraseIds.map((ids) => text.forward(ids))));
+        const rp = sigmoidContrastiveLoss(
+          px,
+          py,
+          patchScalars.t,
+          patchScalars.b,
+          (row) => positives[Math.floor(row / patches)]![row % patches]!,
+        );
+        const patchLoss = rp.loss.toF32()[0]!;
+        tape.backward(F.add(r.loss, F.scale(rp.loss, pl.weight)));
+        return {
+          loss,
+          accuracy: r.accuracy,
+          grads: r.grads,
+          patch: { loss: patchLoss, accuracy: rp.accuracy, grads: rp.grads },
+        };
       }),
     );
     tape.dispose();
@@ -102,13 +174,26 @@ export function pretrainSiglip(
     opt.step(factor, norm.scale);
     // Two numbers with a large effect: they move at 10× the weights' learning rate.
     adamScalar(scalars, [res.grads.logTemperature, res.grads.bias], 10 * o.lr * factor, opt.steps);
-    last = { loss: res.loss, accuracy: res.accuracy };
+    if (res.patch)
+      adamScalar(
+        patchScalars,
+        [res.patch.grads.logTemperature, res.patch.grads.bias],
+        10 * o.lr * factor,
+        opt.steps,
+      );
+    last = {
+      loss: res.loss,
+      accuracy: res.accuracy,
+      patchLoss: res.patch?.loss ?? Number.NaN,
+      patchAccuracy: res.patch?.accuracy ?? Number.NaN,
+    };
     o.onStep?.(step, { ...last, lr: o.lr * factor, ms: performance.now() - t0 });
   }
   opt.zeroGrad();
   for (const [, m] of modules) for (const [, p] of m.namedParameters()) p.value.requiresGrad = false;
   text.dispose();
   head.dispose();
+  patchHead?.dispose();
   return last;
 }
 

@@ -1,12 +1,12 @@
 /**
  * The two-tower model SigLIP pretraining needs around our vision tower: a tiny text transformer (token and
  * position embeddings, bidirectional pre-LN layers, mean pooling, a final LayerNorm and a projection) and, on
- * the image side, pooling over patch features (mean or max) → LayerNorm → projection. Only the vision tower is kept
- * afterwards (Imp uses its patch features, before any pooling or head); the text tower and heads are dropped.
+ * the image side, pooling over patch features (mean or max) → LayerNorm → projection, and for the patch-level loss
+ * a head on every patch feature (LayerNorm → projection). Only the vision tower is kept afterwards (Imp uses its
+ * patch features, before any pooling or head); the text tower and heads are dropped.
  */
 
 import type { VisionConfig } from "../../models/config.js";
-import type { SiglipVisionTower } from "../../models/vision/siglip.js";
 import { VitEncoderLayer } from "../../models/vision/vit-layer.js";
 import { Embedding, LayerNorm, Linear } from "../../nn/layers.js";
 import { Module, ModuleList } from "../../nn/module.js";
@@ -106,10 +106,23 @@ export class ImageHead extends Module {
     this.norm = this.child("norm", new LayerNorm(visionHidden, 1e-6));
     this.head = this.child("head", new Linear(visionHidden, embedDim, true));
   }
-  /** pixels [3, S, S] through the tower → [1, embedDim]. */
-  forward(tower: SiglipVisionTower, pixels: Tensor): Tensor {
-    const feats = tower.forward(pixels);
+  /** The tower's patch features [N, visionHidden] → [1, embedDim]. */
+  forward(feats: Tensor): Tensor {
     return this.head.forward(this.norm.forward(this.pooling === "max" ? F.maxRows(feats) : meanRows(feats)));
+  }
+}
+
+/** Patch side of the patch-level loss: each patch feature → LayerNorm → projection, [N, visionHidden] → [N, embedDim]. */
+export class PatchHead extends Module {
+  readonly norm: LayerNorm;
+  readonly head: Linear;
+  constructor(visionHidden: number, embedDim: number) {
+    super();
+    this.norm = this.child("norm", new LayerNorm(visionHidden, 1e-6));
+    this.head = this.child("head", new Linear(visionHidden, embedDim, true));
+  }
+  forward(feats: Tensor): Tensor {
+    return this.head.forward(this.norm.forward(feats));
   }
 }
 
