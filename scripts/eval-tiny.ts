@@ -16,11 +16,11 @@ import { readVqaAnnotations, readVqaResults, vqaAccuracy } from "../src/eval/vqa
 import { ImpPipeline } from "../src/runtime/pipeline.js";
 import { makeScene } from "../src/synth/world.js";
 import { replaceSection } from "./docs-section.js";
+import { MODEL_AND_WORLD } from "./tiny-paths.js";
 
 const { values } = parseArgs({
   options: {
-    model: { type: "string", default: "models/imp-tiny" },
-    world: { type: "string", default: ".cache/train-tiny/world" },
+    ...MODEL_AND_WORLD,
     out: { type: "string", default: ".cache/eval-tiny" },
     limit: { type: "string" },
     threads: { type: "string" },

@@ -24,13 +24,13 @@ import { fromF32 } from "../src/tensor/tensor.js";
 import { chooseTemplate, Encoder, type PreparedExample } from "../src/train/encode.js";
 import { readRecords } from "../src/train/records.js";
 import { helpFromHeader } from "./help.js";
+import { MODEL_AND_WORLD } from "./tiny-paths.js";
 
 helpFromHeader(import.meta.url);
 
 const { values } = parseArgs({
   options: {
-    model: { type: "string", default: "models/imp-tiny" },
-    world: { type: "string", default: ".cache/train-tiny/world" },
+    ...MODEL_AND_WORLD,
     records: { type: "string", default: "60" },
     categories: { type: "string", default: RECORD_CATEGORIES.join(",") },
     threads: { type: "string" },

@@ -14,12 +14,12 @@ import { numberWord } from "../src/synth/language.js";
 import { SHORT_PROMPT } from "../src/synth/records.js";
 import { imageName, makeScene, splitSeeds } from "../src/synth/world.js";
 import { helpFromHeader } from "./help.js";
+import { MODEL_AND_WORLD } from "./tiny-paths.js";
 
 helpFromHeader(import.meta.url);
 const { values } = parseArgs({
   options: {
-    model: { type: "string", default: "models/imp-tiny" },
-    world: { type: "string", default: ".cache/train-tiny/world" },
+    ...MODEL_AND_WORLD,
     scenes: { type: "string", default: "100" },
   },
 });

@@ -17,10 +17,11 @@ import { SHAPE_NAMES } from "../src/synth/shapes.js";
 import { makeScene, splitSeeds } from "../src/synth/world.js";
 import { tidy } from "../src/tensor/scope.js";
 import { fromF32 } from "../src/tensor/tensor.js";
+import { TINY_MODEL } from "./tiny-paths.js";
 
 const { values } = parseArgs({
   options: {
-    model: { type: "string", default: "models/imp-tiny" },
+    model: { type: "string", default: TINY_MODEL },
     scenes: { type: "string", default: "1000" },
     threads: { type: "string" },
     help: { type: "boolean", default: false },

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/registry.js";
 import { type BuiltinPlan, buildBuiltinModel, FULL_PLAN, SHORT_PLAN } from "../src/train/builtin.js";
+import { TINY_MODEL, TINY_WORK } from "./tiny-paths.js";
 
 /** The plan with `over`'s keys replacing its own, one level of sections deep. */
 function mergePlan(plan: BuiltinPlan, over: Record<string, unknown>): BuiltinPlan {
@@ -25,8 +26,8 @@ function mergePlan(plan: BuiltinPlan, over: Record<string, unknown>): BuiltinPla
 
 const { values } = parseArgs({
   options: {
-    work: { type: "string", default: ".cache/train-tiny" },
-    out: { type: "string", default: "models/imp-tiny" },
+    work: { type: "string", default: TINY_WORK },
+    out: { type: "string", default: TINY_MODEL },
     threads: { type: "string" },
     short: { type: "boolean", default: false },
     seed: { type: "string" },
