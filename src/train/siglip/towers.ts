@@ -93,26 +93,7 @@ export class TextTower extends Module {
  */
 export type ImagePooling = "mean" | "max";
 
-/** Image side of the contrastive model: pooled patch features → LayerNorm → projection. */
-export class ImageHead extends Module {
-  readonly norm: LayerNorm;
-  readonly head: Linear;
-  constructor(
-    visionHidden: number,
-    embedDim: number,
-    readonly pooling: ImagePooling = "mean",
-  ) {
-    super();
-    this.norm = this.child("norm", new LayerNorm(visionHidden, 1e-6));
-    this.head = this.child("head", new Linear(visionHidden, embedDim, true));
-  }
-  /** The tower's patch features [N, visionHidden] → [1, embedDim]. */
-  forward(feats: Tensor): Tensor {
-    return this.head.forward(this.norm.forward(this.pooling === "max" ? F.maxRows(feats) : meanRows(feats)));
-  }
-}
-
-/** Patch side of the patch-level loss: each patch feature → LayerNorm → projection, [N, visionHidden] → [N, embedDim]. */
+/** Each patch feature → LayerNorm → projection, [N, visionHidden] → [N, embedDim] (the patch-level loss's head). */
 export class PatchHead extends Module {
   readonly norm: LayerNorm;
   readonly head: Linear;
@@ -123,6 +104,20 @@ export class PatchHead extends Module {
   }
   forward(feats: Tensor): Tensor {
     return this.head.forward(this.norm.forward(feats));
+  }
+}
+
+/** Image side of the contrastive model: pooled patch features → the same LayerNorm → projection, → [1, embedDim]. */
+export class ImageHead extends PatchHead {
+  constructor(
+    visionHidden: number,
+    embedDim: number,
+    readonly pooling: ImagePooling = "mean",
+  ) {
+    super(visionHidden, embedDim);
+  }
+  override forward(feats: Tensor): Tensor {
+    return super.forward(this.pooling === "max" ? F.maxRows(feats) : meanRows(feats));
   }
 }
 
