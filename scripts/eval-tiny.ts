@@ -15,6 +15,7 @@ import { runEval } from "../src/eval/runner.js";
 import { readVqaAnnotations, readVqaResults, vqaAccuracy } from "../src/eval/vqav2.js";
 import { ImpPipeline } from "../src/runtime/pipeline.js";
 import { makeScene } from "../src/synth/world.js";
+import { worldSceneOptions } from "../src/synth/write-world.js";
 import { replaceSection } from "./docs-section.js";
 import { MODEL_AND_WORLD } from "./tiny-paths.js";
 
@@ -37,6 +38,7 @@ if (values.help) {
 }
 const model = resolve(values.model);
 const test = join(resolve(values.world), "eval", "test");
+const sceneOptions = worldSceneOptions(values.world);
 const opts = { backend: "wasm" as const, threads: values.threads ? Number(values.threads) : undefined };
 const answerer = await createLocalAnswerer(model, opts);
 
@@ -88,7 +90,7 @@ const byType = new Map<string, { n: number[]; sum: number[] }>();
     const qid = Number(showKey(a.key));
     if (!Number.isInteger(qid))
       throw new Error(`vqav2 annotations: question_id ${showKey(a.key)} is not a world id`);
-    const several = makeScene(Math.floor(qid / 10)).objects.length > 1 ? 1 : 0;
+    const several = makeScene(Math.floor(qid / 10), sceneOptions).objects.length > 1 ? 1 : 0;
     const t = byType.get(a.questionType) ?? { n: [0, 0], sum: [0, 0] };
     t.n[several]! += 1;
     t.sum[several]! += vqaAccuracy(a, p);

@@ -13,6 +13,7 @@ import { ImpPipeline } from "../src/runtime/pipeline.js";
 import { numberWord } from "../src/synth/language.js";
 import { SHORT_PROMPT } from "../src/synth/records.js";
 import { imageName, makeScene, splitSeeds } from "../src/synth/world.js";
+import { worldSceneOptions } from "../src/synth/write-world.js";
 import { helpFromHeader } from "./help.js";
 import { MODEL_AND_WORLD } from "./tiny-paths.js";
 
@@ -30,6 +31,8 @@ const images = join(values.world, "eval", "test", "vqav2", "test2015");
 if (!existsSync(images))
   throw new Error(`${images}: no test images; --world is train:tiny's work folder's world`);
 
+const sceneOptions = worldSceneOptions(values.world);
+
 const QUESTION = "How many red circles are there?";
 const imp = await ImpPipeline.load(values.model, { backend: "wasm" });
 const ask = async (image: string, prompt: string) =>
@@ -45,7 +48,7 @@ let short = 0;
 const pairs = new Map<string, number>();
 for (const seed of splitSeeds("test", 100_000)) {
   if (scenes >= want) break;
-  const scene = makeScene(seed);
+  const scene = makeScene(seed, sceneOptions);
   const image = join(images, imageName(seed));
   if (scene.kind !== "shapes" || !existsSync(image)) continue;
   const truth = scene.objects.filter((o) => o.color === "red" && o.shape === "circle").length;

@@ -2,7 +2,7 @@
  * Writes examples/: a few test-split scenes of the generated world (never seen in training), chosen by fixed
  * rules so that the README's commands have something to ask about, with the true answers beside them.
  *
- *   node --import tsx scripts/make-examples.ts [--out examples]
+ *   node --import tsx scripts/make-examples.ts [--out examples] [--model models/imp-tiny]
  */
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,18 +11,26 @@ import { encodePng } from "../src/synth/png.js";
 import { renderScene } from "../src/synth/render.js";
 import type { Scene } from "../src/synth/scene.js";
 import { makeScene, splitSeeds } from "../src/synth/world.js";
+import { worldSceneOptions } from "../src/synth/write-world.js";
+import { TINY_MODEL } from "./tiny-paths.js";
 
 const { values } = parseArgs({
-  options: { out: { type: "string", default: "examples" }, help: { type: "boolean", default: false } },
+  options: {
+    out: { type: "string", default: "examples" },
+    model: { type: "string", default: TINY_MODEL },
+    help: { type: "boolean", default: false },
+  },
 });
 if (values.help) {
   process.stdout.write(
-    "node --import tsx scripts/make-examples.ts [--out DIR]\n" +
-      "Writes a few test scenes of the generated world as PNGs, with their questions and true answers (README.md).\n",
+    "node --import tsx scripts/make-examples.ts [--out DIR] [--model DIR]\n" +
+      "Writes a few test scenes of the generated world as PNGs, with their questions and true answers (README.md);\n" +
+      "the world is the one the model (default the built-in one) was made on, as its world.json says.\n",
   );
   process.exit(0);
 }
 const out = values.out!;
+const sceneOptions = worldSceneOptions(values.model!);
 
 const count = (s: Scene, color: string, shape: string) =>
   s.objects.filter((o) => o.color === color && o.shape === shape).length;
@@ -75,9 +83,9 @@ const lines = [
   "| --- | ---: | --- | --- |",
 ];
 for (const ex of EXAMPLES) {
-  const seed = seeds.find((s) => ex.rule(makeScene(s)));
+  const seed = seeds.find((s) => ex.rule(makeScene(s, sceneOptions)));
   if (seed === undefined) throw new Error(`no test scene fits the rule of ${ex.file}`);
-  const scene = makeScene(seed);
+  const scene = makeScene(seed, sceneOptions);
   const tmp = join(out, `.${ex.file}.tmp`);
   writeFileSync(tmp, encodePng(renderScene(scene)));
   renameSync(tmp, join(out, ex.file));

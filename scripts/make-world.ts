@@ -3,11 +3,13 @@
  * evaluation sets in official formats, the text corpus and the tokenizer (src/synth/write-world.ts).
  *
  *   npm run world -- --out /tmp/imp-world [--train 20000] [--val 500] [--eval-val 300] [--test 1000]
- *                    [--corpus 10000] [--vocab 2048] [--pope-images 200] [--mc 300]
+ *                    [--corpus 10000] [--vocab 2048] [--pope-images 200] [--mc 300] [--layout free|grid]
+ *                    [--conv-question-first 0]
  *
  * Keep the output outside the repository (or in an ignored folder): it is data, regenerated at will.
  */
 import { parseArgs } from "node:util";
+import type { ShapeLayout } from "../src/synth/scene.js";
 import { writeWorld } from "../src/synth/write-world.js";
 
 const { values } = parseArgs({
@@ -21,12 +23,17 @@ const { values } = parseArgs({
     vocab: { type: "string", default: "2048" },
     "pope-images": { type: "string", default: "200" },
     mc: { type: "string", default: "300" },
+    layout: { type: "string", default: "free" },
+    "conv-question-first": { type: "string", default: "0" },
     help: { type: "boolean", default: false },
   },
 });
 
 const usage =
-  "usage: npm run world -- --out DIR [--train N] [--val N] [--eval-val N] [--test N] [--corpus N] [--vocab N] [--pope-images N] [--mc N]";
+  "usage: npm run world -- --out DIR [--train N] [--val N] [--eval-val N] [--test N] [--corpus N] [--vocab N] [--pope-images N] [--mc N]\n" +
+  "       [--layout free|grid] [--conv-question-first SHARE]\n" +
+  "--layout grid puts each shape of a shapes scene alone in a cell of an 8 × 8 board (src/synth/scene.ts);\n" +
+  "--conv-question-first is the share of conversation records that open with a question, not a caption.";
 if (values.help || !values.out) {
   console.error(usage);
   process.exit(values.help ? 0 : 2);
@@ -52,6 +59,8 @@ const manifest = writeWorld({
   vocabSize: count("vocab", values.vocab),
   popeImages: count("pope-images", values["pope-images"]),
   mcQuestions: count("mc", values.mc),
+  layout: values.layout as ShapeLayout,
+  convQuestionFirst: Number(values["conv-question-first"]),
   log: (line) => process.stderr.write(`${line}\n`),
 });
 process.stderr.write(`world written to ${values.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

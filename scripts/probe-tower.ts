@@ -6,6 +6,8 @@
  *
  *   node --import tsx scripts/probe-tower.ts [--model models/imp-tiny] [--scenes 1000] [--threads N]
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/registry.js";
 import { ProgressBar } from "../src/eval/progress.js";
@@ -15,6 +17,7 @@ import { COLOR_NAMES } from "../src/synth/palette.js";
 import { renderScene } from "../src/synth/render.js";
 import { SHAPE_NAMES } from "../src/synth/shapes.js";
 import { makeScene, splitSeeds } from "../src/synth/world.js";
+import { worldSceneOptions } from "../src/synth/write-world.js";
 import { tidy } from "../src/tensor/scope.js";
 import { fromF32 } from "../src/tensor/tensor.js";
 import { TINY_MODEL } from "./tiny-paths.js";
@@ -46,6 +49,9 @@ if (!model.vision || !vision) throw new Error(`${values.model}: the model has no
 const size = vision.imageSize;
 const grid = size / vision.patch;
 const spec = siglipSpec(size, "square");
+// The scenes of the world the model was made on (train:tiny copies world.json into the model folder).
+const sceneOptions = existsSync(join(values.model, "world.json")) ? worldSceneOptions(values.model) : {};
+console.log(`scenes: layout ${sceneOptions.layout ?? "free"}`);
 
 interface Sample {
   token: Float32Array;
@@ -57,7 +63,7 @@ const samples: Sample[] = [];
 const bar = new ProgressBar(wanted, "probe features");
 for (const seed of splitSeeds("train", 20000)) {
   if (samples.length >= wanted) break;
-  const scene = makeScene(seed);
+  const scene = makeScene(seed, sceneOptions);
   if (scene.kind !== "shapes" || scene.objects.length !== 1) continue;
   const o = scene.objects[0]!;
   const px = fromF32(backend, preprocessForTower(renderScene(scene), spec), [3, size, size]);

@@ -46,7 +46,7 @@ test("training does not depend on the order of the texts", () => {
   assert.equal(a.merges.length, 600 - 256 - SPECIAL_TOKENS.length);
 });
 
-const corpus = corpusText(splitSeeds("corpus", 150).map(makeScene));
+const corpus = corpusText(splitSeeds("corpus", 150).map((s) => makeScene(s)));
 const model = trainWorldTokenizer([corpus], 1024);
 
 test("the tokenizer round-trips text and keeps the template's special tokens whole", () => {

@@ -8,7 +8,7 @@ import { categoryOf } from "./scene.js";
 import { makeScene, splitSeeds } from "./world.js";
 
 const scenes = splitSeeds("test", 400)
-  .map(makeScene)
+  .map((s) => makeScene(s))
   .filter((s) => s.kind === "shapes");
 const stats = popeStats(scenes);
 const C = CATEGORIES.length;

@@ -177,7 +177,7 @@ function derive(s: Scene, q: string): string {
   return s.kind === "shapes" ? deriveShapes(s, q) : s.kind === "text" ? deriveText(s, q) : deriveChart(s, q);
 }
 
-const scenes = splitSeeds("val", 600).map(makeScene);
+const scenes = splitSeeds("val", 600).map((s) => makeScene(s));
 
 function allQuestions(fn: (s: Scene, qa: Qa) => void): Map<string, number> {
   const seen = new Map<string, number>();

@@ -7,7 +7,7 @@ import { popeStats, presentCategories } from "./pope.js";
 import { CONV_OPENINGS, RECORD_CATEGORIES, SHORT_PROMPT, sceneRecords } from "./records.js";
 import { makeScene, splitSeeds } from "./world.js";
 
-const scenes = splitSeeds("train", 300).map(makeScene);
+const scenes = splitSeeds("train", 300).map((s) => makeScene(s));
 const stats = popeStats(scenes.filter((s) => s.kind === "shapes"));
 
 test("records are well-formed LLaVA conversations", () => {

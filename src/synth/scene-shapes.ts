@@ -3,13 +3,23 @@
  * (some are more frequent, as COCO's objects are), and most scenes have a theme (several shapes of one kind,
  * or several things of one colour), which gives the co-occurrence structure that POPE's "popular" and
  * "adversarial" negatives are built from. Shapes may overlap, but every shape keeps at least 70% of its pixels
- * visible and shapes of one colour never touch, so every shape can be seen, named and counted.
+ * visible and shapes of one colour never touch, so every shape can be seen, named and counted. On the "grid"
+ * layout (scene.ts) each shape sits alone in a cell of an 8 × 8 board instead.
  */
 import type { Rng } from "../util/random.js";
 import { BACKGROUND_NAMES, COLOR_NAMES, type ColorName } from "./palette.js";
 import { SAMPLES } from "./raster.js";
 import { chance, intIn, pick, rngFor, STREAM, weightedIndex, weightedPick } from "./sampling.js";
-import { IMAGE_SIZE, type Scene, type ShapeObject, SIZE_RANGE, type SizeName } from "./scene.js";
+import {
+  GRID_CELLS,
+  GRID_SIZE_RANGE,
+  IMAGE_SIZE,
+  type Scene,
+  type ShapeLayout,
+  type ShapeObject,
+  SIZE_RANGE,
+  type SizeName,
+} from "./scene.js";
 import { SHAPE_NAMES, type ShapeName, shapeMask } from "./shapes.js";
 
 /** Prior weights: the first colours and shapes of the lists are the most frequent. */
@@ -134,12 +144,36 @@ export function layout(rng: Rng, list: Spec[], overlap: boolean, size: number): 
   }
 }
 
-export function makeShapesScene(seed: number): Scene {
+/**
+ * Shapes on a board: each in a cell of its own (centred, GRID_SIZE_RANGE sizes, never overlapping: by the `apart`
+ * rule a large shape keeps out of the cells next to another shape, and two small ones next to each other stay
+ * 5 px apart). With at most six shapes on 64 cells a free cell is always found; one that finds none is left out.
+ */
+export function gridLayout(rng: Rng, list: readonly Spec[], size: number): ShapeObject[] {
+  const cell = size / GRID_CELLS;
+  if (!Number.isInteger(cell)) throw new Error(`grid layout: ${size} px is not ${GRID_CELLS} whole cells`);
+  const placed: ShapeObject[] = [];
+  for (const s of list) {
+    const r = intIn(rng, GRID_SIZE_RANGE[s.size][0], GRID_SIZE_RANGE[s.size][1]);
+    for (let t = 0; t < 100; t++) {
+      const x = intIn(rng, 0, GRID_CELLS - 1) * cell + cell / 2;
+      const y = intIn(rng, 0, GRID_CELLS - 1) * cell + cell / 2;
+      if (placed.every((p) => apart(p, { color: s.color, x, y, r }, false))) {
+        placed.push({ shape: s.shape, color: s.color, size: s.size, x, y, r, label: null, visible: 1 });
+        break;
+      }
+    }
+  }
+  return placed;
+}
+
+export function makeShapesScene(seed: number, shapeLayout: ShapeLayout = "free"): Scene {
   const rng = rngFor(seed, STREAM.scene);
   const background = pick(rng, BACKGROUND_NAMES);
   const list = specs(rng);
   const overlap = chance(rng, 0.3);
-  const objects = layout(rng, list, overlap, IMAGE_SIZE);
+  const objects =
+    shapeLayout === "grid" ? gridLayout(rng, list, IMAGE_SIZE) : layout(rng, list, overlap, IMAGE_SIZE);
   return {
     id: seed,
     kind: "shapes",

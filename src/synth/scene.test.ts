@@ -5,13 +5,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GLYPH_H, GLYPH_W } from "./font.js";
 import { SAMPLES } from "./raster.js";
+import { GRID_CELLS, GRID_SIZE_RANGE, IMAGE_SIZE } from "./scene.js";
 import { MAX_OBJECTS, MIN_VISIBLE, visibility } from "./scene-shapes.js";
 import { labelOrigin } from "./scene-text.js";
 import { shapeMask } from "./shapes.js";
 import { makeScene, sceneKind, splitSeeds } from "./world.js";
 
 const seeds = splitSeeds("train", 1500);
-const scenes = seeds.map(makeScene);
+const scenes = seeds.map((s) => makeScene(s));
 
 test("seeds map to kinds in about the intended proportions", () => {
   const n = { shapes: 0, text: 0, chart: 0 };
@@ -121,4 +122,66 @@ test("chart scenes: distinct labels and values, pies are whole", () => {
       for (const v of c.values) assert.ok(v >= 5 && v <= 99);
     }
   }
+});
+
+test("grid layout: each shape alone in a cell of the 8 × 8 board, wholly inside it, 3 px from the others", () => {
+  const cell = IMAGE_SIZE / GRID_CELLS;
+  let shapes = 0;
+  let closest = 0;
+  for (const seed of seeds) {
+    const s = makeScene(seed, { layout: "grid" });
+    if (s.kind !== "shapes") {
+      // Only shapes scenes are laid out differently.
+      assert.deepEqual(s, makeScene(seed));
+      continue;
+    }
+    shapes++;
+    assert.ok(s.objects.length >= 1 && s.objects.length <= MAX_OBJECTS);
+    // The same objects as the free layout asks for, in kind, colour and size; only where they go differs.
+    const free = makeScene(seed).objects;
+    const key = (o: { shape: string; color: string }) => `${o.color} ${o.shape}`;
+    assert.ok(
+      s.objects.every((o) => free.map(key).includes(key(o))),
+      `${s.id}: objects differ from the free layout's`,
+    );
+    const cells = new Set<number>();
+    for (const o of s.objects) {
+      assert.equal((o.x - cell / 2) % cell, 0, `${s.id}: x ${o.x} is not a cell centre`);
+      assert.equal((o.y - cell / 2) % cell, 0, `${s.id}: y ${o.y} is not a cell centre`);
+      assert.ok(o.r >= GRID_SIZE_RANGE[o.size][0] && o.r <= GRID_SIZE_RANGE[o.size][1], `${s.id}: r ${o.r}`);
+      assert.equal(o.visible, 1);
+      const c = Math.floor(o.y / cell) * GRID_CELLS + Math.floor(o.x / cell);
+      assert.ok(!cells.has(c), `${s.id}: two shapes in cell ${c}`);
+      cells.add(c);
+      // Every covered pixel lies in the shape's own cell, so one 16-px patch holds the whole shape.
+      const m = shapeMask(o.shape, o.x, o.y, o.r, s.width, s.height);
+      for (let y = 0; y < m.h; y++)
+        for (let x = 0; x < m.w; x++)
+          if (m.cov[y * m.w + x]! > 0) {
+            assert.equal(
+              Math.floor((m.x0 + x) / cell),
+              Math.floor(o.x / cell),
+              `${s.id}: ${o.shape} leaves its cell`,
+            );
+            assert.equal(
+              Math.floor((m.y0 + y) / cell),
+              Math.floor(o.y / cell),
+              `${s.id}: ${o.shape} leaves its cell`,
+            );
+          }
+    }
+    // Outlines reach 1.05 r: shapes keep at least 3 px apart, so each can be told from its neighbours.
+    for (let i = 0; i < s.objects.length; i++)
+      for (let j = i + 1; j < s.objects.length; j++) {
+        const [a, b] = [s.objects[i]!, s.objects[j]!];
+        const gap = Math.sqrt((a.x - b.x) ** 2 + (a.y - b.y) ** 2) - 1.05 * (a.r + b.r);
+        assert.ok(gap >= 3, `${s.id}: shapes ${i} and ${j} ${gap.toFixed(1)} px apart`);
+        if (gap < cell) closest++;
+      }
+  }
+  assert.ok(shapes > 700, `only ${shapes} shapes scenes`);
+  // Neighbouring cells are used (the board is not spread out artificially).
+  assert.ok(closest > 20, `only ${closest} pairs of shapes in neighbouring cells`);
+  // Deterministic for a seed.
+  assert.deepEqual(makeScene(seeds[0]!, { layout: "grid" }), makeScene(seeds[0]!, { layout: "grid" }));
 });

@@ -22,6 +22,23 @@ export const SIZE_RANGE: Readonly<Record<SizeName, readonly [number, number]>> =
   large: [18, 23],
 };
 
+/**
+ * How a shapes scene places its shapes: anywhere ("free", overlaps allowed) or each inside its own cell of a
+ * GRID_CELLS × GRID_CELLS board ("grid"). A ViT trained from scratch on a few thousand images learns what a patch
+ * holds long before it learns to combine neighbouring patches: with the 8 × 8 board lined up with the built-in
+ * model's 16-px patches, the patch under each shape holds the whole shape, and a patch-level loss names 70 % of
+ * them after 200 steps against 20 % for free placement (docs/builtin-model.md, "A world on a grid").
+ */
+export type ShapeLayout = "free" | "grid";
+export const SHAPE_LAYOUTS: readonly ShapeLayout[] = ["free", "grid"];
+/** Cells per side of the "grid" board (IMAGE_SIZE / GRID_CELLS = 16 px a cell). */
+export const GRID_CELLS = 8;
+/** Size r of each size class on the board: a large shape (outline 1.05 r) stays inside its 16-px cell. */
+export const GRID_SIZE_RANGE: Readonly<Record<SizeName, readonly [number, number]>> = {
+  small: [5, 5],
+  large: [7, 7],
+};
+
 export interface ShapeObject {
   shape: ShapeName;
   color: ColorName;

@@ -15,7 +15,7 @@ import { makeScene, splitSeeds } from "./world.js";
 
 const dir = mkdtempSync(join(tmpdir(), "imp-evalsets-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const scenes = splitSeeds("test", 120).map(makeScene);
+const scenes = splitSeeds("test", 120).map((s) => makeScene(s));
 const counts: EvalCounts = writeEvalSets({
   dir,
   scenes,

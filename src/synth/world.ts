@@ -9,7 +9,7 @@
  */
 import { UsageError } from "../util/errors.js";
 import { rngFor, weightedIndex } from "./sampling.js";
-import type { Scene, SceneKind } from "./scene.js";
+import type { Scene, SceneKind, ShapeLayout } from "./scene.js";
 import { makeChartScene } from "./scene-chart.js";
 import { makeShapesScene } from "./scene-shapes.js";
 import { makeTextScene } from "./scene-text.js";
@@ -41,10 +41,16 @@ export function sceneKind(seed: number): SceneKind {
   ]!;
 }
 
-export function makeScene(seed: number): Scene {
+/** What a world fixes beyond the seed (the defaults give the version-1 world the built-in model was made on). */
+export interface SceneOptions {
+  /** How shapes scenes place their shapes (default "free"). */
+  layout?: ShapeLayout;
+}
+
+export function makeScene(seed: number, o: SceneOptions = {}): Scene {
   const kind = sceneKind(seed);
   return kind === "shapes"
-    ? makeShapesScene(seed)
+    ? makeShapesScene(seed, o.layout)
     : kind === "text"
       ? makeTextScene(seed)
       : makeChartScene(seed);

@@ -2,13 +2,16 @@
 // exist; the manifest counts what was written; train, val and test images never share a scene.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, test } from "node:test";
 import { Tokenizer } from "../io/tokenizer/tokenizer.js";
+import { encodePng } from "./png.js";
 import type { LlavaRecord } from "./records.js";
-import { writeWorld } from "./write-world.js";
+import { renderScene } from "./render.js";
+import { makeScene } from "./world.js";
+import { worldSceneOptions, writeWorld } from "./write-world.js";
 
 const root = mkdtempSync(join(tmpdir(), "imp-world-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -79,4 +82,33 @@ test("a conversation share outside 0–1 is refused, naming the option", () => {
       () => writeWorld({ ...opts, out: join(root, "bad"), convQuestionFirst: bad }),
       /convQuestionFirst must be a share between 0 and 1, got/,
     );
+});
+
+test("the shapes layout is written to world.json and read back; an unknown one is refused", () => {
+  const dir = join(root, "grid");
+  const m = writeWorld({ ...opts, train: 8, val: 2, evalVal: 0, test: 12, out: dir, layout: "grid" });
+  assert.equal(m.options.layout, "grid");
+  assert.deepEqual(worldSceneOptions(dir), { layout: "grid" });
+  // A record's image is its scene drawn on the board.
+  const rec = (JSON.parse(readFileSync(join(dir, "train", "caption.json"), "utf8")) as LlavaRecord[])[0]!;
+  const seed = Number.parseInt(rec.id, 10);
+  const png = readFileSync(join(dir, "images", rec.image));
+  assert.deepEqual(png, Buffer.from(encodePng(renderScene(makeScene(seed, { layout: "grid" })))));
+  assert.throws(
+    () => writeWorld({ ...opts, out: join(root, "bad-layout"), layout: "board" as never }),
+    /world: layout must be one of free, grid, got "board"/,
+  );
+  mkdirSync(join(root, "odd"), { recursive: true });
+  writeFileSync(join(root, "odd", "world.json"), JSON.stringify({ options: { layout: "hex" } }));
+  assert.throws(
+    () => worldSceneOptions(join(root, "odd")),
+    /odd\/world\.json: options\.layout must be one of free, grid, got "hex"/,
+  );
+  // A world from before the option: the free layout.
+  writeFileSync(join(root, "odd", "world.json"), JSON.stringify({ options: {} }));
+  assert.deepEqual(worldSceneOptions(join(root, "odd")), { layout: "free" });
+  assert.throws(
+    () => worldSceneOptions(join(root, "nowhere")),
+    /nowhere\/world\.json: expected a world manifest/,
+  );
 });

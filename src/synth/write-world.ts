@@ -6,7 +6,7 @@
  * @example
  * writeWorld({ out: "/tmp/world", train: 20000, val: 500, test: 1000 });
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../util/errors.js";
 import { corpusText } from "./corpus.js";
@@ -22,9 +22,9 @@ import {
   sceneRecords,
 } from "./records.js";
 import { renderScene } from "./render.js";
-import { IMAGE_SIZE, type Scene } from "./scene.js";
+import { IMAGE_SIZE, type Scene, SHAPE_LAYOUTS, type ShapeLayout } from "./scene.js";
 import { type EvalCounts, writeEvalSets } from "./testsets.js";
-import { imageName, makeScene, SPLIT_RANGES, splitSeeds, WORLD_VERSION } from "./world.js";
+import { imageName, makeScene, type SceneOptions, SPLIT_RANGES, splitSeeds, WORLD_VERSION } from "./world.js";
 import { worldReadme } from "./world-readme.js";
 import {
   DEFAULT_VOCAB_SIZE,
@@ -50,6 +50,8 @@ export interface WorldOptions {
   mcQuestions?: number;
   /** Conversation records that open with a question rather than a caption (a share, 0–1; default 0). */
   convQuestionFirst?: number;
+  /** How shapes scenes place their shapes (scene.ts; default "free", the version-1 world). */
+  layout?: ShapeLayout;
   /** Progress lines (stage and counts); default silent. */
   log?: (line: string) => void;
 }
@@ -64,6 +66,28 @@ export interface WorldManifest {
   corpus: { scenes: number; characters: number; documents: number };
   tokenizer: { vocabSize: number; merges: number; specialTokens: readonly string[] };
   seconds: Record<string, number>;
+}
+
+/**
+ * The scene options a world folder was written with (its world.json), so that its seeds make its scenes again;
+ * a world written before the option existed gets the default.
+ */
+export function worldSceneOptions(dir: string): SceneOptions {
+  const file = join(dir, "world.json");
+  let manifest: { options?: { layout?: unknown } };
+  try {
+    manifest = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new UsageError(
+      `${file}: expected a world manifest written by \`npm run world\` (${(e as Error).message})`,
+    );
+  }
+  const layout = manifest.options?.layout ?? "free";
+  if (!SHAPE_LAYOUTS.includes(layout as ShapeLayout))
+    throw new UsageError(
+      `${file}: options.layout must be one of ${SHAPE_LAYOUTS.join(", ")}, got ${JSON.stringify(layout)}`,
+    );
+  return { layout: layout as ShapeLayout };
 }
 
 function kinds(scenes: readonly Scene[]): Record<string, number> {
@@ -128,6 +152,11 @@ export function writeWorld(opts: WorldOptions): WorldManifest {
   const q = opts.convQuestionFirst;
   if (q !== undefined && !(q >= 0 && q <= 1))
     throw new UsageError(`world: convQuestionFirst must be a share between 0 and 1, got ${q}`);
+  if (opts.layout !== undefined && !SHAPE_LAYOUTS.includes(opts.layout))
+    throw new UsageError(
+      `world: layout must be one of ${SHAPE_LAYOUTS.join(", ")}, got ${JSON.stringify(opts.layout)}`,
+    );
+  const scene = (seed: number) => makeScene(seed, { layout: opts.layout ?? "free" });
   mkdirSync(out, { recursive: true });
   const seconds: Record<string, number> = {};
   const timed = <T>(stage: string, f: () => T): T => {
@@ -152,7 +181,7 @@ export function writeWorld(opts: WorldOptions): WorldManifest {
   const evalVal = Math.min(opts.evalVal ?? 0, opts.val);
   for (const split of ["train", "val"] as const) {
     const n = split === "train" ? opts.train : opts.val;
-    const scenes = timed(`${split} scenes`, () => splitSeeds(split, n).map(makeScene));
+    const scenes = timed(`${split} scenes`, () => splitSeeds(split, n).map(scene));
     manifest.splits[split] = { firstSeed: SPLIT_RANGES[split].start, scenes: n, kinds: kinds(scenes) };
     const png = pngCache();
     manifest.records[split] = timed(`${split} data`, () =>
@@ -169,13 +198,13 @@ export function writeWorld(opts: WorldOptions): WorldManifest {
       );
     }
   }
-  const testScenes = timed("test scenes", () => splitSeeds("test", opts.test).map(makeScene));
+  const testScenes = timed("test scenes", () => splitSeeds("test", opts.test).map(scene));
   manifest.splits.test = { firstSeed: SPLIT_RANGES.test.start, scenes: opts.test, kinds: kinds(testScenes) };
   manifest.eval.test = timed("test eval sets", () =>
     writeEvalSets({ dir: join(out, "eval", "test"), scenes: testScenes, png: pngCache(), ...evalCaps(opts) }),
   );
   const nCorpus = opts.corpus ?? 0;
-  const corpus = timed("corpus", () => corpusText(splitSeeds("corpus", nCorpus).map(makeScene)));
+  const corpus = timed("corpus", () => corpusText(splitSeeds("corpus", nCorpus).map(scene)));
   writeFileSync(join(out, "corpus.txt"), corpus);
   manifest.corpus = {
     scenes: nCorpus,

@@ -42,7 +42,7 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   // SHORT_PLAN's siglip.patchLoss is 1: every logged SigLIP step reports the patch-level loss too.
   const siglipSteps = lines.filter((l) => l.includes("siglip step"));
   assert.ok(siglipSteps.length > 0);
-  for (const l of siglipSteps) assert.match(l, /patch loss \d+\.\d+, centres named \d+%/);
+  for (const l of siglipSteps) assert.match(l, /patch loss \d+\.\d+, centres named \d+\.\d%/);
   // The look warm-up: single-object colour questions and as many colour-and-shape counts (SHORT_PLAN's look.counts
   // is 1) about scenes of several shapes, merged into the LLM that stage 2 starts from.
   const look = JSON.parse(readFileSync(join(tmp, "work", "look.json"), "utf8")) as Array<{
@@ -56,12 +56,12 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   assert.equal(colors.length + counts.length, look.length);
   for (const r of colors) {
     assert.match(r.conversations[0]!.value, /^<image>\n.*colou?r.*\?\nAnswer the question/s);
-    assert.equal(makeScene(Number.parseInt(r.id, 10)).objects.length, 1);
+    assert.equal(makeScene(Number.parseInt(r.id, 10), SHORT_PLAN.world).objects.length, 1);
   }
   for (const r of counts) {
     const m = /^<image>\nHow many (\w+) (\w+) are .*\?\nAnswer the question/s.exec(r.conversations[0]!.value);
     assert.ok(m, r.conversations[0]!.value);
-    const objs = makeScene(Number.parseInt(r.id, 10)).objects;
+    const objs = makeScene(Number.parseInt(r.id, 10), SHORT_PLAN.world).objects;
     assert.ok(objs.length > 1);
     const n = objs.filter((o) => o.color === m[1] && SHAPE_PLURALS[o.shape] === m[2]).length;
     assert.equal(r.conversations[1]!.value, String(n), r.conversations[0]!.value);
@@ -127,6 +127,15 @@ test("a world left by an earlier run with other world settings is refused, not r
   await assert.rejects(
     buildBuiltinModel(SHORT_PLAN, { work, out: join(tmp, "unused"), backend }),
     /world\.convQuestionFirst = 0 but the plan has 0\.5/,
+  );
+  // A world from before the layout option was written with the free layout.
+  writeFileSync(
+    join(work, "world", "world.json"),
+    JSON.stringify({ options: { ...SHORT_PLAN.world, layout: undefined } }),
+  );
+  await assert.rejects(
+    buildBuiltinModel(SHORT_PLAN, { work, out: join(tmp, "unused"), backend }),
+    /world\.layout = "free" but the plan has "grid"/,
   );
   assert.ok(!existsSync(join(work, "base")), "nothing built on the refused world");
 });

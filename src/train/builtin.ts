@@ -29,7 +29,7 @@ import { boundCountQ, colorQ, type Qa } from "../synth/qa.js";
 import { qaTurns, type RecordCategory, shortTurn } from "../synth/records.js";
 import { renderScene } from "../synth/render.js";
 import { rngFor, STREAM } from "../synth/sampling.js";
-import { categoryOf, type Scene } from "../synth/scene.js";
+import { categoryOf, type Scene, type ShapeLayout } from "../synth/scene.js";
 import { SHAPE_NAMES } from "../synth/shapes.js";
 import { sceneVariant } from "../synth/variants.js";
 import { imageName, makeScene, splitSeeds } from "../synth/world.js";
@@ -43,7 +43,7 @@ import { mergeAdapter } from "./merge.js";
 import type { ProgressSink } from "./progress.js";
 import { loadRecipe } from "./recipe.js";
 import { runTraining } from "./run.js";
-import type { ContrastivePair } from "./siglip/pretrain.js";
+import type { ContrastivePair, SiglipStepInfo } from "./siglip/pretrain.js";
 import { pretrainSiglip } from "./siglip/pretrain.js";
 import type { ImagePooling } from "./siglip/towers.js";
 
@@ -60,6 +60,8 @@ export interface BuiltinPlan {
     mc: number;
     /** The share of conversation records that open with a question, not a caption (src/synth/records.ts). */
     convQuestionFirst: number;
+    /** How shapes scenes place their shapes: "free" (the committed model's world) or on an 8 × 8 "grid" (scene.ts). */
+    layout: ShapeLayout;
   };
   model: {
     imageSize: number;
@@ -124,6 +126,7 @@ export const FULL_PLAN: BuiltinPlan = {
     // The committed model's world: every conversation opens with a caption (docs/builtin-model.md says what a
     // run with questions first would change).
     convQuestionFirst: 0,
+    layout: "free",
   },
   model: {
     // 128 px in 16-px patches: 64 image tokens, each patch a 16×16 piece of a shape's outline or two characters
@@ -169,6 +172,7 @@ export const SHORT_PLAN: BuiltinPlan = {
     popeImages: 6,
     mc: 6,
     convQuestionFirst: 0.5,
+    layout: "grid",
   },
   model: {
     ...FULL_PLAN.model,
@@ -366,11 +370,14 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
  * A world a killed run left is reused only if the plan would write the same one: a world section changed by
  * `--plan` would otherwise be silently ignored.
  */
+/** World settings added after the first worlds were written, with the value those worlds had. */
+const WORLD_DEFAULTS = { convQuestionFirst: 0, layout: "free" } as const;
+
 function checkWorldPlan(file: string, plan: BuiltinPlan): void {
   const had = (JSON.parse(readFileSync(file, "utf8")) as { options?: Record<string, unknown> }).options ?? {};
   for (const [key, want] of Object.entries(plan.world)) {
-    // A world written before a key existed was written with its default, 0.
-    const was = had[key] ?? 0;
+    // A world written before a key existed was written with its default.
+    const was = had[key] ?? WORLD_DEFAULTS[key as keyof typeof WORLD_DEFAULTS] ?? 0;
     if (was !== want)
       throw new UsageError(
         `${file}: written with world.${key} = ${JSON.stringify(was)} but the plan has ${JSON.stringify(want)}; ` +
@@ -391,7 +398,7 @@ function writeLookSet(file: string, plan: BuiltinPlan): { colors: number; counts
     conversations: qaTurns([shortTurn(qa)]),
   });
   const scenes = splitSeeds("train", plan.world.train)
-    .map(makeScene)
+    .map((seed) => makeScene(seed, { layout: plan.world.layout }))
     .filter((s) => s.kind === "shapes");
   const colors = [];
   for (const s of scenes) {
@@ -532,6 +539,7 @@ function pretrainTower(
     ...(sp.patchLoss > 0 && { centres: objectCentres(scene, grid, phrases) }),
   });
   let cursor = 0;
+  const window: SiglipStepInfo[] = [];
   log(`SigLIP pretraining: ${sp.steps} steps × ${sp.batch} pairs`);
   pretrainSiglip(model, tok, rng, {
     steps: sp.steps,
@@ -554,7 +562,7 @@ function pretrainTower(
     pairs: () => {
       const out: ContrastivePair[] = [];
       while (out.length < sp.batch) {
-        const scene = makeScene(order[cursor++ % order.length]!);
+        const scene = makeScene(order[cursor++ % order.length]!, { layout: plan.world.layout });
         const variant =
           out.length < sp.batch / 2 && out.length + 2 <= sp.batch ? sceneVariant(scene, varRng) : null;
         if (!variant) {
@@ -571,14 +579,18 @@ function pretrainTower(
       }
       return out;
     },
+    // Each logged line averages the steps since the last one (one batch's accuracy is too noisy to compare runs).
     onStep: (s, r) => {
-      if (s % 50 === 0 || s === sp.steps - 1)
-        log(
-          `  siglip step ${s}: loss ${r.loss.toFixed(4)}, in-batch retrieval ${(r.accuracy * 100).toFixed(0)}%` +
-            (sp.patchLoss > 0
-              ? `; patch loss ${r.patchLoss.toFixed(4)}, centres named ${(r.patchAccuracy * 100).toFixed(0)}%`
-              : ""),
-        );
+      window.push(r);
+      if (s % 50 !== 0 && s !== sp.steps - 1) return;
+      const mean = (f: (i: SiglipStepInfo) => number) => window.reduce((a, i) => a + f(i), 0) / window.length;
+      log(
+        `  siglip step ${s}: loss ${mean((i) => i.loss).toFixed(4)}, in-batch retrieval ${(mean((i) => i.accuracy) * 100).toFixed(0)}%` +
+          (sp.patchLoss > 0
+            ? `; patch loss ${mean((i) => i.patchLoss).toFixed(4)}, centres named ${(mean((i) => i.patchAccuracy) * 100).toFixed(1)}%`
+            : ""),
+      );
+      window.length = 0;
     },
   });
 }
