@@ -4,7 +4,7 @@
  * from (a) the patch token under the shape's centre and (b) the max- and mean-pooled tokens, trained on 75 % of
  * the scenes and scored on the rest. Prints a markdown table (docs/builtin-model.md quotes it).
  *
- *   node --import tsx scripts/probe-tower.ts [--model models/imp-tiny] [--scenes 1000] [--threads N]
+ *   node --import tsx scripts/probe-tower.ts [--model models/imp-tiny] [--world DIR] [--scenes 1000] [--threads N]
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -27,14 +27,16 @@ const { values } = parseArgs({
     model: { type: "string", default: TINY_MODEL },
     scenes: { type: "string", default: "1000" },
     threads: { type: "string" },
+    world: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    "node --import tsx scripts/probe-tower.ts [--model DIR] [--scenes N] [--threads N]\n" +
+    "node --import tsx scripts/probe-tower.ts [--model DIR] [--world DIR] [--scenes N] [--threads N]\n" +
       "Linear probes of colour and shape on the frozen vision tower of a model trained on the generated world\n" +
-      "(default the built-in one), from the token under the shape and from pooled tokens; prints a markdown table.\n",
+      "(default the built-in one), from the token under the shape and from pooled tokens; prints a markdown table.\n" +
+      "The scenes are those of --world (a world folder), else of the world.json in the model folder.\n",
   );
   process.exit(0);
 }
@@ -49,8 +51,13 @@ if (!model.vision || !vision) throw new Error(`${values.model}: the model has no
 const size = vision.imageSize;
 const grid = size / vision.patch;
 const spec = siglipSpec(size, "square");
-// The scenes of the world the model was made on (train:tiny copies world.json into the model folder).
-const sceneOptions = existsSync(join(values.model, "world.json")) ? worldSceneOptions(values.model) : {};
+// The scenes of the world the model was made on: --world's, else the model folder's world.json (train:tiny copies
+// it there), else the default world.
+const sceneOptions = values.world
+  ? worldSceneOptions(values.world)
+  : existsSync(join(values.model, "world.json"))
+    ? worldSceneOptions(values.model)
+    : {};
 console.log(`scenes: layout ${sceneOptions.layout ?? "free"}`);
 
 interface Sample {
