@@ -11,6 +11,7 @@ import { BACKGROUND_NAMES, COLOR_NAMES, type ColorName } from "./palette.js";
 import { SAMPLES } from "./raster.js";
 import { chance, intIn, pick, rngFor, STREAM, weightedIndex, weightedPick } from "./sampling.js";
 import {
+  DEFAULT_LAYOUT,
   GRID_CELLS,
   GRID_SIZE_RANGE,
   IMAGE_SIZE,
@@ -167,7 +168,7 @@ export function gridLayout(rng: Rng, list: readonly Spec[], size: number): Shape
   return placed;
 }
 
-export function makeShapesScene(seed: number, shapeLayout: ShapeLayout = "free"): Scene {
+export function makeShapesScene(seed: number, shapeLayout: ShapeLayout = DEFAULT_LAYOUT): Scene {
   const rng = rngFor(seed, STREAM.scene);
   const background = pick(rng, BACKGROUND_NAMES);
   const list = specs(rng);

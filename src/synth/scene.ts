@@ -31,6 +31,8 @@ export const SIZE_RANGE: Readonly<Record<SizeName, readonly [number, number]>> =
  */
 export type ShapeLayout = "free" | "grid";
 export const SHAPE_LAYOUTS: readonly ShapeLayout[] = ["free", "grid"];
+/** The layout of a world written before the option existed (version 1, the committed model's). */
+export const DEFAULT_LAYOUT: ShapeLayout = "free";
 /** Cells per side of the "grid" board (IMAGE_SIZE / GRID_CELLS = 16 px a cell). */
 export const GRID_CELLS = 8;
 /** Size r of each size class on the board: a large shape (outline 1.05 r) stays inside its 16-px cell. */

@@ -22,7 +22,7 @@ import {
   sceneRecords,
 } from "./records.js";
 import { renderScene } from "./render.js";
-import { IMAGE_SIZE, type Scene, SHAPE_LAYOUTS, type ShapeLayout } from "./scene.js";
+import { DEFAULT_LAYOUT, IMAGE_SIZE, type Scene, SHAPE_LAYOUTS, type ShapeLayout } from "./scene.js";
 import { type EvalCounts, writeEvalSets } from "./testsets.js";
 import { imageName, makeScene, type SceneOptions, SPLIT_RANGES, splitSeeds, WORLD_VERSION } from "./world.js";
 import { worldReadme } from "./world-readme.js";
@@ -82,7 +82,7 @@ export function worldSceneOptions(dir: string): SceneOptions {
       `${file}: expected a world manifest written by \`npm run world\` (${(e as Error).message})`,
     );
   }
-  const layout = manifest.options?.layout ?? "free";
+  const layout = manifest.options?.layout ?? DEFAULT_LAYOUT;
   if (!SHAPE_LAYOUTS.includes(layout as ShapeLayout))
     throw new UsageError(
       `${file}: options.layout must be one of ${SHAPE_LAYOUTS.join(", ")}, got ${JSON.stringify(layout)}`,
@@ -156,7 +156,7 @@ export function writeWorld(opts: WorldOptions): WorldManifest {
     throw new UsageError(
       `world: layout must be one of ${SHAPE_LAYOUTS.join(", ")}, got ${JSON.stringify(opts.layout)}`,
     );
-  const scene = (seed: number) => makeScene(seed, { layout: opts.layout ?? "free" });
+  const scene = (seed: number) => makeScene(seed, { layout: opts.layout ?? DEFAULT_LAYOUT });
   mkdirSync(out, { recursive: true });
   const seconds: Record<string, number> = {};
   const timed = <T>(stage: string, f: () => T): T => {

@@ -29,7 +29,7 @@ import { boundCountQ, colorQ, type Qa } from "../synth/qa.js";
 import { qaTurns, type RecordCategory, shortTurn } from "../synth/records.js";
 import { renderScene } from "../synth/render.js";
 import { rngFor, STREAM } from "../synth/sampling.js";
-import { categoryOf, type Scene, type ShapeLayout } from "../synth/scene.js";
+import { categoryOf, DEFAULT_LAYOUT, type Scene, type ShapeLayout } from "../synth/scene.js";
 import { SHAPE_NAMES } from "../synth/shapes.js";
 import { sceneVariant } from "../synth/variants.js";
 import { imageName, makeScene, splitSeeds } from "../synth/world.js";
@@ -371,7 +371,7 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
  * `--plan` would otherwise be silently ignored.
  */
 /** World settings added after the first worlds were written, with the value those worlds had. */
-const WORLD_DEFAULTS = { convQuestionFirst: 0, layout: "free" } as const;
+const WORLD_DEFAULTS = { convQuestionFirst: 0, layout: DEFAULT_LAYOUT } as const;
 
 function checkWorldPlan(file: string, plan: BuiltinPlan): void {
   const had = (JSON.parse(readFileSync(file, "utf8")) as { options?: Record<string, unknown> }).options ?? {};
