@@ -21,7 +21,7 @@ import { renderScene } from "../src/synth/render.js";
 import { rngFor } from "../src/synth/sampling.js";
 import { makeScene, splitSeeds } from "../src/synth/world.js";
 import { worldSceneOptions } from "../src/synth/write-world.js";
-import { tidy } from "../src/tensor/scope.js";
+import { keep, tidy } from "../src/tensor/scope.js";
 import type { Tensor } from "../src/tensor/tensor.js";
 import { TINY_MODEL } from "./tiny-paths.js";
 
@@ -84,7 +84,7 @@ const tallies = new Map<string, Tally>(
 /** The pool answer whose first token scores highest after `ids` (with the image's embeddings when given). */
 function pickAnswer(ids: readonly number[], image: Tensor | null, qa: Qa): string {
   return tidy(() => {
-    const embeds = image ? model.embed(ids, [model.encodeImage(image).embeds]) : model.embedTokens(ids);
+    const embeds = image ? model.embed(ids, [image]) : model.embedTokens(ids);
     const hidden = model.forward(embeds);
     const last = model.logits(hidden.slice(0, hidden.dim(0) - 1, hidden.dim(0))).toF32();
     let best = qa.pool[0]!;
@@ -117,7 +117,13 @@ for (const seed of splitSeeds("val", 100_000)) {
   scenes++;
   const rng = rngFor(scene.id, PROBE_STREAM);
   const words = describe(scene, rng);
-  const pixels = hasImage ? await pipe.prepareImage(renderScene(scene)) : null;
+  // The image's embeddings, once per scene (every question about it reuses them).
+  let image: Tensor | null = null;
+  if (hasImage) {
+    const pixels = await pipe.prepareImage(renderScene(scene));
+    image = keep(tidy(() => model.encodeImage(pixels).embeds));
+    pixels.dispose();
+  }
   for (const [name, family] of FAMILIES) {
     const qa = family(scene, rng);
     if (!qa) continue;
@@ -127,12 +133,12 @@ for (const seed of splitSeeds("val", 100_000)) {
     const question = `${qa.question}\n${SHORT_ANSWER_PROMPT}`;
     const textIds = pipe.promptIds({ prompt: `${words}\n${question}` }, false).ids;
     if (pickAnswer(textIds, null, qa) === qa.answer) t.text++;
-    if (pixels) {
+    if (image) {
       const imageIds = pipe.promptIds({ prompt: question }, true).ids;
-      if (pickAnswer(imageIds, pixels, qa) === qa.answer) t.image++;
+      if (pickAnswer(imageIds, image, qa) === qa.answer) t.image++;
     }
   }
-  pixels?.dispose();
+  image?.dispose();
   bar.tick();
 }
 bar.finish();
