@@ -5,12 +5,12 @@
  * retrieval: the LLM alone), once with the image and no words (what Imp is for). Each answer is the pool answer
  * (the ten colours, the eight shapes, 0–6, yes/no) whose first token the model scores highest after the prompt, so
  * the wording of the answer does not count; the best constant answer of each family is printed beside it (an LLM
- * answering from priors scores at most that). Prints a markdown table (docs/builtin-model.md quotes it).
+ * answering from priors scores at most that). A model (or an LM base) at the constant's level from a description
+ * has not learnt to take answers from its context. The scenes are those of --world (a world folder), else of the
+ * world.json in the model folder. Prints a markdown table (docs/builtin-model.md quotes it).
  *
  *   node --import tsx scripts/probe-llm.ts [--model models/imp-tiny] [--world DIR] [--scenes 300] [--threads N]
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ProgressBar } from "../src/eval/progress.js";
 import { SHORT_ANSWER_PROMPT } from "../src/eval/tasks.js";
@@ -20,31 +20,20 @@ import { boundCountQ, colorQ, countQ, existQ, type Family, type Qa, shapeQ } fro
 import { renderScene } from "../src/synth/render.js";
 import { rngFor } from "../src/synth/sampling.js";
 import { makeScene, splitSeeds } from "../src/synth/world.js";
-import { worldSceneOptions } from "../src/synth/write-world.js";
 import { keep, tidy } from "../src/tensor/scope.js";
 import type { Tensor } from "../src/tensor/tensor.js";
-import { TINY_MODEL } from "./tiny-paths.js";
+import { helpFromHeader } from "./help.js";
+import { modelSceneOptions, TINY_MODEL } from "./tiny-paths.js";
 
+helpFromHeader(import.meta.url);
 const { values } = parseArgs({
   options: {
     model: { type: "string", default: TINY_MODEL },
     world: { type: "string" },
     scenes: { type: "string", default: "300" },
     threads: { type: "string" },
-    help: { type: "boolean", default: false },
   },
 });
-if (values.help) {
-  process.stdout.write(
-    "node --import tsx scripts/probe-llm.ts [--model DIR] [--world DIR] [--scenes N] [--threads N]\n" +
-      "Short questions about validation scenes of several shapes, asked with the scene told in words (no image)\n" +
-      "and with the image (no words), scored among each family's possible answers; prints a markdown table with\n" +
-      "the best constant answer per family. A model (or an LM base) that answers at the constant's level from a\n" +
-      "description has not learnt to take answers from its context. The scenes are those of --world (a world\n" +
-      "folder), else of the world.json in the model folder.\n",
-  );
-  process.exit(0);
-}
 const wanted = Number(values.scenes);
 if (!Number.isInteger(wanted) || wanted < 10)
   throw new Error(`--scenes: expected an integer ≥ 10, got ${values.scenes}`);
@@ -54,11 +43,7 @@ const pipe = await ImpPipeline.load(values.model, {
   threads: values.threads ? Number(values.threads) : undefined,
 });
 const { model, tokenizer } = pipe;
-const sceneOptions = values.world
-  ? worldSceneOptions(values.world)
-  : existsSync(join(values.model, "world.json"))
-    ? worldSceneOptions(values.model)
-    : {};
+const sceneOptions = modelSceneOptions(values.model, values.world);
 const hasImage = model.vision !== null && pipe.imageSpec !== null;
 
 const FAMILIES: readonly [string, Family][] = [
@@ -87,25 +72,29 @@ function pickAnswer(ids: readonly number[], image: Tensor | null, qa: Qa): strin
     const embeds = image ? model.embed(ids, [image]) : model.embedTokens(ids);
     const hidden = model.forward(embeds);
     const last = model.logits(hidden.slice(0, hidden.dim(0) - 1, hidden.dim(0))).toF32();
-    let best = qa.pool[0]!;
-    let bestScore = Number.NEGATIVE_INFINITY;
-    for (const a of qa.pool) {
-      const first = firstToken(a, qa.pool);
-      if (last[first]! > bestScore) {
-        bestScore = last[first]!;
-        best = a;
-      }
-    }
-    return best;
+    const firsts = firstTokens(qa.pool);
+    let best = 0;
+    for (let i = 1; i < firsts.length; i++) if (last[firsts[i]!]! > last[firsts[best]!]!) best = i;
+    return qa.pool[best]!;
   });
 }
-/** An answer's first token, which must tell it from the rest of its pool. */
-function firstToken(answer: string, pool: readonly string[]): number {
-  const first = tokenizer.encode(answer)[0]!;
-  const twin = pool.find((b) => b !== answer && tokenizer.encode(b)[0] === first);
-  if (twin !== undefined)
-    throw new Error(`${values.model}: the answers "${answer}" and "${twin}" start with the same token`);
-  return first;
+
+/** Each answer's first token, per pool (the pools are a few shared lists); it must tell the answer from the rest. */
+const poolTokens = new Map<readonly string[], number[]>();
+function firstTokens(pool: readonly string[]): number[] {
+  let firsts = poolTokens.get(pool);
+  if (!firsts) {
+    firsts = pool.map((a) => tokenizer.encode(a)[0]!);
+    firsts.forEach((t, i) => {
+      const j = firsts!.indexOf(t);
+      if (j !== i)
+        throw new Error(
+          `${values.model}: the answers "${pool[j]}" and "${pool[i]}" start with the same token`,
+        );
+    });
+    poolTokens.set(pool, firsts);
+  }
+  return firsts;
 }
 
 const bar = new ProgressBar(wanted, "probe questions");

@@ -2,12 +2,11 @@
  * What the built-in model's vision tower sees: linear probes on its frozen features. Single-shape scenes of the
  * world's train split are run through the tower; a softmax regression predicts the shape's colour and its kind
  * from (a) the patch token under the shape's centre and (b) the max- and mean-pooled tokens, trained on 75 % of
- * the scenes and scored on the rest. Prints a markdown table (docs/builtin-model.md quotes it).
+ * the scenes and scored on the rest. Prints a markdown table (docs/builtin-model.md quotes it). The scenes are
+ * those of --world (a world folder), else of the world.json in the model folder.
  *
  *   node --import tsx scripts/probe-tower.ts [--model models/imp-tiny] [--world DIR] [--scenes 1000] [--threads N]
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/registry.js";
 import { ProgressBar } from "../src/eval/progress.js";
@@ -15,31 +14,23 @@ import { preprocessForTower, siglipSpec } from "../src/io/image/index.js";
 import { loadModel } from "../src/models/load.js";
 import { COLOR_NAMES } from "../src/synth/palette.js";
 import { renderScene } from "../src/synth/render.js";
+import { DEFAULT_LAYOUT } from "../src/synth/scene.js";
 import { SHAPE_NAMES } from "../src/synth/shapes.js";
 import { makeScene, splitSeeds } from "../src/synth/world.js";
-import { worldSceneOptions } from "../src/synth/write-world.js";
 import { tidy } from "../src/tensor/scope.js";
 import { fromF32 } from "../src/tensor/tensor.js";
-import { TINY_MODEL } from "./tiny-paths.js";
+import { helpFromHeader } from "./help.js";
+import { modelSceneOptions, TINY_MODEL } from "./tiny-paths.js";
 
+helpFromHeader(import.meta.url);
 const { values } = parseArgs({
   options: {
     model: { type: "string", default: TINY_MODEL },
     scenes: { type: "string", default: "1000" },
     threads: { type: "string" },
     world: { type: "string" },
-    help: { type: "boolean", default: false },
   },
 });
-if (values.help) {
-  process.stdout.write(
-    "node --import tsx scripts/probe-tower.ts [--model DIR] [--world DIR] [--scenes N] [--threads N]\n" +
-      "Linear probes of colour and shape on the frozen vision tower of a model trained on the generated world\n" +
-      "(default the built-in one), from the token under the shape and from pooled tokens; prints a markdown table.\n" +
-      "The scenes are those of --world (a world folder), else of the world.json in the model folder.\n",
-  );
-  process.exit(0);
-}
 const wanted = Number(values.scenes);
 if (!Number.isInteger(wanted) || wanted < 40)
   throw new Error(`--scenes: expected an integer ≥ 40, got ${values.scenes}`);
@@ -51,14 +42,8 @@ if (!model.vision || !vision) throw new Error(`${values.model}: the model has no
 const size = vision.imageSize;
 const grid = size / vision.patch;
 const spec = siglipSpec(size, "square");
-// The scenes of the world the model was made on: --world's, else the model folder's world.json (train:tiny copies
-// it there), else the default world.
-const sceneOptions = values.world
-  ? worldSceneOptions(values.world)
-  : existsSync(join(values.model, "world.json"))
-    ? worldSceneOptions(values.model)
-    : {};
-console.log(`scenes: layout ${sceneOptions.layout ?? "free"}`);
+const sceneOptions = modelSceneOptions(values.model, values.world);
+console.log(`scenes: layout ${sceneOptions.layout ?? DEFAULT_LAYOUT}`);
 
 interface Sample {
   token: Float32Array;
