@@ -1,12 +1,15 @@
 /**
  * Scores the built-in model on the held-out test sets of the generated world with the same runner and scorers as
  * real benchmarks (`imp eval run` / `imp eval score`), and writes docs/builtin-model.md: the numbers per category
- * against the targets, example images with questions and answers, and how the model was made.
+ * against the targets, example images with questions and answers, and how the model was made. --world is
+ * train:tiny's work folder's world; --page writes another page instead (its example images beside it, in a folder
+ * named after it), so a candidate model is scored without touching the committed page.
  *
- *   node --import tsx scripts/eval-tiny.ts [--model models/imp-tiny] [--world .cache/train-tiny/world] [--limit N]
+ *   node --import tsx scripts/eval-tiny.ts [--model models/imp-tiny] [--world .cache/train-tiny/world]
+ *     [--page docs/builtin-model.md] [--out .cache/eval-tiny] [--limit N] [--threads N]
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { BenchmarkName } from "../src/eval/benchmarks.js";
 import { showKey } from "../src/eval/files.js";
@@ -17,25 +20,24 @@ import { ImpPipeline } from "../src/runtime/pipeline.js";
 import { makeScene } from "../src/synth/world.js";
 import { worldSceneOptions } from "../src/synth/write-world.js";
 import { replaceSection } from "./docs-section.js";
+import { helpFromHeader } from "./help.js";
 import { MODEL_AND_WORLD } from "./tiny-paths.js";
 
+helpFromHeader(import.meta.url);
 const { values } = parseArgs({
   options: {
     ...MODEL_AND_WORLD,
+    page: { type: "string", default: "docs/builtin-model.md" },
     out: { type: "string", default: ".cache/eval-tiny" },
     limit: { type: "string" },
     threads: { type: "string" },
-    help: { type: "boolean", default: false },
   },
 });
-if (values.help) {
-  process.stdout.write(
-    "node --import tsx scripts/eval-tiny.ts [--model DIR] [--world DIR] [--out DIR] [--limit N] [--threads N]\n" +
-      "Scores the built-in model on the world's held-out test sets with imp eval's scorers and writes\n" +
-      "docs/builtin-model.md (scores, examples); --world is train:tiny's work folder's world (default .cache/train-tiny/world).\n",
-  );
-  process.exit(0);
-}
+if (!values.page.endsWith(".md"))
+  throw new Error(`--page: expected a markdown file (.md), got ${values.page}`);
+const page = values.page;
+// The example images go beside the page, in a folder named after it (docs/builtin-model.md → docs/builtin-model/).
+const imagesName = basename(page, ".md");
 const model = resolve(values.model);
 const test = join(resolve(values.world), "eval", "test");
 const sceneOptions = worldSceneOptions(values.world);
@@ -150,7 +152,7 @@ await answerer.close?.();
 
 // Examples: a few test images with questions asked live.
 const imp = await ImpPipeline.load(model, opts);
-const docImages = resolve("docs/builtin-model");
+const docImages = resolve(dirname(page), imagesName);
 mkdirSync(docImages, { recursive: true });
 const vqaQ = readFileSync(join(test, "vqav2", "llava_vqav2_mscoco_test-dev2015.jsonl"), "utf8")
   .trim()
@@ -190,7 +192,7 @@ for (const p of picks) {
   const question = q.text.split("\n")[0]!;
   const { text: answer } = await imp.generate({ image: src, prompt: q.text, maxNewTokens: 16 });
   examples.push(
-    `| ![](builtin-model/${q.image}) | ${question} | ${answer.trim()} | ${truth.get(String(q.question_id)) ?? truth.get(`${q.question_id}|${question.toLowerCase()}`) ?? "?"} |`,
+    `| ![](${imagesName}/${q.image}) | ${question} | ${answer.trim()} | ${truth.get(String(q.question_id)) ?? truth.get(`${q.question_id}|${question.toLowerCase()}`) ?? "?"} |`,
   );
 }
 const detailImage = join(docImages, JSON.parse(picks[0]!.line).image as string);
@@ -224,7 +226,6 @@ of \`imp run\`, \`imp serve\` and \`imp eval run\`. \`npm run train:tiny\` makes
 writes this page.
 `;
 // The page's measured sections are replaced; the rest (the intro on first write, hand-written analysis) is kept.
-const page = "docs/builtin-model.md";
 if (!existsSync(page)) writeFileSync(page, intro);
 replaceSection(
   page,
@@ -272,5 +273,5 @@ ${JSON.stringify(world.eval ?? {}, null, 2)}
 \`\`\``,
 );
 
-process.stderr.write("wrote docs/builtin-model.md\n");
+process.stderr.write(`wrote ${page}\n`);
 process.exit(0);
