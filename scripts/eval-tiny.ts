@@ -192,7 +192,7 @@ for (const p of picks) {
   const question = q.text.split("\n")[0]!;
   const { text: answer } = await imp.generate({ image: src, prompt: q.text, maxNewTokens: 16 });
   examples.push(
-    `| ![](${imagesName}/${q.image}) | ${question} | ${answer.trim()} | ${truth.get(String(q.question_id)) ?? truth.get(`${q.question_id}|${question.toLowerCase()}`) ?? "?"} |`,
+    `| ![](${encodeURI(imagesName)}/${q.image}) | ${question} | ${answer.trim()} | ${truth.get(String(q.question_id)) ?? truth.get(`${q.question_id}|${question.toLowerCase()}`) ?? "?"} |`,
   );
 }
 const detailImage = join(docImages, JSON.parse(picks[0]!.line).image as string);
