@@ -5,14 +5,16 @@
 import { activeTape } from "../tensor/autograd.js";
 import { tidy } from "../tensor/scope.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { checkInterrupt } from "./interrupt.js";
 
 /**
  * Runs one layer of a stack. Without a tape (inference) the layer's intermediates are freed when it returns, and
  * so is its input when `owned` (an earlier layer's output): a deep stack then holds one layer's activations at a
  * time, not all of them until the caller's scope ends (a 793-token Phi-2 prefill: ~150 MB, not ~4.8 GB). With a
- * tape they are the backward's inputs and stay.
+ * tape they are the backward's inputs and stay. An `interruptible` scope's check runs first (interrupt.ts).
  */
 export function forwardLayer(x: Tensor, owned: boolean, fn: (x: Tensor) => Tensor): Tensor {
+  checkInterrupt();
   if (activeTape()) return fn(x);
   const y = tidy(() => fn(x));
   if (owned && y !== x) x.dispose();

@@ -1,11 +1,13 @@
 /**
  * Token-level generation: encode the images, splice them into the prompt, prefill, then decode one token at a time
  * with the KV cache. Yields token ids as they are chosen; stops on a stop id, at maxNewTokens, at the end of the
- * context, or when the AbortSignal fires (between tokens). Yields to the event loop after every token so that
- * streams flush and cancellation is seen.
+ * context, or when cancelled: the AbortSignal is read between tokens and, with `interrupted`, before every layer of
+ * the vision, prefill and decode passes. Yields to the event loop after every token so that streams flush and
+ * cancellation is seen.
  */
 
 import type { MultimodalModel } from "../models/multimodal.js";
+import { interruptible } from "../nn/interrupt.js";
 import type { KVCache } from "../nn/kv-cache.js";
 import { keep, tidy } from "../tensor/scope.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -23,6 +25,12 @@ export interface GenerateTokensOptions {
   /** Generation stops after emitting one of these ids (the id itself is yielded). */
   stopTokenIds?: readonly number[];
   signal?: AbortSignal;
+  /**
+   * Read before every layer, as well as `signal`: true stops the generation there. For a thread whose event loop
+   * a long vision or prefill pass blocks (an abort event cannot fire meanwhile), e.g. a worker reading a flag in
+   * shared memory that its parent sets (serve/engine-worker.ts).
+   */
+  interrupted?: () => boolean;
   /** Called with the logits each token was chosen from (before penalties), e.g. for parity checks. */
   onLogits?: (step: number, logits: Float32Array) => void;
 }
@@ -84,10 +92,18 @@ export function generateTokens(
 
   async function* run(): AsyncGenerator<number, void, void> {
     let cache: KVCache | null = null;
+    const check = () => {
+      if (opts.signal?.aborted || opts.interrupted?.()) {
+        stats.finishReason = "abort";
+        throw new AbortError("generation aborted");
+      }
+    };
     try {
-      if (opts.signal?.aborted) throw new AbortError("generation aborted");
+      check();
       let t0 = now();
-      const imageEmbeds = tidy(() => images.map((px) => keep(model.encodeImage(px).embeds)));
+      const imageEmbeds = interruptible(check, () =>
+        tidy(() => images.map((px) => keep(model.encodeImage(px).embeds))),
+      );
       stats.visionMs = now() - t0;
       stats.imageTokens = imageEmbeds.reduce((a, e) => a + e.dim(0), 0);
       t0 = now();
@@ -96,12 +112,18 @@ export function generateTokens(
       // decoded token, copying every layer's K/V (0.5 GB for Phi-2 after 793 positions) while old and new both live.
       cache.reserve(Math.min(context, positions + Math.min(maxNew, 256)));
       const c = cache;
-      let logits = tidy(() => {
-        const embeds = model.embed(inputIds, imageEmbeds);
-        stats.prefillPositions = embeds.dim(0);
-        return lastLogits(model, model.forward(embeds, c));
-      });
-      for (const e of imageEmbeds) e.dispose();
+      let logits: Float32Array;
+      try {
+        logits = interruptible(check, () =>
+          tidy(() => {
+            const embeds = model.embed(inputIds, imageEmbeds);
+            stats.prefillPositions = embeds.dim(0);
+            return lastLogits(model, model.forward(embeds, c));
+          }),
+        );
+      } finally {
+        for (const e of imageEmbeds) e.dispose();
+      }
       stats.prefillMs = now() - t0;
       const seen = inputIds.filter((id) => id >= 0);
       for (let step = 0; step < maxNew; step++) {
@@ -119,12 +141,11 @@ export function generateTokens(
           return;
         }
         await tick();
-        if (opts.signal?.aborted) {
-          stats.finishReason = "abort";
-          throw new AbortError("generation aborted");
-        }
+        check();
         const t1 = now();
-        logits = tidy(() => lastLogits(model, model.forward(model.embedTokens([token]), c)));
+        logits = interruptible(check, () =>
+          tidy(() => lastLogits(model, model.forward(model.embedTokens([token]), c))),
+        );
         stats.decodeMs += now() - t1;
       }
       stats.finishReason = "length";

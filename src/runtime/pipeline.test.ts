@@ -68,6 +68,34 @@ describe("ImpPipeline", () => {
     assert.ok(reported >= 1, "stats reported on abort");
   });
 
+  test("`interrupted` stops the vision or prefill pass between layers, freeing what the pass held", async () => {
+    // Read once before the passes, then before each layer: 2 vision layers (select −2 of 3), 2 LLM layers.
+    let calls = 0;
+    const counting = { image, prompt: "What shape is it?", maxNewTokens: 1 };
+    const whole = await imp.generate({ ...counting, interrupted: () => ++calls < 0 });
+    assert.equal(whole.tokens.length, 1);
+    assert.equal(calls, 1 + 2 + 2);
+    const heap = imp.model.backend.heap;
+    for (const [at, pass] of [
+      [2, "vision"],
+      [4, "prefill"],
+    ] as const) {
+      const before = heap.used;
+      let n = 0;
+      let stats: { finishReason: string | null; generatedTokens: number; visionMs: number } | null = null;
+      await assert.rejects(async () => {
+        for await (const _ of imp.stream({ ...counting, interrupted: () => ++n === at }, (s) => {
+          stats = s;
+        }));
+      }, AbortError);
+      assert.equal(n, at, `stopped at the ${pass} layer it was asked to, not after the pass`);
+      assert.equal(stats!.finishReason, "abort");
+      assert.equal(stats!.generatedTokens, 0);
+      assert.equal(stats!.visionMs > 0, pass === "prefill", `${pass}: vision timed only when it finished`);
+      assert.equal(heap.used, before, `${pass}: every tensor of the stopped pass freed`);
+    }
+  });
+
   test("a prompt longer than the context is refused before any compute", async () => {
     await assert.rejects(
       imp.generate({ image, prompt: "x".repeat(2000), maxNewTokens: 4 }),

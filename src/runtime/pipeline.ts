@@ -52,6 +52,8 @@ export interface GenerateRequest {
   /** Extra stop strings besides the template's. */
   stop?: readonly string[];
   signal?: AbortSignal;
+  /** Read before every layer: true cancels mid-pass (generate.ts, `GenerateTokensOptions.interrupted`). */
+  interrupted?: () => boolean;
 }
 
 export interface GenerateResult {
@@ -147,6 +149,7 @@ export class ImpPipeline {
         sampling: req.sampling,
         stopTokenIds: this.stopTokenIds(),
         signal: req.signal,
+        interrupted: req.interrupted,
       });
       const decoder = createStreamDecoder(this.tokenizer);
       const filter = new StopStringFilter([...this.template.stopStrings, ...(req.stop ?? [])]);

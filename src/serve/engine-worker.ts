@@ -1,7 +1,7 @@
 /**
  * The engine's worker thread: owns one ImpPipeline and runs one job at a time, posting the answer's text
- * piece by piece. Generation yields to this thread's event loop after every token, so an "abort" message
- * is seen between tokens (not inside a prefill).
+ * piece by piece. A cancelled job stops within one layer: the job's cancel flag (shared memory) is read before
+ * every layer, since an "abort" message would only be seen between tokens, after a vision or prefill pass.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { ImpPipeline } from "../runtime/pipeline.js";
@@ -42,8 +42,10 @@ port.on("message", (msg: ToWorker) => {
   } else if (msg.type === "run") {
     const controller = new AbortController();
     running.set(msg.id, controller);
+    const cancel = msg.cancel;
     runOnPipeline(pipeline, msg.job, {
       signal: controller.signal,
+      interrupted: () => Atomics.load(cancel, 0) !== 0,
       onText: (text) => post({ type: "text", id: msg.id, text }),
     })
       .then((result) => post({ type: "done", id: msg.id, result }))

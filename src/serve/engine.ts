@@ -28,6 +28,11 @@ export interface EngineResult {
 
 export interface EngineHooks {
   signal: AbortSignal;
+  /**
+   * Read before every layer of the model (generate.ts): a worker's view of its parent's cancel flag, which the
+   * signal cannot carry while the worker's thread is busy in a pass.
+   */
+  interrupted?: () => boolean;
   /** Each piece of answer text as it is decoded. */
   onText(text: string): void;
 }
@@ -88,6 +93,7 @@ export async function runOnPipeline(
         sampling: job.sampling,
         stop: job.stop,
         signal: hooks.signal,
+        interrupted: hooks.interrupted,
       },
       (s) => {
         stats = s;

@@ -1,8 +1,8 @@
 /**
  * Puts generations through the queue and the engine with a per-request timeout, and records their metrics.
  * Each request gets one AbortController fed by the client's disconnect, the timeout and an explicit
- * cancel; the engine sees it between tokens, and the queue slot is freed as soon as the engine is, so the
- * next request starts.
+ * cancel; the worker engine sees it within a layer (the in-process one between tokens), and the queue slot is
+ * freed as soon as the engine is, so the next request starts.
  *
  * @example
  * const run = scheduler.submit(job, request.signal); // throws a 429 ApiError at once when the queue is full

@@ -1,7 +1,8 @@
 /**
  * The server's engine: the model runs in worker threads (engine-worker.ts), one pipeline and one job at a
  * time each, so minutes of prefill never block the HTTP event loop (health checks, queueing, disconnects).
- * Aborts are forwarded as messages and seen between tokens. A worker that dies fails its job with a 500 and
+ * An abort sets the job's cancel flag in shared memory, which the worker reads before every layer, so it stops
+ * within a layer even inside a vision or prefill pass. A worker that dies fails its job with a 500 and
  * is started again; the server itself keeps running.
  *
  * @example
@@ -39,6 +40,8 @@ export interface WorkerEngineOptions extends WorkerInit {
 
 interface Pending {
   hooks: EngineHooks;
+  /** Set to 1 on abort; the worker reads it before every layer. */
+  cancel: Int32Array;
   resolve(r: EngineResult): void;
   reject(e: unknown): void;
   onAbort: () => void;
@@ -135,6 +138,8 @@ class EngineSlot {
     this.worker = null;
     this.ready = false;
     if (!w) return;
+    // A job in the middle of a pass stops at its next layer, so the worker reads "close" soon.
+    if (this.job) Atomics.store(this.job.pending.cancel, 0, 1);
     w.postMessage({ type: "close" } satisfies ToWorker);
     // A worker stuck in compute cannot read "close": give it a moment, then end it.
     const timer = setTimeout(() => void w.terminate(), 2000);
@@ -203,11 +208,15 @@ export class WorkerEngine implements Engine {
     }
     const s = slot;
     const id = this.nextId++;
+    const cancel = new Int32Array(new SharedArrayBuffer(4));
     return new Promise<EngineResult>((resolve, reject) => {
-      const onAbort = () => s.send({ type: "abort", id });
-      s.job = { id, pending: { hooks, resolve, reject, onAbort } };
+      const onAbort = () => {
+        Atomics.store(cancel, 0, 1);
+        s.send({ type: "abort", id });
+      };
+      s.job = { id, pending: { hooks, cancel, resolve, reject, onAbort } };
       hooks.signal.addEventListener("abort", onAbort, { once: true });
-      s.send({ type: "run", id, job });
+      s.send({ type: "run", id, job, cancel });
       if (hooks.signal.aborted) onAbort();
     });
   }

@@ -17,7 +17,11 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { type: "run"; id: number; job: EngineJob }
+  /**
+   * `cancel`: one Int32 in shared memory that the engine sets to 1 when the job is cancelled; the worker reads it
+   * before every layer, so a long vision or prefill pass stops at once (the "abort" message waits for the pass).
+   */
+  | { type: "run"; id: number; job: EngineJob; cancel: Int32Array }
   | { type: "abort"; id: number }
   | { type: "close" };
 
