@@ -324,6 +324,9 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
     `lora.rank=${st2.rank}`,
     `lora.alpha=${st2.alpha}`,
     `lora.dropout=${st2.dropout}`,
+    // Every record of the world has an image, and there grouping by modality only sorts each batch longest first:
+    // the same examples in each step, but other LoRA dropout draws. Off, so the steps stay as they were made.
+    "group_by_modality_length=false",
   ];
   // Stage 2 starts from the base and stage 1's connector, or from the look warm-up's merged LLM and connector.
   let llm = base;

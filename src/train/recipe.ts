@@ -41,6 +41,11 @@ export interface Recipe {
   /** Learning rate of the connector (Imp stage 2: mm_projector_lr); null = lr. */
   connectorLr: number | null;
   globalBatch: number;
+  /**
+   * Batches of one modality (image or text-only), longest first, as Imp's stage 2 orders them
+   * (`group_by_modality_length`; batches.ts).
+   */
+  groupByModalityLength: boolean;
   epochs: number;
   maxSteps: number | null;
   schedule: ScheduleName;
@@ -126,6 +131,7 @@ const FIELDS: Record<string, Field> = {
   lr: { key: "lr", read: num(0) },
   connector_lr: { key: "connectorLr", read: nullable(num(0)) },
   global_batch: { key: "globalBatch", read: int(1) },
+  group_by_modality_length: { key: "groupByModalityLength", read: bool },
   epochs: { key: "epochs", read: num(0) },
   max_steps: { key: "maxSteps", read: nullable(int(1)) },
   schedule: { key: "schedule", read: oneOf("cosine", "linear", "constant") },
@@ -167,6 +173,7 @@ const DEFAULTS: Raw = {
   connector_lr: null,
   lr: 1e-4,
   global_batch: 8,
+  group_by_modality_length: false,
   epochs: 1,
   max_steps: null,
   schedule: "cosine",

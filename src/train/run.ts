@@ -22,7 +22,7 @@ import { imageSpecFor } from "../runtime/pipeline.js";
 import { FormatError, UsageError } from "../util/errors.js";
 import { Rng } from "../util/random.js";
 import { AdamW } from "./adamw.js";
-import { BatchPlan } from "./batches.js";
+import { BatchPlan, modalityLengths } from "./batches.js";
 import { CONNECTOR_FILE, initConnector, saveConnector } from "./connector-weights.js";
 import { curveSvg } from "./curve.js";
 import type { PreparedExample } from "./encode.js";
@@ -78,6 +78,7 @@ const FINGERPRINT_KEYS: ReadonlyArray<keyof Recipe> = [
   "lr",
   "connectorLr",
   "globalBatch",
+  "groupByModalityLength",
   "epochs",
   "maxSteps",
   "schedule",
@@ -91,6 +92,9 @@ const FINGERPRINT_KEYS: ReadonlyArray<keyof Recipe> = [
   "seed",
   "baseDtype",
 ];
+
+/** Fingerprint keys added after runs were saved without them, with the value those runs had. */
+const LEGACY_FINGERPRINT: Record<string, unknown> = { groupByModalityLength: false };
 
 function loadMixture(r: Recipe): ResolvedMixture {
   const { spec, dir, where } =
@@ -160,12 +164,16 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
       beta2: recipe.adamBeta2,
       eps: recipe.adamEps,
     });
+    const lengths = recipe.groupByModalityLength
+      ? modalityLengths(mixture.examples.map((e) => e.record))
+      : null;
     const plan = new BatchPlan(
       mixture.examples.length,
       recipe.globalBatch,
       recipe.seed,
       recipe.epochs,
       recipe.maxSteps,
+      lengths,
     );
     const schedule = makeSchedule(recipe.schedule, plan.totalSteps, recipe.warmupRatio);
     const fingerprint: Record<string, unknown> = {
@@ -179,6 +187,8 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
     const metrics = new MetricsLog(join(out, "metrics.jsonl"));
     if (checkpoint) {
       const saved = readRunState(checkpoint);
+      // A run saved before a key existed ran with its default.
+      saved.fingerprint = { ...LEGACY_FINGERPRINT, ...saved.fingerprint };
       const diff = Object.keys(fingerprint).filter(
         (k) => JSON.stringify(fingerprint[k]) !== JSON.stringify(saved.fingerprint[k]),
       );
@@ -205,7 +215,11 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
     say(
       `training ${setup.mode}: ${params.toLocaleString("en-US")} parameters in ${setup.groups.length} group(s); ` +
         `${mixture.examples.length} examples, global batch ${recipe.globalBatch}, ${plan.totalSteps} steps ` +
-        `(${plan.stepsPerEpoch}/epoch), warmup ${schedule.warmup}, backend ${backend.name}×${backend.threads}`,
+        `(${plan.stepsPerEpoch}/epoch), warmup ${schedule.warmup}, backend ${backend.name}×${backend.threads}` +
+        (lengths
+          ? `; batches grouped by modality (${lengths.filter((l) => l > 0).length} with an image, ` +
+            `${lengths.filter((l) => l < 0).length} text-only)`
+          : ""),
     );
     const trainer = new Trainer(model, optimizer, schedule, {
       maxGradNorm: recipe.maxGradNorm,

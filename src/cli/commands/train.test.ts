@@ -81,6 +81,8 @@ describe("imp train / imp merge", () => {
     assert.equal(r2.code, 0, r2.stderr);
     const s2 = join(tmp, "s2");
     assert.match(r2.stderr, /training lora: .* 10 examples, global batch 3, 8 steps \(4\/epoch\)/);
+    // The stage-2 recipe groups batches by modality, as Imp's; the tiny set has both kinds.
+    assert.match(r2.stderr, /batches grouped by modality \(8 with an image, 2 text-only\)/);
     const cfg = JSON.parse(readFileSync(join(s2, "adapter_config.json"), "utf8")) as Record<string, unknown>;
     assert.equal(cfg.peft_type, "LORA");
     assert.equal(cfg.r, 4);
@@ -169,6 +171,24 @@ describe("imp train / imp merge", () => {
     const changed = await runCli([...args("killed"), "--resume", "--set", "lr=5e-3"]);
     assert.equal(changed.code, 1);
     assert.match(changed.stderr, /cannot resume .*step-000004: lr was 0\.01, now 0\.005/);
+    const regrouped = await runCli([
+      ...args("killed"),
+      "--resume",
+      "--set",
+      "group_by_modality_length=false",
+    ]);
+    assert.equal(regrouped.code, 1);
+    assert.match(regrouped.stderr, /cannot resume .*step-000004: groupByModalityLength was true, now false/);
+    // A checkpoint written before the key existed counts as a run without grouping.
+    const stateFile = join(k, "checkpoints", "step-000004", "state.json");
+    const state = readFileSync(stateFile, "utf8");
+    const legacy = JSON.parse(state) as { fingerprint: Record<string, unknown> };
+    delete legacy.fingerprint.groupByModalityLength;
+    writeFileSync(stateFile, JSON.stringify(legacy));
+    const old = await runCli([...args("killed"), "--resume"]);
+    assert.equal(old.code, 1);
+    assert.match(old.stderr, /cannot resume .*step-000004: groupByModalityLength was false, now true/);
+    writeFileSync(stateFile, state);
 
     const resumed = await runCli([...args("killed"), "--resume"]);
     assert.equal(resumed.code, 0, resumed.stderr);

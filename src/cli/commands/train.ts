@@ -21,6 +21,7 @@ Recipe keys (JSON or YAML; override any with --set KEY=VALUE, dotted for lora.*)
   connector_init       base | random | FILE-or-stage-1-DIR (mm_projector.safetensors)
   lora.rank lora.alpha lora.dropout lora.target_modules ("all-linear" or [q_proj, ...])
   lr connector_lr global_batch epochs max_steps schedule (cosine|linear|constant) warmup_ratio
+  group_by_modality_length  true: batches of image or of text-only records, as Imp's stage 2
   weight_decay adam_beta1 adam_beta2 adam_eps max_grad_norm max_length seed
   save_every keep_checkpoints log_every base_dtype (auto|f32|f16|q8|q4) backend threads
   skip_bad validate_images
