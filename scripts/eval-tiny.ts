@@ -18,7 +18,7 @@ import { runEval } from "../src/eval/runner.js";
 import { readVqaAnnotations, readVqaResults, vqaAccuracy } from "../src/eval/vqav2.js";
 import { ImpPipeline } from "../src/runtime/pipeline.js";
 import { makeScene } from "../src/synth/world.js";
-import { worldSceneOptions } from "../src/synth/write-world.js";
+import { readWorldManifest, worldSceneOptions } from "../src/synth/write-world.js";
 import { replaceSection } from "./docs-section.js";
 import { helpFromHeader } from "./help.js";
 import { MODEL_AND_WORLD } from "./tiny-paths.js";
@@ -40,7 +40,8 @@ const page = values.page;
 const imagesName = basename(page, ".md");
 const model = resolve(values.model);
 const test = join(resolve(values.world), "eval", "test");
-const sceneOptions = worldSceneOptions(values.world);
+const world = readWorldManifest(values.world);
+const sceneOptions = worldSceneOptions(values.world, world);
 const opts = { backend: "wasm" as const, threads: values.threads ? Number(values.threads) : undefined };
 const answerer = await createLocalAnswerer(model, opts);
 
@@ -203,9 +204,6 @@ const { text: description } = await imp.generate({
 });
 imp.dispose();
 
-const world = JSON.parse(readFileSync(join(resolve(values.world), "world.json"), "utf8")) as {
-  eval?: unknown;
-};
 const fmt = (r: Row) => (r.metric === "F1" ? r.value.toFixed(3) : r.value.toFixed(1));
 const ok = (r: Row) =>
   r.target === null

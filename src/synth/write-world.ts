@@ -68,21 +68,25 @@ export interface WorldManifest {
   seconds: Record<string, number>;
 }
 
-/**
- * The scene options a world folder was written with (its world.json), so that its seeds make its scenes again;
- * a world written before the option existed gets the default.
- */
-export function worldSceneOptions(dir: string): SceneOptions {
+/** A world folder's world.json, as written (older worlds lack some fields). */
+export function readWorldManifest(dir: string): Partial<WorldManifest> {
   const file = join(dir, "world.json");
-  let manifest: { options?: { layout?: unknown } };
   try {
-    manifest = JSON.parse(readFileSync(file, "utf8"));
+    return JSON.parse(readFileSync(file, "utf8")) as Partial<WorldManifest>;
   } catch (e) {
     throw new UsageError(
       `${file}: expected a world manifest written by \`npm run world\` (${(e as Error).message})`,
     );
   }
-  const layout = manifest.options?.layout ?? DEFAULT_LAYOUT;
+}
+
+/**
+ * The scene options a world folder was written with (its world.json, or `manifest` when already read), so that
+ * its seeds make its scenes again; a world written before the option existed gets the default.
+ */
+export function worldSceneOptions(dir: string, manifest = readWorldManifest(dir)): SceneOptions {
+  const file = join(dir, "world.json");
+  const layout = (manifest.options as { layout?: unknown } | undefined)?.layout ?? DEFAULT_LAYOUT;
   if (!SHAPE_LAYOUTS.includes(layout as ShapeLayout))
     throw new UsageError(
       `${file}: options.layout must be one of ${SHAPE_LAYOUTS.join(", ")}, got ${JSON.stringify(layout)}`,

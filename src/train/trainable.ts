@@ -9,6 +9,7 @@
  * no-decay (biases, norm weights) for the LLM side and for the connector.
  */
 
+import { VISION_PREFIX } from "../models/layout.js";
 import type { MultimodalModel } from "../models/multimodal.js";
 import { Linear } from "../nn/layers.js";
 import type { LoraAdapter } from "../nn/lora.js";
@@ -84,7 +85,7 @@ export function setupTrainable(model: MultimodalModel, o: TrainableOptions, rng:
   const llm: Array<[string, Param]> = [];
   for (const [name, p] of model.namedParameters()) {
     if (name.startsWith(CONNECTOR_PREFIX)) connector.push([name, p]);
-    else if (o.mode === "full" && !name.startsWith("model.vision_tower.")) llm.push([name, p]);
+    else if (o.mode === "full" && !name.startsWith(VISION_PREFIX)) llm.push([name, p]);
     else if (o.mode === "lora" && /\.lora_[AB]\.weight$/.test(name)) llm.push([name, p]);
   }
   for (const [, p] of [...llm, ...connector]) train(p);
