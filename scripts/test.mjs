@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the whole test suite: every `*.test.ts` under src/ and test/, through Node's test runner with tsx.
-// Builds the WebAssembly kernels first when they are missing or older than their sources.
+// Builds the WebAssembly kernels first when they are missing or older than their sources, then the in-tab engine's
+// bundle (build/web/, which holds most of src/) when it is missing or older than src/ or the kernels.
 // Usage: node scripts/test.mjs [path-substring ...]   (only test files whose path contains one of them)
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -39,6 +40,20 @@ function wasmStale() {
 
 if (wasmStale()) {
   const r = spawnSync(process.execPath, [join(root, "scripts/build-wasm.mjs")], { stdio: "inherit" });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+function webStale() {
+  try {
+    const built = statSync(join(root, "build", "web", "engine-worker.js")).mtimeMs;
+    return built < Math.max(newest(join(root, "src")), newest(join(root, "assembly")));
+  } catch {
+    return true;
+  }
+}
+
+if (webStale()) {
+  const r = spawnSync(process.execPath, [join(root, "scripts/build-web.mjs")], { stdio: "inherit" });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 

@@ -1,8 +1,10 @@
 /**
  * The web chat page: attach an image (file picker, drag and drop, paste), ask, and read the answer as it
- * streams from the server's OpenAI endpoint (POST /v1/chat/completions with stream: true). Stop aborts
- * the request, which stops the generation on the server. Each answer shows its timing.
+ * streams from the server's OpenAI endpoint (POST /v1/chat/completions with stream: true), or, with "Run the
+ * model in this tab", from the in-tab engine (in-tab.js) running the same model here. Stop aborts the request
+ * (or the in-tab run), which stops the generation. Each answer shows its timing.
  */
+import { InTabEngine, inTabSupported, toEngineMessages } from "./in-tab.js";
 import { readSse } from "./sse.js";
 
 const $ = (id) => document.getElementById(id);
@@ -22,6 +24,9 @@ let messages = [];
 let pendingImage = null;
 let controller = null;
 let modelId = "imp";
+/** The in-tab engine once loaded (null: answers come from the server). */
+let inTab = null;
+const inTabBox = $("in-tab");
 
 apiKeyInput.value = sessionStorage.getItem("imp-api-key") ?? "";
 apiKeyInput.addEventListener("change", () => {
@@ -53,6 +58,40 @@ async function loadModel() {
 function setStatus(text) {
   statusLine.textContent = text;
 }
+
+// ---- running the model in this tab ----
+
+if (!inTabSupported()) {
+  inTabBox.disabled = true;
+  inTabBox.parentElement.title = "This page is not cross-origin isolated, so it cannot run the model itself.";
+}
+inTabBox.addEventListener("change", async () => {
+  inTab?.terminate();
+  inTab = null;
+  if (!inTabBox.checked) {
+    loadModel();
+    setStatus("Answers come from the server.");
+    return;
+  }
+  const engine = new InTabEngine();
+  inTabBox.disabled = true;
+  try {
+    const mib = (n) => (n / 2 ** 20).toFixed(1);
+    const info = await engine.load(headers(), (done, total) =>
+      setStatus(`Loading the model into this tab: ${mib(done)} of ${mib(total)} MiB…`),
+    );
+    if (!inTabBox.checked) return engine.terminate();
+    inTab = engine;
+    $("model").textContent = `model: ${modelId} · in this tab (${info.threads} threads)`;
+    setStatus("The model runs in this tab.");
+  } catch (err) {
+    engine.terminate();
+    inTabBox.checked = false;
+    setStatus(`Cannot run the model in this tab: ${err.message}`);
+  } finally {
+    inTabBox.disabled = false;
+  }
+});
 
 // ---- attaching an image ----
 
@@ -182,6 +221,41 @@ async function send(text) {
   let finish = null;
   try {
     const system = $("system").value.trim();
+    if (inTab) {
+      setStatus("Answering in this tab…");
+      const job = toEngineMessages(system, messages);
+      const temperature = Number($("temperature").value) || 0;
+      const { stats, aborted } = await inTab.run(
+        {
+          messages: job.messages,
+          image: job.image ?? undefined,
+          maxNewTokens: Number($("max-tokens").value) || 256,
+          sampling: { temperature },
+        },
+        (text) => {
+          if (firstAt === null) firstAt = performance.now();
+          out.textContent += text;
+        },
+        controller.signal,
+      );
+      if (aborted) throw new DOMException("stopped", "AbortError");
+      const usage = stats && {
+        completion_tokens: stats.generatedTokens,
+        prompt_tokens: stats.prefillPositions,
+      };
+      const rate =
+        stats?.decodeMs > 0
+          ? { decode_tokens_per_second: (stats.generatedTokens - 1) / (stats.decodeMs / 1000) }
+          : null;
+      messages.push({ role: "assistant", content: out.textContent });
+      addMeta(
+        answer,
+        `${describeTimings(t0, firstAt, usage, rate)} · in this tab` +
+          (stats?.finishReason === "length" ? " · cut at the token limit" : ""),
+      );
+      setStatus("Done.");
+      return;
+    }
     const res = await fetch("/v1/chat/completions", {
       method: "POST",
       headers: headers(),

@@ -11,17 +11,19 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { routePath } from "hono/route";
+import type { WeightDType } from "../models/load.js";
 import { apiKeyChecker, unauthorized } from "./auth.js";
 import type { ServeContext, ServeEnv } from "./context.js";
 import type { Engine } from "./engine.js";
 import { ApiError, mapError, toOllamaBody } from "./errors.js";
 import { DEFAULT_LIMITS, type ServeLimits } from "./limits.js";
 import { ServerMetrics } from "./metrics.js";
+import { modelFileBody, modelFiles } from "./model-files.js";
 import { ollamaRoutes } from "./ollama-routes.js";
 import { openAiRoutes } from "./openai-routes.js";
 import { RequestQueue } from "./queue.js";
 import { Scheduler } from "./scheduler.js";
-import { loadStaticFiles, PAGE_HEADERS } from "./static-files.js";
+import { ENGINE_DIR, ENGINE_HEADERS, loadStaticFiles, PAGE_HEADERS } from "./static-files.js";
 
 export interface AppOptions {
   engine: Engine;
@@ -32,8 +34,13 @@ export interface AppOptions {
   apiKey?: string | null;
   /** A folder whose images `file:` URLs may name (default: none). */
   allowLocalImages?: string | null;
-  /** Serve the web page at / (default true). */
+  /** Serve the web page at / (default true), and its in-tab engine at /engine/. */
   web?: boolean;
+  /**
+   * The model's folder and how to load it: its loader files are served at /model/ (behind the API key when
+   * there is one), so the page can run the same model in the browser tab (default: not served).
+   */
+  inTab?: { folder: string; dtype?: WeightDType; visionDtype?: WeightDType } | null;
   /** Include the process's metrics (RSS, heap, event loop) in /metrics (default true). */
   processMetrics?: boolean;
   log?: (line: string) => void;
@@ -97,7 +104,7 @@ export function createApp(opts: AppOptions): ServeApp {
       if (!check(c.req.header("authorization"))) throw unauthorized();
       await next();
     };
-    for (const p of ["/v1/*", "/api/*", "/metrics"]) app.use(p, guard);
+    for (const p of ["/v1/*", "/api/*", "/metrics", "/model/*"]) app.use(p, guard);
   }
 
   app.use(
@@ -140,6 +147,34 @@ export function createApp(opts: AppOptions): ServeApp {
   openAiRoutes(app, ctx);
   ollamaRoutes(app, ctx);
 
+  if (opts.web ?? true) {
+    const engine = loadStaticFiles(ENGINE_DIR);
+    app.get("/engine/:file{[A-Za-z0-9._-]+}", (c) => {
+      const file = engine.get(`/${c.req.param("file")}`);
+      if (!file) throw new ApiError(404, `no route GET ${c.req.path}`, null, "not_found");
+      return c.body(file.body as Uint8Array<ArrayBuffer>, 200, {
+        "content-type": file.type,
+        "cache-control": "no-cache",
+        ...ENGINE_HEADERS,
+      });
+    });
+  }
+  const inTab = opts.inTab;
+  if (inTab) {
+    const { folder, dtype, visionDtype } = inTab;
+    app.get("/model/files", (c) =>
+      c.json({ files: modelFiles(folder), dtype, visionDtype }, 200, PAGE_HEADERS),
+    );
+    app.get("/model/:name{[A-Za-z0-9._-]+}", (c) => {
+      const file = modelFileBody(folder, c.req.param("name"));
+      if (!file) throw new ApiError(404, `the model has no file ${c.req.param("name")}`, null, "not_found");
+      return c.body(file.body, 200, {
+        "content-type": "application/octet-stream",
+        "content-length": String(file.bytes),
+        ...PAGE_HEADERS,
+      });
+    });
+  }
   if (opts.web ?? true) {
     const files = loadStaticFiles();
     app.get("/:file{[A-Za-z0-9._-]*}", (c) => {

@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 
 /** web/ beside src/ (running from source) or dist/ (installed): both are two levels above this file. */
 export const WEB_DIR = fileURLToPath(new URL("../../web/", import.meta.url));
+/** The in-tab engine's bundle and kernels (scripts/build-web.mjs, run by npm install). */
+export const ENGINE_DIR = fileURLToPath(new URL("../../build/web/", import.meta.url));
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -17,6 +19,7 @@ const TYPES: Record<string, string> = {
   ".svg": "image/svg+xml",
   ".png": "image/png",
   ".ico": "image/x-icon",
+  ".wasm": "application/wasm",
 };
 
 export const PAGE_HEADERS: Record<string, string> = {
@@ -25,6 +28,17 @@ export const PAGE_HEADERS: Record<string, string> = {
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
+  // Cross-origin isolation: the in-tab engine's kernel threads share WebAssembly memory (SharedArrayBuffer).
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+/** The in-tab engine's workers: the page's headers, and their own policy, which lets them compile the kernels. */
+export const ENGINE_HEADERS: Record<string, string> = {
+  ...PAGE_HEADERS,
+  "content-security-policy":
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; worker-src 'self'",
 };
 
 export interface StaticFile {

@@ -1,6 +1,7 @@
 /**
  * The web page in a real browser: Debian's headless Chromium driven by playwright-core. Upload an image
- * and watch the answer stream in; drag and drop, paste; stop an answer mid-stream. The test installs
+ * and watch the answer stream in; drag and drop, paste; stop an answer mid-stream; run the same model in the
+ * tab (the in-tab engine, wasm kernels in Web Workers) and get the same answer as Node.js. The test installs
  * nothing: without /usr/bin/chromium (CI's .ci/run installs it with apt) it skips and says so.
  */
 import assert from "node:assert/strict";
@@ -9,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { ImpPipeline } from "../runtime/pipeline.js";
 import { fixture } from "../testing/fixtures.js";
 import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
 import { createApp } from "./app.js";
@@ -23,16 +25,19 @@ const skip = existsSync(CHROMIUM)
 if (skip) process.stderr.write(`web.test.ts: SKIPPED: ${skip}\n`);
 
 const IMAGE = fixture("preprocess", "landscape_rgb.png");
+// The in-tab test asks about a JPEG: the browser decodes it with the bundled WebAssembly decoder.
+const PHOTO = fixture("preprocess", "portrait_photo.jpg");
 
 describe("the web page in headless Chromium", { skip }, () => {
   let tmp: string;
   let browser: BrowserContext;
   let engine: WorkerEngine;
   let server: Listening;
+  let dir: string;
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), "imp-web-"));
-    const dir = join(tmp, "model");
+    dir = join(tmp, "model");
     cpSync(fixture("tiny-imp-qwen2"), dir, { recursive: true });
     writeTinyTokenizer(dir, "imp_qwen2");
     const started = WorkerEngine.start({ folder: dir, backend: "js", id: "tiny", log: () => {} });
@@ -50,10 +55,13 @@ describe("the web page in headless Chromium", { skip }, () => {
       ],
     });
     engine = await started;
-    server = await listen(createApp({ engine, processMetrics: false, log: () => {} }).app, {
-      host: "127.0.0.1",
-      port: 0,
-    });
+    server = await listen(
+      createApp({ engine, inTab: { folder: dir }, processMetrics: false, log: () => {} }).app,
+      {
+        host: "127.0.0.1",
+        port: 0,
+      },
+    );
   });
   after(async () => {
     await browser?.close();
@@ -119,6 +127,45 @@ describe("the web page in headless Chromium", { skip }, () => {
       requests.join("\n"),
     );
     if (process.env.IMP_SCREENSHOT) await page.screenshot({ path: process.env.IMP_SCREENSHOT });
+    await page.close();
+  });
+
+  test("Run the model in this tab: the same model answers in the page, as it does in Node.js", async () => {
+    // Node's greedy answer on the same kernels (wasm) to the conversation the page will send.
+    const imp = await ImpPipeline.load(dir, { backend: "wasm" });
+    const expected = await imp.generate({
+      messages: [{ role: "user", content: "<image>\nWhat is the shape?" }],
+      image: new Uint8Array(readFileSync(PHOTO)),
+      maxNewTokens: 16,
+      sampling: { temperature: 0 },
+    });
+    imp.dispose();
+
+    const { page, requests } = await open(server.url);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true, "the page is cross-origin isolated");
+    await page.locator("summary").click();
+    await page.fill("#max-tokens", "16");
+    await page.check("#in-tab");
+    await page.locator("#model").filter({ hasText: "in this tab" }).waitFor();
+    assert.match(
+      (await page.locator("#model").textContent()) ?? "",
+      /^model: tiny · in this tab \(\d+ threads\)$/,
+    );
+    await page.setInputFiles("#file", PHOTO);
+    await page.locator("#attachment").waitFor({ state: "visible" });
+    await page.fill("#prompt", "What is the shape?");
+    await page.keyboard.press("Enter");
+    const meta = page.locator("#log li.assistant .meta");
+    await meta.waitFor();
+    assert.match((await meta.textContent()) ?? "", /16 tokens in [\d.]+ s .* · in this tab/);
+    assert.equal(await page.locator("#log li.assistant .text").textContent(), expected.text);
+    // The model's files came from this server once; no question went to it.
+    assert.ok(!requests.some((u) => u.includes("/v1/chat/completions")), requests.join("\n"));
+    assert.ok(requests.some((u) => u.endsWith("/model/model.safetensors")));
+    assert.ok(
+      requests.every((u) => u.startsWith(server.url) || u.startsWith("data:")),
+      requests.join("\n"),
+    );
     await page.close();
   });
 

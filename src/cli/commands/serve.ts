@@ -44,7 +44,8 @@ export function register(program: Command): void {
     .command("serve")
     .description(
       "serve a model over HTTP: OpenAI's POST /v1/chat/completions (streaming too), GET /v1/models, " +
-        "Ollama's POST /api/chat, GET /health, GET /metrics and a web chat page at /",
+        "Ollama's POST /api/chat, GET /health, GET /metrics and a web chat page at / (which can also run the " +
+        "model in the browser tab, from the model's files at /model/)",
     )
     .option("--host <host>", "address to bind; anything but loopback needs --api-key to be safe", "127.0.0.1")
     .option("-p, --port <n>", "port (0: any free port)", port, 8080)
@@ -143,6 +144,8 @@ export function register(program: Command): void {
       allowLocalImages: o.allowLocalImages ?? null,
       maxQueue: o.maxQueue,
       web: o.web,
+      // The page's in-tab engine loads the same folder (a tower in another folder is not served).
+      inTab: o.web && !o.visionTower ? { folder, dtype: o.dtype, visionDtype: o.visionDtype } : null,
       log,
       limits: {
         maxBodyBytes: Math.round(o.maxBodyMib * MiB),

@@ -1,0 +1,119 @@
+/**
+ * The in-tab engine (browser build): a dedicated Web Worker that loads a model folder's files into the in-memory
+ * file table (vfs.ts) and answers with the same ImpPipeline as Node.js, on the wasm kernels in nested kernel
+ * workers; the page's thread stays free. Messages (ToEngine, FromEngine below): "load" → "progress"…, "ready" | "error";
+ * "run" → "text"…, then "done" | "error"; "abort" stops a run within a layer (the run's shared cancel flag).
+ */
+import type { ChatMessage } from "../io/template/index.js";
+import type { WeightDType } from "../models/load.js";
+import { AbortError, type GenerationStats } from "../runtime/generate.js";
+import { ImpPipeline } from "../runtime/pipeline.js";
+import type { SamplingOptions } from "../runtime/sampler.js";
+import { addFile, clearFiles } from "./vfs.js";
+
+export type ToEngine =
+  | {
+      type: "load";
+      /** Where the files are (e.g. "/model/"), with the headers to fetch them (an API key). */
+      base: string;
+      files: string[];
+      headers?: Record<string, string>;
+      threads?: number;
+      dtype?: WeightDType;
+      visionDtype?: WeightDType;
+    }
+  | {
+      type: "run";
+      id: number;
+      messages: ChatMessage[];
+      image?: Uint8Array;
+      maxNewTokens: number;
+      sampling: SamplingOptions;
+      cancel: Int32Array;
+    };
+
+export type FromEngine =
+  | { type: "progress"; file: string; loaded: number; total: number }
+  | { type: "ready"; modelType: string; threads: number; imageTokens: number }
+  | { type: "text"; id: number; text: string }
+  | { type: "done"; id: number; stats: GenerationStats | null; aborted: boolean }
+  | { type: "error"; id?: number; message: string };
+
+const post = (m: FromEngine) => postMessage(m);
+const MODEL = "/model";
+let pipeline: ImpPipeline | null = null;
+
+// generate.ts yields with setImmediate between tokens; a worker has none, and a message round trip is the
+// fastest yield it has (setTimeout would clamp to 4 ms after a few).
+if (typeof (globalThis as { setImmediate?: unknown }).setImmediate !== "function") {
+  const channel = new MessageChannel();
+  const queue: Array<() => void> = [];
+  channel.port1.onmessage = () => queue.shift()?.();
+  (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate = (f) => {
+    queue.push(f);
+    channel.port2.postMessage(0);
+  };
+}
+
+async function load(m: Extract<ToEngine, { type: "load" }>): Promise<void> {
+  pipeline?.dispose();
+  pipeline = null;
+  clearFiles(MODEL);
+  for (const name of m.files) {
+    const url = new URL(name, new URL(m.base, self.location.href));
+    const r = await fetch(url, { headers: m.headers });
+    if (!r.ok) throw new Error(`${url.href}: HTTP ${r.status}`);
+    const blob = await r.blob();
+    addFile(`${MODEL}/${name}`, blob);
+    post({ type: "progress", file: name, loaded: blob.size, total: blob.size });
+  }
+  pipeline = await ImpPipeline.load(MODEL, {
+    backend: "wasm",
+    threads: m.threads,
+    dtype: m.dtype,
+    visionDtype: m.visionDtype,
+  });
+  post({
+    type: "ready",
+    modelType: pipeline.model.config.modelType,
+    threads: pipeline.backend.threads,
+    imageTokens: pipeline.model.imageTokens,
+  });
+}
+
+async function run(m: Extract<ToEngine, { type: "run" }>): Promise<void> {
+  if (!pipeline) throw new Error("no model loaded");
+  let stats: GenerationStats | null = null;
+  let aborted = false;
+  try {
+    const stream = pipeline.stream(
+      {
+        messages: m.messages,
+        image: m.image,
+        maxNewTokens: m.maxNewTokens,
+        sampling: m.sampling,
+        interrupted: () => Atomics.load(m.cancel, 0) !== 0,
+      },
+      (s) => {
+        stats = s;
+      },
+    );
+    for await (const text of stream) post({ type: "text", id: m.id, text });
+  } catch (err) {
+    if (!(err instanceof AbortError)) throw err;
+    aborted = true;
+  }
+  post({ type: "done", id: m.id, stats, aborted });
+}
+
+self.onmessage = (e: MessageEvent<ToEngine>) => {
+  const m = e.data;
+  const job = m.type === "load" ? load(m) : run(m);
+  job.catch((err: unknown) =>
+    post({
+      type: "error",
+      id: m.type === "run" ? m.id : undefined,
+      message: err instanceof Error ? err.message : String(err),
+    }),
+  );
+};

@@ -1,0 +1,33 @@
+/**
+ * The served model's files, for the web page's in-tab engine (src/browser/engine-worker.ts), which loads the
+ * same checkpoint in the browser: GET /model/files lists them (name, bytes), GET /model/NAME sends one. Only the
+ * files a loader reads (config, weights, tokenizer, processor config) at the top of the model's folder are
+ * listed and served, so no request path reaches anything else on disk.
+ */
+import { createReadStream, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+
+const LOADED =
+  /^(config\.json|generation_config\.json|preprocessor_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|added_tokens\.json|vocab\.json|merges\.txt|[A-Za-z0-9._-]+\.safetensors|[A-Za-z0-9._-]+\.safetensors\.index\.json)$/;
+
+export interface ModelFile {
+  name: string;
+  bytes: number;
+}
+
+/** The loader's files at the top of `folder`, by name. */
+export function modelFiles(folder: string): ModelFile[] {
+  return readdirSync(folder)
+    .filter((name) => LOADED.test(name) && statSync(join(folder, name)).isFile())
+    .sort()
+    .map((name) => ({ name, bytes: statSync(join(folder, name)).size }));
+}
+
+/** A listed file as a streamed response body, or null when `name` is not one of them. */
+export function modelFileBody(folder: string, name: string): { body: ReadableStream; bytes: number } | null {
+  const file = modelFiles(folder).find((f) => f.name === name);
+  if (!file) return null;
+  const stream = Readable.toWeb(createReadStream(join(folder, name))) as ReadableStream;
+  return { body: stream, bytes: file.bytes };
+}

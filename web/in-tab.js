@@ -1,0 +1,128 @@
+/**
+ * Running the model in this tab: the in-tab engine (a Web Worker, /engine/engine-worker.js, built from
+ * src/browser/) loads the served model's files (/model/) and answers with the same code as the server, on this
+ * machine's cores, so nothing but the model's files crosses the network. Its kernel threads share WebAssembly
+ * memory, which needs cross-origin isolation (the server sends the headers).
+ */
+
+const IMAGE_TOKEN = "<image>";
+
+export function inTabSupported() {
+  return globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === "function";
+}
+
+function dataUrlBytes(url) {
+  const comma = url.indexOf(",");
+  const bin = atob(url.slice(comma + 1));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/**
+ * The page's messages (OpenAI's format) → the template's messages and the image's bytes, as the server maps them
+ * (src/serve/conversation.ts): one system message first, the image's turn opening with "<image>\n".
+ */
+export function toEngineMessages(system, messages) {
+  const out = system ? [{ role: "system", content: system }] : [];
+  let image = null;
+  for (const m of messages) {
+    let text = m.content;
+    let hasImage = false;
+    if (Array.isArray(m.content)) {
+      const texts = [];
+      for (const part of m.content) {
+        if (part.type === "text") texts.push(part.text);
+        else if (part.type === "image_url") {
+          if (image) throw new Error("at most 1 image per conversation (the Imp models are trained on one)");
+          image = dataUrlBytes(part.image_url.url);
+          hasImage = true;
+        }
+      }
+      text = texts.join("\n");
+    }
+    if (text.includes(IMAGE_TOKEN)) throw new Error(`the text "${IMAGE_TOKEN}" is reserved for the image`);
+    const content = hasImage ? `${IMAGE_TOKEN}\n${text}` : text;
+    const prev = out[out.length - 1];
+    if (prev && prev.role === m.role) prev.content += `\n${content}`;
+    else out.push({ role: m.role, content });
+  }
+  return { messages: out, image };
+}
+
+export class InTabEngine {
+  constructor() {
+    this.worker = new Worker("/engine/engine-worker.js", { type: "module" });
+    this.nextId = 1;
+    this.runs = new Map();
+    this.onLoad = null;
+    this.worker.onmessage = (e) => this.receive(e.data);
+    this.worker.onerror = (e) => this.fail(new Error(e.message || "the in-tab engine failed to start"));
+  }
+
+  receive(m) {
+    if (m.type === "progress" || m.type === "ready" || (m.type === "error" && m.id === undefined)) {
+      this.onLoad?.(m);
+      return;
+    }
+    const run = this.runs.get(m.id);
+    if (!run) return;
+    if (m.type === "text") run.onText(m.text);
+    else {
+      this.runs.delete(m.id);
+      if (m.type === "done") run.resolve({ stats: m.stats, aborted: m.aborted });
+      else run.reject(new Error(m.message));
+    }
+  }
+
+  fail(err) {
+    this.onLoad?.({ type: "error", message: err.message });
+    for (const run of this.runs.values()) run.reject(err);
+    this.runs.clear();
+  }
+
+  /** Fetches the model's file list, then has the worker load them; `progress(done, total)` after each file. */
+  async load(headers, progress) {
+    const res = await fetch("/model/files", { headers });
+    if (!res.ok)
+      throw new Error(
+        res.status === 404 ? "this server does not offer its model to the page" : `HTTP ${res.status}`,
+      );
+    const { files, dtype, visionDtype } = await res.json();
+    const total = files.reduce((n, f) => n + f.bytes, 0);
+    let done = 0;
+    return new Promise((resolve, reject) => {
+      this.onLoad = (m) => {
+        if (m.type === "progress") progress?.((done += m.total), total);
+        else if (m.type === "ready") resolve(m);
+        else reject(new Error(m.message));
+      };
+      this.worker.postMessage({
+        type: "load",
+        base: "/model/",
+        files: files.map((f) => f.name),
+        headers,
+        dtype,
+        visionDtype,
+        threads: navigator.hardwareConcurrency || 1,
+      });
+    });
+  }
+
+  /** Streams one answer; `signal` stops it within a layer. Resolves with the run's stats. */
+  run(job, onText, signal) {
+    const id = this.nextId++;
+    const cancel = new Int32Array(new SharedArrayBuffer(4));
+    const stop = () => Atomics.store(cancel, 0, 1);
+    signal?.addEventListener("abort", stop, { once: true });
+    return new Promise((resolve, reject) => {
+      this.runs.set(id, { onText, resolve, reject });
+      this.worker.postMessage({ type: "run", id, ...job, cancel });
+    }).finally(() => signal?.removeEventListener("abort", stop));
+  }
+
+  terminate() {
+    this.worker.terminate();
+    this.fail(new Error("the in-tab engine was stopped"));
+  }
+}
