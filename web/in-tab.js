@@ -81,8 +81,11 @@ export class InTabEngine {
     this.runs.clear();
   }
 
-  /** Fetches the model's file list, then has the worker load them; `progress(done, total)` after each file. */
-  async load(headers, progress) {
+  /**
+   * Fetches the model's file list, then has the worker load them on `threads` kernel threads (default: the
+   * machine's cores); `progress(done, total)` after each file.
+   */
+  async load(headers, progress, threads = navigator.hardwareConcurrency || 1) {
     const res = await fetch("/model/files", { headers });
     if (!res.ok)
       throw new Error(
@@ -104,7 +107,7 @@ export class InTabEngine {
         headers,
         dtype,
         visionDtype,
-        threads: navigator.hardwareConcurrency || 1,
+        threads,
       });
     });
   }
