@@ -5,7 +5,7 @@
  * nothing: without /usr/bin/chromium (CI's .ci/run installs it with apt) it skips and says so.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -40,6 +40,12 @@ describe("the web page in headless Chromium", { skip }, () => {
     dir = join(tmp, "model");
     cpSync(fixture("tiny-imp-qwen2"), dir, { recursive: true });
     writeTinyTokenizer(dir, "imp_qwen2");
+    // Room for a long answer to stop (the in-tab Stop); answers within the fixture's 256 positions are unchanged.
+    const cfg = join(dir, "config.json");
+    writeFileSync(
+      cfg,
+      JSON.stringify({ ...JSON.parse(readFileSync(cfg, "utf8")), max_position_embeddings: 4096 }),
+    );
     const started = WorkerEngine.start({ folder: dir, backend: "js", id: "tiny", log: () => {} });
     browser = await chromium.launchPersistentContext(join(tmp, "profile"), {
       executablePath: CHROMIUM,
@@ -130,7 +136,7 @@ describe("the web page in headless Chromium", { skip }, () => {
     await page.close();
   });
 
-  test("Run the model in this tab: the same model answers in the page, as it does in Node.js", async () => {
+  test("Run the model in this tab: the same model answers in the page, as in Node.js; Stop stops it", async () => {
     // Node's greedy answer on the same kernels (wasm) to the conversation the page will send.
     const imp = await ImpPipeline.load(dir, { backend: "wasm" });
     const expected = await imp.generate({
@@ -139,7 +145,14 @@ describe("the web page in headless Chromium", { skip }, () => {
       maxNewTokens: 16,
       sampling: { temperature: 0 },
     });
+    // A long answer (this random model never ends one), for Stop.
+    const long = await imp.generate({
+      messages: [{ role: "user", content: "Describe it at length." }],
+      maxNewTokens: 3000,
+      sampling: { temperature: 0 },
+    });
     imp.dispose();
+    assert.equal(long.stats.generatedTokens, 3000);
 
     const { page, requests } = await open(server.url);
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, "the page is cross-origin isolated");
@@ -162,6 +175,23 @@ describe("the web page in headless Chromium", { skip }, () => {
     // The model's files came from this server once; no question went to it.
     assert.ok(!requests.some((u) => u.includes("/v1/chat/completions")), requests.join("\n"));
     assert.ok(requests.some((u) => u.endsWith("/model/model.safetensors")));
+
+    // Stop ends an answer in the tab: a 3000-token answer is cut soon after its first text.
+    await page.click("#new-chat");
+    await page.fill("#max-tokens", "3000");
+    await page.fill("#prompt", "Describe it at length.");
+    await page.click("#send");
+    const text = page.locator("#log li.assistant .text");
+    await text.filter({ hasText: /./ }).waitFor();
+    await page.click("#stop");
+    await page.locator("#log li.assistant .meta").filter({ hasText: "stopped" }).waitFor();
+    const cut = (await text.textContent()) ?? "";
+    assert.ok(
+      cut.length > 0 && cut.length < long.text.length / 2,
+      `${cut.length} of ${long.text.length} characters`,
+    );
+    assert.ok(long.text.startsWith(cut), "what was shown is the start of the whole answer");
+    assert.equal(await page.locator("#send").isEnabled(), true);
     assert.ok(
       requests.every((u) => u.startsWith(server.url) || u.startsWith("data:")),
       requests.join("\n"),
