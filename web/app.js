@@ -93,6 +93,32 @@ inTabBox.addEventListener("change", async () => {
   }
 });
 
+const folderInput = $("model-folder");
+if (!inTabSupported()) folderInput.disabled = true;
+folderInput.addEventListener("change", async () => {
+  const files = folderInput.files;
+  if (!files?.length) return;
+  const name = (files[0].webkitRelativePath || files[0].name).split("/")[0];
+  inTab?.terminate();
+  inTab = null;
+  const engine = new InTabEngine();
+  setStatus(`Loading ${name} into this tab…`);
+  try {
+    const info = await engine.loadFolder(files, $("folder-dtype").value);
+    inTab = engine;
+    inTabBox.checked = true;
+    $("model").textContent = `model: ${name} · in this tab (${info.threads} threads)`;
+    setStatus(`${name} runs in this tab.`);
+  } catch (err) {
+    engine.terminate();
+    inTabBox.checked = false;
+    loadModel();
+    setStatus(`Cannot run ${name} in this tab: ${err.message}`);
+  } finally {
+    folderInput.value = "";
+  }
+});
+
 // ---- attaching an image ----
 
 function attach(file) {

@@ -112,6 +112,25 @@ export class InTabEngine {
     });
   }
 
+  /**
+   * Loads a model folder the user picked (an <input webkitdirectory>'s files): read in place by the worker, never
+   * copied whole. `dtype` ("auto", "q8", "q4") is how its weights are held, so a 3B model fits in 4 GiB as q4.
+   */
+  loadFolder(fileList, dtype = "auto", threads = navigator.hardwareConcurrency || 1) {
+    // webkitRelativePath is "folder/config.json": the path inside the folder drops its first part.
+    const files = [...fileList].map((f) => ({
+      path: (f.webkitRelativePath || f.name).split("/").slice(1).join("/") || f.name,
+      data: f,
+    }));
+    return new Promise((resolve, reject) => {
+      this.onLoad = (m) => {
+        if (m.type === "ready") resolve(m);
+        else if (m.type === "error") reject(new Error(m.message));
+      };
+      this.worker.postMessage({ type: "load-files", files, threads, dtype });
+    });
+  }
+
   /** Streams one answer; `signal` stops it within a layer. Resolves with the run's stats. */
   run(job, onText, signal) {
     const id = this.nextId++;

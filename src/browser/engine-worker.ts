@@ -1,7 +1,8 @@
 /**
  * The in-tab engine (browser build): a dedicated Web Worker that loads a model folder's files into the in-memory
- * file table (vfs.ts) and answers with the same ImpPipeline as Node.js, on the wasm kernels in nested kernel
- * workers; the page's thread stays free. Messages (ToEngine, FromEngine below): "load" → "progress"…, "ready" | "error";
+ * file table (vfs.ts), fetched ("load") or picked by the user ("load-files", read in place), and answers with the
+ * same ImpPipeline as Node.js, on the wasm kernels in nested kernel workers; the page's thread stays free.
+ * Messages (ToEngine, FromEngine below): "load" → "progress"…, "ready" | "error"; "load-files" → "ready" | "error";
  * "run" → "text"…, then "done" | "error"; "abort" stops a run within a layer (the run's shared cancel flag).
  */
 import type { ChatMessage } from "../io/template/index.js";
@@ -18,6 +19,14 @@ export type ToEngine =
       base: string;
       files: string[];
       headers?: Record<string, string>;
+      threads?: number;
+      dtype?: WeightDType;
+      visionDtype?: WeightDType;
+    }
+  | {
+      type: "load-files";
+      /** A model folder's files, by path inside it ("config.json"). */
+      files: Array<{ path: string; data: Blob }>;
       threads?: number;
       dtype?: WeightDType;
       visionDtype?: WeightDType;
@@ -67,6 +76,18 @@ async function load(m: Extract<ToEngine, { type: "load" }>): Promise<void> {
     addFile(`${MODEL}/${name}`, blob);
     post({ type: "progress", file: name, loaded: blob.size, total: blob.size });
   }
+  await open(m);
+}
+
+async function loadFiles(m: Extract<ToEngine, { type: "load-files" }>): Promise<void> {
+  pipeline?.dispose();
+  pipeline = null;
+  clearFiles(MODEL);
+  for (const f of m.files) addFile(`${MODEL}/${f.path}`, f.data);
+  await open(m);
+}
+
+async function open(m: { threads?: number; dtype?: WeightDType; visionDtype?: WeightDType }): Promise<void> {
   pipeline = await ImpPipeline.load(MODEL, {
     backend: "wasm",
     threads: m.threads,
@@ -108,7 +129,7 @@ async function run(m: Extract<ToEngine, { type: "run" }>): Promise<void> {
 
 self.onmessage = (e: MessageEvent<ToEngine>) => {
   const m = e.data;
-  const job = m.type === "load" ? load(m) : run(m);
+  const job = m.type === "load" ? load(m) : m.type === "load-files" ? loadFiles(m) : run(m);
   job.catch((err: unknown) =>
     post({
       type: "error",

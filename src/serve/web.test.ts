@@ -136,7 +136,7 @@ describe("the web page in headless Chromium", { skip }, () => {
     await page.close();
   });
 
-  test("Run the model in this tab: the same model answers in the page, as in Node.js; Stop stops it", async () => {
+  test("Run the model in this tab (served, or a picked folder): the same answers as Node.js; Stop stops it", async () => {
     // Node's greedy answer on the same kernels (wasm) to the conversation the page will send.
     const imp = await ImpPipeline.load(dir, { backend: "wasm" });
     const expected = await imp.generate({
@@ -196,6 +196,21 @@ describe("the web page in headless Chromium", { skip }, () => {
       requests.every((u) => u.startsWith(server.url) || u.startsWith("data:")),
       requests.join("\n"),
     );
+
+    // A model folder picked from this computer runs in the tab too, read in place: the same answer again.
+    await page.click("#new-chat");
+    await page.setInputFiles("#model-folder", dir);
+    await page
+      .locator("#model")
+      .filter({ hasText: /^model: model · in this tab/ })
+      .waitFor();
+    await page.fill("#max-tokens", "16");
+    await page.setInputFiles("#file", PHOTO);
+    await page.locator("#attachment").waitFor({ state: "visible" });
+    await page.fill("#prompt", "What is the shape?");
+    await page.keyboard.press("Enter");
+    await page.locator("#log li.assistant .meta").waitFor();
+    assert.equal(await page.locator("#log li.assistant .text").textContent(), expected.text);
     await page.close();
   });
 
