@@ -15,13 +15,12 @@ const NODE_MODULES = {
   "node:fs/promises": "vfs.ts",
   "node:path": "path.ts",
   "node:os": "os.ts",
-  "node:v8": "v8.ts",
   "node:crypto": "crypto.ts",
 };
 // Imported only on Node.js code paths (wasm-codec.ts's package lookup): left as imports that never run.
 const NODE_ONLY = new Set(["node:module", "node:url"]);
 // Files of the library replaced whole in the browser (their Node.js-only counterparts).
-const SWAPPED = { "node-threads": "threads.ts", "load-module": "load-module.ts" };
+const SWAPPED = { "node-threads": "threads.ts", "kernel-bytes": "kernel-bytes.ts" };
 
 const swap = {
   name: "imp-browser",
@@ -33,9 +32,9 @@ const swap = {
         return { errors: [{ text: `${args.path} has no browser version (imported by ${args.importer})` }] };
       return { path: join(browser, file) };
     });
-    b.onResolve({ filter: /\/(node-threads|load-module)\.js$/ }, (args) => {
+    b.onResolve({ filter: /\/(node-threads|kernel-bytes)\.js$/ }, (args) => {
       if (!args.importer.includes(join("src", "backend", "wasm"))) return undefined;
-      const name = args.path.match(/(node-threads|load-module)\.js$/)[1];
+      const name = args.path.match(/(node-threads|kernel-bytes)\.js$/)[1];
       return { path: join(browser, SWAPPED[name]) };
     });
   },

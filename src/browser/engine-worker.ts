@@ -5,11 +5,14 @@
  * Messages (ToEngine, FromEngine below): "load" → "progress"…, "ready" | "error"; "load-files" → "ready" | "error";
  * "run" → "text"…, then "done" | "error"; "abort" stops a run within a layer (the run's shared cancel flag).
  */
+
+import { decodeImage } from "../io/image/index.js";
 import type { ChatMessage } from "../io/template/index.js";
 import type { WeightDType } from "../models/load.js";
-import { AbortError, type GenerationStats } from "../runtime/generate.js";
+import type { GenerationStats } from "../runtime/generate.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
 import type { SamplingOptions } from "../runtime/sampler.js";
+import { runOnPipeline } from "../serve/engine.js";
 import { addFile, clearFiles } from "./vfs.js";
 
 export type ToEngine =
@@ -45,7 +48,7 @@ export type FromEngine =
   | { type: "progress"; file: string; loaded: number; total: number }
   | { type: "ready"; modelType: string; threads: number; imageTokens: number }
   | { type: "text"; id: number; text: string }
-  | { type: "done"; id: number; stats: GenerationStats | null; aborted: boolean }
+  | { type: "done"; id: number; stats: GenerationStats; aborted: boolean }
   | { type: "error"; id?: number; message: string };
 
 const post = (m: FromEngine) => postMessage(m);
@@ -104,27 +107,18 @@ async function open(m: { threads?: number; dtype?: WeightDType; visionDtype?: We
 
 async function run(m: Extract<ToEngine, { type: "run" }>): Promise<void> {
   if (!pipeline) throw new Error("no model loaded");
-  let stats: GenerationStats | null = null;
-  let aborted = false;
-  try {
-    const stream = pipeline.stream(
-      {
-        messages: m.messages,
-        image: m.image,
-        maxNewTokens: m.maxNewTokens,
-        sampling: m.sampling,
-        interrupted: () => Atomics.load(m.cancel, 0) !== 0,
-      },
-      (s) => {
-        stats = s;
-      },
-    );
-    for await (const text of stream) post({ type: "text", id: m.id, text });
-  } catch (err) {
-    if (!(err instanceof AbortError)) throw err;
-    aborted = true;
-  }
-  post({ type: "done", id: m.id, stats, aborted });
+  const image = m.image ? await decodeImage(m.image, { source: "the image" }) : undefined;
+  // The server's path (serve/engine.ts); a cancel arrives as the shared flag, read before every layer.
+  const result = await runOnPipeline(
+    pipeline,
+    { messages: m.messages, image, maxNewTokens: m.maxNewTokens, sampling: m.sampling, stop: [] },
+    {
+      signal: new AbortController().signal,
+      interrupted: () => Atomics.load(m.cancel, 0) !== 0,
+      onText: (text) => post({ type: "text", id: m.id, text }),
+    },
+  );
+  post({ type: "done", id: m.id, stats: result.stats, aborted: result.finishReason === "abort" });
 }
 
 self.onmessage = (e: MessageEvent<ToEngine>) => {
