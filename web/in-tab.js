@@ -56,6 +56,8 @@ export class InTabEngine {
     this.nextId = 1;
     this.runs = new Map();
     this.onLoad = null;
+    /** Why the worker failed (e.g. its script did not load), kept for a load that starts after. */
+    this.error = null;
     this.worker.onmessage = (e) => this.receive(e.data);
     this.worker.onerror = (e) => this.fail(new Error(e.message || "the in-tab engine failed to start"));
   }
@@ -76,6 +78,7 @@ export class InTabEngine {
   }
 
   fail(err) {
+    this.error = err;
     this.onLoad?.({ type: "error", message: err.message });
     for (const run of this.runs.values()) run.reject(err);
     this.runs.clear();
@@ -95,6 +98,7 @@ export class InTabEngine {
     const total = files.reduce((n, f) => n + f.bytes, 0);
     let done = 0;
     return new Promise((resolve, reject) => {
+      if (this.error) return reject(this.error);
       this.onLoad = (m) => {
         if (m.type === "progress") progress?.((done += m.total), total);
         else if (m.type === "ready") resolve(m);
@@ -123,6 +127,7 @@ export class InTabEngine {
       data: f,
     }));
     return new Promise((resolve, reject) => {
+      if (this.error) return reject(this.error);
       this.onLoad = (m) => {
         if (m.type === "ready") resolve(m);
         else if (m.type === "error") reject(new Error(m.message));
