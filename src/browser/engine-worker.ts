@@ -54,6 +54,8 @@ export type FromEngine =
 const post = (m: FromEngine) => postMessage(m);
 const MODEL = "/model";
 let pipeline: ImpPipeline | null = null;
+/** One answer at a time: the pipeline's KV cache and kernels serve one generation. */
+let busy = false;
 
 // generate.ts yields with setImmediate between tokens; a worker has none, and a message round trip is the
 // fastest yield it has (setTimeout would clamp to 4 ms after a few).
@@ -67,10 +69,16 @@ if (typeof (globalThis as { setImmediate?: unknown }).setImmediate !== "function
   };
 }
 
-async function load(m: Extract<ToEngine, { type: "load" }>): Promise<void> {
+/** Forgets the loaded model and its files, before another is loaded. */
+function reset(): void {
+  if (busy) throw new Error("the in-tab engine is answering: stop the answer before loading another model");
   pipeline?.dispose();
   pipeline = null;
   clearFiles(MODEL);
+}
+
+async function load(m: Extract<ToEngine, { type: "load" }>): Promise<void> {
+  reset();
   for (const name of m.files) {
     const url = new URL(name, new URL(m.base, self.location.href));
     const r = await fetch(url, { headers: m.headers });
@@ -83,9 +91,7 @@ async function load(m: Extract<ToEngine, { type: "load" }>): Promise<void> {
 }
 
 async function loadFiles(m: Extract<ToEngine, { type: "load-files" }>): Promise<void> {
-  pipeline?.dispose();
-  pipeline = null;
-  clearFiles(MODEL);
+  reset();
   for (const f of m.files) addFile(`${MODEL}/${f.path}`, f.data);
   await open(m);
 }
@@ -107,6 +113,16 @@ async function open(m: { threads?: number; dtype?: WeightDType; visionDtype?: We
 
 async function run(m: Extract<ToEngine, { type: "run" }>): Promise<void> {
   if (!pipeline) throw new Error("no model loaded");
+  if (busy) throw new Error("the in-tab engine answers one question at a time");
+  busy = true;
+  try {
+    await answer(pipeline, m);
+  } finally {
+    busy = false;
+  }
+}
+
+async function answer(pipeline: ImpPipeline, m: Extract<ToEngine, { type: "run" }>): Promise<void> {
   const image = m.image ? await decodeImage(m.image, { source: "the image" }) : undefined;
   // The server's path (serve/engine.ts); a cancel arrives as the shared flag, read before every layer.
   const result = await runOnPipeline(
