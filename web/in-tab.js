@@ -86,7 +86,7 @@ export class InTabEngine {
 
   /**
    * Fetches the model's file list, then has the worker load them on `threads` kernel threads (default: the
-   * machine's cores); `progress(done, total)` after each file.
+   * machine's cores); `progress(done, total)` in bytes as the files arrive.
    */
   async load(headers, progress, threads = navigator.hardwareConcurrency || 1) {
     const res = await fetch("/model/files", { headers });
@@ -96,12 +96,17 @@ export class InTabEngine {
       );
     const { files, dtype, visionDtype } = await res.json();
     const total = files.reduce((n, f) => n + f.bytes, 0);
-    let done = 0;
+    const loaded = new Map();
     return new Promise((resolve, reject) => {
       if (this.error) return reject(this.error);
       this.onLoad = (m) => {
-        if (m.type === "progress") progress?.((done += m.total), total);
-        else if (m.type === "ready") resolve(m);
+        if (m.type === "progress") {
+          loaded.set(m.file, m.loaded);
+          progress?.(
+            [...loaded.values()].reduce((a, b) => a + b, 0),
+            total,
+          );
+        } else if (m.type === "ready") resolve(m);
         else reject(new Error(m.message));
       };
       this.worker.postMessage({

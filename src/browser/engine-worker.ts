@@ -77,13 +77,36 @@ function reset(): void {
   clearFiles(MODEL);
 }
 
+/**
+ * A response's body as a Blob, posting progress at most every 200 ms on the way: the bytes only pass through a
+ * counting stream, so the browser keeps a large file as it keeps any Blob (not as one JavaScript array).
+ */
+async function receive(r: Response, file: string): Promise<Blob> {
+  const total = Number(r.headers.get("content-length")) || 0;
+  if (!r.body) return r.blob();
+  let loaded = 0;
+  let last = 0;
+  const counter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, out) {
+      loaded += chunk.byteLength;
+      const now = performance.now();
+      if (now - last > 200) {
+        last = now;
+        post({ type: "progress", file, loaded, total });
+      }
+      out.enqueue(chunk);
+    },
+  });
+  return new Response(r.body.pipeThrough(counter)).blob();
+}
+
 async function load(m: Extract<ToEngine, { type: "load" }>): Promise<void> {
   reset();
   for (const name of m.files) {
     const url = new URL(name, new URL(m.base, self.location.href));
     const r = await fetch(url, { headers: m.headers });
     if (!r.ok) throw new Error(`${url.href}: HTTP ${r.status}`);
-    const blob = await r.blob();
+    const blob = await receive(r, name);
     addFile(`${MODEL}/${name}`, blob);
     post({ type: "progress", file: name, loaded: blob.size, total: blob.size });
   }
