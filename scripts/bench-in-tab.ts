@@ -110,7 +110,7 @@ try {
         await engine.load({}, null, threads);
         const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
         const job = {
-          messages: [{ role: "user", content: `<image>\n${prompt}` }],
+          turns: [{ role: "user", text: prompt, hasImage: true }],
           image: bytes,
           maxNewTokens: tokens,
           sampling: { temperature: 0 },

@@ -4,7 +4,7 @@
  * model in this tab", from the in-tab engine (in-tab.js) running the same model here. Stop aborts the request
  * (or the in-tab run), which stops the generation. Each answer shows its timing.
  */
-import { InTabEngine, inTabSupported, toEngineMessages } from "./in-tab.js";
+import { InTabEngine, inTabSupported, toTurns } from "./in-tab.js";
 import { readSse } from "./sse.js";
 
 const $ = (id) => document.getElementById(id);
@@ -249,11 +249,11 @@ async function send(text) {
     const system = $("system").value.trim();
     if (inTab) {
       setStatus("Answering in this tab…");
-      const job = toEngineMessages(system, messages);
+      const job = toTurns(system, messages);
       const temperature = Number($("temperature").value) || 0;
       const { stats, aborted } = await inTab.run(
         {
-          messages: job.messages,
+          turns: job.turns,
           image: job.image ?? undefined,
           maxNewTokens: Number($("max-tokens").value) || 256,
           sampling: { temperature },

@@ -5,8 +5,6 @@
  * memory, which needs cross-origin isolation (the server sends the headers).
  */
 
-const IMAGE_TOKEN = "<image>";
-
 export function inTabSupported() {
   return globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === "function";
 }
@@ -20,34 +18,24 @@ function dataUrlBytes(url) {
 }
 
 /**
- * The page's messages (OpenAI's format) → the template's messages and the image's bytes, as the server maps them
- * (src/serve/conversation.ts): one system message first, the image's turn opening with "<image>\n".
+ * The page's messages (OpenAI's format) → turns (text parts joined, the image's turn marked) and the image's bytes;
+ * the engine maps the turns onto the template with the server's own code (src/serve/conversation.ts).
  */
-export function toEngineMessages(system, messages) {
-  const out = system ? [{ role: "system", content: system }] : [];
+export function toTurns(system, messages) {
+  const turns = system ? [{ role: "system", text: system, hasImage: false }] : [];
   let image = null;
   for (const m of messages) {
-    let text = m.content;
-    let hasImage = false;
-    if (Array.isArray(m.content)) {
-      const texts = [];
-      for (const part of m.content) {
-        if (part.type === "text") texts.push(part.text);
-        else if (part.type === "image_url") {
-          if (image) throw new Error("at most 1 image per conversation (the Imp models are trained on one)");
-          image = dataUrlBytes(part.image_url.url);
-          hasImage = true;
-        }
-      }
-      text = texts.join("\n");
+    if (!Array.isArray(m.content)) {
+      turns.push({ role: m.role, text: m.content, hasImage: false });
+      continue;
     }
-    if (text.includes(IMAGE_TOKEN)) throw new Error(`the text "${IMAGE_TOKEN}" is reserved for the image`);
-    const content = hasImage ? `${IMAGE_TOKEN}\n${text}` : text;
-    const prev = out[out.length - 1];
-    if (prev && prev.role === m.role) prev.content += `\n${content}`;
-    else out.push({ role: m.role, content });
+    const texts = m.content.filter((p) => p.type === "text").map((p) => p.text);
+    const picture = m.content.find((p) => p.type === "image_url");
+    // The page attaches one image per conversation (attach() refuses a second).
+    if (picture) image = dataUrlBytes(picture.image_url.url);
+    turns.push({ role: m.role, text: texts.join("\n"), hasImage: picture !== undefined });
   }
-  return { messages: out, image };
+  return { turns, image };
 }
 
 export class InTabEngine {

@@ -7,37 +7,42 @@
  */
 
 import { decodeImage } from "../io/image/index.js";
-import type { ChatMessage } from "../io/template/index.js";
 import type { WeightDType } from "../models/load.js";
 import type { GenerationStats } from "../runtime/generate.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
 import type { SamplingOptions } from "../runtime/sampler.js";
+import { checkText, type Turn, toTemplateMessages } from "../serve/conversation.js";
 import { runOnPipeline } from "../serve/engine.js";
 import { addFile, clearFiles } from "./vfs.js";
 
+/** How a model is held: kernel threads and weight formats (as `ImpPipeline.load` takes them). */
+interface OpenOptions {
+  threads?: number;
+  dtype?: WeightDType;
+  visionDtype?: WeightDType;
+}
+
+/** A conversation turn as the page has it (its text parts joined); the image's turn is marked. */
+export type PageTurn = Pick<Turn, "role" | "text" | "hasImage">;
+
 export type ToEngine =
-  | {
+  | (OpenOptions & {
       type: "load";
       /** Where the files are (e.g. "/model/"), with the headers to fetch them (an API key). */
       base: string;
       files: string[];
       headers?: Record<string, string>;
-      threads?: number;
-      dtype?: WeightDType;
-      visionDtype?: WeightDType;
-    }
-  | {
+    })
+  | (OpenOptions & {
       type: "load-files";
       /** A model folder's files, by path inside it ("config.json"). */
       files: Array<{ path: string; data: Blob }>;
-      threads?: number;
-      dtype?: WeightDType;
-      visionDtype?: WeightDType;
-    }
+    })
   | {
       type: "run";
       id: number;
-      messages: ChatMessage[];
+      /** Mapped onto the template as the server maps a request's messages (serve/conversation.ts). */
+      turns: PageTurn[];
       image?: Uint8Array;
       maxNewTokens: number;
       sampling: SamplingOptions;
@@ -119,7 +124,7 @@ async function loadFiles(m: Extract<ToEngine, { type: "load-files" }>): Promise<
   await open(m);
 }
 
-async function open(m: { threads?: number; dtype?: WeightDType; visionDtype?: WeightDType }): Promise<void> {
+async function open(m: OpenOptions): Promise<void> {
   pipeline = await ImpPipeline.load(MODEL, {
     backend: "wasm",
     threads: m.threads,
@@ -146,11 +151,18 @@ async function run(m: Extract<ToEngine, { type: "run" }>): Promise<void> {
 }
 
 async function answer(pipeline: ImpPipeline, m: Extract<ToEngine, { type: "run" }>): Promise<void> {
+  const messages = toTemplateMessages(
+    m.turns.map((t, i) => ({
+      ...t,
+      text: checkText(t.text, `messages[${i}].content`),
+      field: `messages[${i}].role`,
+    })),
+  );
   const image = m.image ? await decodeImage(m.image, { source: "the image" }) : undefined;
   // The server's path (serve/engine.ts); a cancel arrives as the shared flag, read before every layer.
   const result = await runOnPipeline(
     pipeline,
-    { messages: m.messages, image, maxNewTokens: m.maxNewTokens, sampling: m.sampling, stop: [] },
+    { messages, image, maxNewTokens: m.maxNewTokens, sampling: m.sampling, stop: [] },
     {
       signal: new AbortController().signal,
       interrupted: () => Atomics.load(m.cancel, 0) !== 0,

@@ -5,6 +5,8 @@
  * is never copied whole into JavaScript memory. Only what model loading uses is here; writes throw.
  */
 
+import { resolve } from "./path.js";
+
 type Entry = Uint8Array | Blob;
 
 /** A worker global (lib.webworker), declared here so the library's DOM-typed build checks this file too. */
@@ -16,16 +18,7 @@ const files = new Map<string, Entry>();
 const open = new Map<number, string>();
 let nextFd = 3;
 
-const norm = (p: string | URL): string => {
-  const s = typeof p === "string" ? p : p.pathname;
-  const parts: string[] = [];
-  for (const part of s.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return `/${parts.join("/")}`;
-};
+const norm = (p: string | URL): string => resolve(typeof p === "string" ? p : p.pathname);
 
 function notFound(path: string, op: string): Error {
   return Object.assign(new Error(`ENOENT: no such file or directory, ${op} '${path}'`), { code: "ENOENT" });
@@ -150,18 +143,11 @@ export const openAsBlob = readOnly("openAsBlob");
 export const writeSync = readOnly("writeSync");
 export const fsyncSync = readOnly("fsyncSync");
 
-/** `node:fs/promises` readFile: the table, or a fetch for an http(s) URL. */
+/** `node:fs/promises` readFile. */
 export async function readFile(
   path: string | URL,
   encoding?: string | { encoding?: string },
 ): Promise<Uint8Array | string> {
-  if (path instanceof URL && path.protocol.startsWith("http")) {
-    const r = await fetch(path);
-    if (!r.ok) throw new Error(`${path.href}: HTTP ${r.status}`);
-    const data = new Uint8Array(await r.arrayBuffer());
-    const enc = typeof encoding === "string" ? encoding : encoding?.encoding;
-    return enc ? new TextDecoder().decode(data) : data;
-  }
   return readFileSync(path, encoding);
 }
 

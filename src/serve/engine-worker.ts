@@ -1,7 +1,7 @@
 /**
  * The engine's worker thread: owns one ImpPipeline and runs one job at a time, posting the answer's text
- * piece by piece. A cancelled job stops within one layer: the job's cancel flag (shared memory) is read before
- * every layer, since an "abort" message would only be seen between tokens, after a vision or prefill pass.
+ * piece by piece. A cancelled job stops within one layer: its cancel flag (shared memory) is read before every
+ * layer and between tokens, so no message is needed (one could only be read between tokens, after a whole pass).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { ImpPipeline } from "../runtime/pipeline.js";
@@ -31,20 +31,21 @@ try {
   process.exit(1);
 }
 
-const running = new Map<number, AbortController>();
+/** The running jobs' cancel flags, set on close. */
+const running = new Map<number, Int32Array>();
+// Cancels arrive as the flags; the signal runOnPipeline takes never fires here.
+const never = new AbortController().signal;
 
 port.on("message", (msg: ToWorker) => {
-  if (msg.type === "abort") running.get(msg.id)?.abort();
-  else if (msg.type === "close") {
-    for (const c of running.values()) c.abort();
+  if (msg.type === "close") {
+    for (const flag of running.values()) Atomics.store(flag, 0, 1);
     pipeline.dispose();
     port.close();
   } else if (msg.type === "run") {
-    const controller = new AbortController();
-    running.set(msg.id, controller);
     const cancel = msg.cancel;
+    running.set(msg.id, cancel);
     runOnPipeline(pipeline, msg.job, {
-      signal: controller.signal,
+      signal: never,
       interrupted: () => Atomics.load(cancel, 0) !== 0,
       onText: (text) => post({ type: "text", id: msg.id, text }),
     })

@@ -210,10 +210,7 @@ export class WorkerEngine implements Engine {
     const id = this.nextId++;
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     return new Promise<EngineResult>((resolve, reject) => {
-      const onAbort = () => {
-        Atomics.store(cancel, 0, 1);
-        s.send({ type: "abort", id });
-      };
+      const onAbort = () => Atomics.store(cancel, 0, 1);
       s.job = { id, pending: { hooks, cancel, resolve, reject, onAbort } };
       hooks.signal.addEventListener("abort", onAbort, { once: true });
       s.send({ type: "run", id, job, cancel });

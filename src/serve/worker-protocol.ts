@@ -19,11 +19,9 @@ export interface WorkerInit {
 export type ToWorker =
   /**
    * `cancel`: one Int32 in shared memory that the engine sets to 1 when the job is cancelled; the worker reads it
-   * before every layer, so a long vision or prefill pass stops at once (the "abort" message waits for the pass).
+   * before every layer and between tokens, so even a long vision or prefill pass stops at once.
    */
-  | { type: "run"; id: number; job: EngineJob; cancel: Int32Array }
-  | { type: "abort"; id: number }
-  | { type: "close" };
+  { type: "run"; id: number; job: EngineJob; cancel: Int32Array } | { type: "close" };
 
 export type FromWorker =
   | { type: "ready"; info: EngineInfo; imageTokenIndex: number }
