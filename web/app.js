@@ -265,19 +265,16 @@ async function send(text) {
         controller.signal,
       );
       if (aborted) throw new DOMException("stopped", "AbortError");
-      const usage = stats && {
-        completion_tokens: stats.generatedTokens,
-        prompt_tokens: stats.prefillPositions,
-      };
+      const usage = { completion_tokens: stats.generatedTokens, prompt_tokens: stats.prefillPositions };
       const rate =
-        stats?.decodeMs > 0
+        stats.decodeMs > 0
           ? { decode_tokens_per_second: (stats.generatedTokens - 1) / (stats.decodeMs / 1000) }
           : null;
       messages.push({ role: "assistant", content: out.textContent });
       addMeta(
         answer,
         `${describeTimings(t0, firstAt, usage, rate)} · in this tab` +
-          (stats?.finishReason === "length" ? " · cut at the token limit" : ""),
+          (stats.finishReason === "length" ? " · cut at the token limit" : ""),
       );
       setStatus("Done.");
       return;

@@ -85,27 +85,30 @@ export class InTabEngine {
     const { files, dtype, visionDtype } = await res.json();
     const total = files.reduce((n, f) => n + f.bytes, 0);
     const loaded = new Map();
+    const onProgress = (m) => {
+      loaded.set(m.file, m.loaded);
+      progress?.(
+        [...loaded.values()].reduce((a, b) => a + b, 0),
+        total,
+      );
+    };
+    const names = files.map((f) => f.name);
+    return this.send(
+      { type: "load", base: "/model/", files: names, headers, dtype, visionDtype, threads },
+      onProgress,
+    );
+  }
+
+  /** Posts a load message; resolves with "ready", rejects with the load's error (or the worker's, if it died). */
+  send(message, onProgress) {
     return new Promise((resolve, reject) => {
       if (this.error) return reject(this.error);
       this.onLoad = (m) => {
-        if (m.type === "progress") {
-          loaded.set(m.file, m.loaded);
-          progress?.(
-            [...loaded.values()].reduce((a, b) => a + b, 0),
-            total,
-          );
-        } else if (m.type === "ready") resolve(m);
+        if (m.type === "progress") onProgress?.(m);
+        else if (m.type === "ready") resolve(m);
         else reject(new Error(m.message));
       };
-      this.worker.postMessage({
-        type: "load",
-        base: "/model/",
-        files: files.map((f) => f.name),
-        headers,
-        dtype,
-        visionDtype,
-        threads,
-      });
+      this.worker.postMessage(message);
     });
   }
 
@@ -119,14 +122,7 @@ export class InTabEngine {
       path: (f.webkitRelativePath || f.name).split("/").slice(1).join("/") || f.name,
       data: f,
     }));
-    return new Promise((resolve, reject) => {
-      if (this.error) return reject(this.error);
-      this.onLoad = (m) => {
-        if (m.type === "ready") resolve(m);
-        else if (m.type === "error") reject(new Error(m.message));
-      };
-      this.worker.postMessage({ type: "load-files", files, threads, dtype });
-    });
+    return this.send({ type: "load-files", files, threads, dtype });
   }
 
   /** Streams one answer; `signal` stops it within a layer. Resolves with the run's stats. */

@@ -1,9 +1,12 @@
 /**
  * The HTTP app without a socket (`app.fetch(new Request(...))`) over the scripted engine: the shapes of
  * answers and errors, every kind of bad input (a 4xx in OpenAI's shape naming the field), the API key,
- * /health, /metrics and the page.
+ * /health, /metrics, the page and the model's files for the in-tab engine.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { encodeTestPng } from "../io/image/testing-encoders.js";
 import { type AppOptions, createApp } from "./app.js";
@@ -533,5 +536,45 @@ describe("health, models, metrics, page", () => {
       assert.equal((await app.fetch(new Request(`http://imp${f}`))).status, 200, f);
     const { app: noWeb } = setup({ web: false });
     assert.equal((await noWeb.fetch(new Request("http://imp/"))).status, 404);
+  });
+});
+
+describe("the model's files for the in-tab engine", () => {
+  test("GET /model/files lists only the loader's files; each is served whole, anything else is a 404", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "imp-model-files-"));
+    try {
+      writeFileSync(join(folder, "config.json"), '{"model_type":"imp_qwen2"}');
+      writeFileSync(join(folder, "blob"), new Uint8Array([1, 2, 3, 4, 5]));
+      // Hugging Face cache snapshots link their files: a link is served as its target.
+      symlinkSync(join(folder, "blob"), join(folder, "model.safetensors"));
+      writeFileSync(join(folder, "notes.txt"), "private");
+      const { app } = setup({ inTab: { folder, dtype: "q4" } });
+      const get = (path: string, headers: Record<string, string> = {}) =>
+        Promise.resolve(app.fetch(new Request(`http://imp${path}`, { headers })));
+      const list = await get("/model/files");
+      assert.equal(list.status, 200);
+      assert.deepEqual(await list.json(), {
+        files: [
+          { name: "config.json", bytes: 26 },
+          { name: "model.safetensors", bytes: 5 },
+        ],
+        dtype: "q4",
+      });
+      const weights = await get("/model/model.safetensors");
+      assert.equal(weights.status, 200);
+      assert.equal(weights.headers.get("content-length"), "5");
+      assert.equal(weights.headers.get("cross-origin-resource-policy"), "same-origin");
+      assert.deepEqual([...new Uint8Array(await weights.arrayBuffer())], [1, 2, 3, 4, 5]);
+      for (const name of ["notes.txt", "blob", "missing.safetensors", "..%2Fconfig.json"])
+        assert.equal((await get(`/model/${name}`)).status, 404, name);
+
+      const { app: keyed } = setup({ inTab: { folder }, apiKey: "k" });
+      const getKeyed = (headers: Record<string, string>) =>
+        Promise.resolve(keyed.fetch(new Request("http://imp/model/config.json", { headers })));
+      assert.equal((await getKeyed({})).status, 401);
+      assert.equal((await getKeyed({ authorization: "Bearer k" })).status, 200);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -16,7 +16,7 @@ export interface ModelFile {
   bytes: number;
 }
 
-/** The loader's files at the top of `folder`, by name. */
+/** The loader's files at the top of `folder`, by name (links followed, as the loader follows them). */
 export function modelFiles(folder: string): ModelFile[] {
   return readdirSync(folder)
     .filter((name) => LOADED.test(name) && statSync(join(folder, name)).isFile())
@@ -26,8 +26,9 @@ export function modelFiles(folder: string): ModelFile[] {
 
 /** A listed file as a streamed response body, or null when `name` is not one of them. */
 export function modelFileBody(folder: string, name: string): { body: ReadableStream; bytes: number } | null {
-  const file = modelFiles(folder).find((f) => f.name === name);
-  if (!file) return null;
-  const stream = Readable.toWeb(createReadStream(join(folder, name))) as ReadableStream;
-  return { body: stream, bytes: file.bytes };
+  if (!LOADED.test(name)) return null;
+  const file = join(folder, name);
+  const stat = statSync(file, { throwIfNoEntry: false });
+  if (!stat?.isFile()) return null;
+  return { body: Readable.toWeb(createReadStream(file)) as ReadableStream, bytes: stat.size };
 }

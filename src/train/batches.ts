@@ -7,10 +7,10 @@
  *
  * With modality lengths (the recipe's `group_by_modality_length`, as Imp's stage 2), an epoch is ordered as Imp's
  * sampler orders it (imp_llava/train/train.py, `get_modality_length_grouped_indices`): image examples and text-only
- * ones are shuffled apart and cut into global batches, so that every batch but the epoch's last is of one modality;
- * the full batches are shuffled together, and the last image batch and the last text batch, interleaved, end the
- * epoch. Inside a batch the examples go longest first, as the reference's per-device split of it does with one
- * device (its even-chunk split over several devices only balances their padding, and our trainer has none).
+ * ones are shuffled apart and cut into global batches, each of one modality, longest first (as the reference's
+ * per-device split does with one device; its even-chunk split over several only balances their padding, and our
+ * trainer has none); the full batches are shuffled together, and the last image batch and the last text batch,
+ * interleaved, end the epoch (one or two batches, mixed).
  */
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/random.js";
