@@ -19,7 +19,7 @@ function dataUrlBytes(url) {
 
 /**
  * The page's messages (OpenAI's format) → turns (text parts joined, the image's turn marked) and the image's bytes;
- * the engine maps the turns onto the template with the server's own code (src/serve/conversation.ts).
+ * the engine maps the turns onto the template with the server's own code (src/runtime/engine/conversation.ts).
  */
 export function toTurns(system, messages) {
   const turns = system ? [{ role: "system", text: system, hasImage: false }] : [];

@@ -8,11 +8,11 @@
 
 import { decodeImage } from "../io/image/index.js";
 import type { WeightDType } from "../models/load.js";
+import { checkText, type Turn, toTemplateMessages } from "../runtime/engine/conversation.js";
+import { runOnPipeline } from "../runtime/engine/engine.js";
 import type { GenerationStats } from "../runtime/generate.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
 import type { SamplingOptions } from "../runtime/sampler.js";
-import { checkText, type Turn, toTemplateMessages } from "../serve/conversation.js";
-import { runOnPipeline } from "../serve/engine.js";
 import { addFile, clearFiles } from "./vfs.js";
 
 /** How a model is held: kernel threads and weight formats (as `ImpPipeline.load` takes them). */

@@ -28,7 +28,7 @@ export interface GenerateTokensOptions {
   /**
    * Read before every layer, as well as `signal`: true stops the generation there. For a thread whose event loop
    * a long vision or prefill pass blocks (an abort event cannot fire meanwhile), e.g. a worker reading a flag in
-   * shared memory that its parent sets (serve/engine-worker.ts).
+   * shared memory that its parent sets (runtime/engine/engine-worker.ts).
    */
   interrupted?: () => boolean;
   /** Called with the logits each token was chosen from (before penalties), e.g. for parity checks. */

@@ -4,10 +4,10 @@
  * Everything here runs before the request is queued, so bad input never waits behind good input.
  */
 import { randomInt } from "node:crypto";
+import type { Turn } from "../runtime/engine/conversation.js";
+import { toTemplateMessages } from "../runtime/engine/conversation.js";
+import type { Engine, EngineJob } from "../runtime/engine/engine.js";
 import type { SamplingOptions } from "../runtime/sampler.js";
-import type { Turn } from "./conversation.js";
-import { toTemplateMessages } from "./conversation.js";
-import type { Engine, EngineJob } from "./engine.js";
 import { invalid } from "./errors.js";
 import type { ImageSourceOptions } from "./image-source.js";
 import { decodeRequestImage } from "./image-source.js";

@@ -1,5 +1,5 @@
 /** What every route handler is given: the engine, the scheduler in front of it, limits and metrics. */
-import type { Engine } from "./engine.js";
+import type { Engine } from "../runtime/engine/engine.js";
 import type { ImageSourceOptions } from "./image-source.js";
 import type { ServeLimits } from "./limits.js";
 import type { ServerMetrics } from "./metrics.js";

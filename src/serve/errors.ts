@@ -4,7 +4,15 @@
  * clients see one format whatever failed: validation, the queue, an image, the engine, or a bug.
  */
 import { AbortError } from "../runtime/generate.js";
-import { FormatError, HttpError, ImpError, ShapeError, UsageError } from "../util/errors.js";
+import {
+  EngineError,
+  FormatError,
+  HttpError,
+  ImpError,
+  RequestError,
+  ShapeError,
+  UsageError,
+} from "../util/errors.js";
 
 /** An HttpError with OpenAI's `code` and extra response headers (Retry-After on 429). */
 export class ApiError extends HttpError {
@@ -54,6 +62,12 @@ export function mapError(err: unknown): MappedError {
   if (err instanceof ApiError)
     return { ...make(err.status, err.message, err.type, err.param, err.code), headers: err.headers };
   if (err instanceof HttpError) return make(err.status, err.message, err.type, err.param, null);
+  if (err instanceof RequestError)
+    return make(400, err.message, "invalid_request_error", err.field, err.code);
+  if (err instanceof EngineError)
+    return err.code === "shutting_down"
+      ? make(503, err.message, "server_error", null, err.code)
+      : make(500, err.message, "server_error", null, err.code);
   // A prompt over the context (generate.ts) or an image the decoder refuses: the client's input.
   if (err instanceof ShapeError)
     return make(
@@ -77,52 +91,4 @@ export function mapError(err: unknown): MappedError {
 /** The same error as Ollama's API returns it: `{error: "message"}`. */
 export function toOllamaBody(mapped: MappedError): { error: string } {
   return { error: mapped.body.error.message };
-}
-
-/** An error as plain data, to cross a worker boundary and be rebuilt on the other side. */
-export interface SerializedError {
-  name: string;
-  message: string;
-  status?: number;
-  param?: string | null;
-  code?: string | null;
-  type?: string;
-}
-
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof ApiError)
-    return {
-      name: "ApiError",
-      message: err.message,
-      status: err.status,
-      param: err.param,
-      code: err.code,
-      type: err.type,
-    };
-  if (err instanceof HttpError)
-    return { name: "HttpError", message: err.message, status: err.status, param: err.param, type: err.type };
-  if (err instanceof Error) return { name: err.name, message: err.message };
-  return { name: "Error", message: String(err) };
-}
-
-export function deserializeError(e: SerializedError): Error {
-  switch (e.name) {
-    case "ApiError":
-    case "HttpError":
-      return new ApiError(e.status ?? 500, e.message, e.param ?? null, e.code ?? null, {}, e.type);
-    case "ShapeError":
-      return new ShapeError(e.message);
-    case "FormatError":
-      return new FormatError(e.message);
-    case "UsageError":
-      return new UsageError(e.message);
-    case "AbortError":
-      return new AbortError(e.message);
-    default: {
-      // Unknown errors stay 500s: keep the name so the log says what it was.
-      const out = new Error(e.message);
-      out.name = e.name;
-      return out;
-    }
-  }
 }

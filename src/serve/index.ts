@@ -7,9 +7,10 @@
  * const { app } = createApp({ engine });
  * const server = await listen(app, { host: "127.0.0.1", port: 8080 });
  */
+
+export type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "../runtime/engine/engine.js";
+export { InProcessEngine } from "../runtime/engine/in-process-engine.js";
+export { WorkerEngine, type WorkerEngineOptions } from "../runtime/engine/worker-engine.js";
 export { type AppOptions, createApp, type ServeApp } from "./app.js";
-export type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "./engine.js";
-export { InProcessEngine } from "./in-process-engine.js";
 export { DEFAULT_LIMITS, type ServeLimits } from "./limits.js";
 export { type Listening, listen } from "./server.js";
-export { WorkerEngine, type WorkerEngineOptions } from "./worker-engine.js";

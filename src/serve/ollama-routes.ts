@@ -6,12 +6,12 @@
  */
 import type { Hono } from "hono";
 import { packageVersion } from "../cli/program.js";
+import type { Turn } from "../runtime/engine/conversation.js";
+import { checkText } from "../runtime/engine/conversation.js";
 import { AbortError } from "../runtime/generate.js";
 import type { ChatRequest, ImageRef, PreparedJob } from "./chat-request.js";
 import { prepareJob } from "./chat-request.js";
 import type { ServeContext, ServeEnv } from "./context.js";
-import type { Turn } from "./conversation.js";
-import { checkText } from "./conversation.js";
 import { invalid, mapError, toOllamaBody } from "./errors.js";
 import type { JsonObject } from "./fields.js";
 import {

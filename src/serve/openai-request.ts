@@ -4,9 +4,10 @@
  * `metadata`, `store`…) are ignored; parameters we cannot honour (`n > 1`, tools, logprobs, penalties) are
  * refused rather than silently dropped.
  */
+
+import type { Turn } from "../runtime/engine/conversation.js";
+import { checkText } from "../runtime/engine/conversation.js";
 import type { ChatRequest, ImageRef } from "./chat-request.js";
-import type { Turn } from "./conversation.js";
-import { checkText } from "./conversation.js";
 import { invalid } from "./errors.js";
 import {
   isObject,

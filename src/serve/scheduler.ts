@@ -8,8 +8,9 @@
  * const run = scheduler.submit(job, request.signal); // throws a 429 ApiError at once when the queue is full
  * const outcome = await run.start((text) => send(text));
  */
+
+import type { Engine, EngineJob, EngineResult } from "../runtime/engine/engine.js";
 import { AbortError } from "../runtime/generate.js";
-import type { Engine, EngineJob, EngineResult } from "./engine.js";
 import { ApiError } from "./errors.js";
 import type { ServerMetrics } from "./metrics.js";
 import { QueueFullError, type RequestQueue } from "./queue.js";

@@ -11,15 +11,16 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
+import { InProcessEngine } from "../runtime/engine/in-process-engine.js";
+import { WorkerEngine } from "../runtime/engine/worker-engine.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
 import { fixture } from "../testing/fixtures.js";
 import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
 import type { AppOptions } from "./app.js";
 import { createApp } from "./app.js";
-import { InProcessEngine } from "./in-process-engine.js";
+import { mapError } from "./errors.js";
 import { type Listening, listen } from "./server.js";
 import { FakeEngine } from "./testing-fake-engine.js";
-import { WorkerEngine } from "./worker-engine.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-serve-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -261,7 +262,8 @@ describe("with a fixture model in the worker engine", () => {
     await pool[0]!.worker.terminate();
     await assert.rejects(
       running,
-      (e: Error & { status?: number }) => e.status === 500 && /engine stopped/.test(e.message),
+      // The engine raises the library's error; the server's one handler answers it with a 500.
+      (e: Error) => mapError(e).status === 500 && /engine stopped/.test(e.message),
     );
     const res = await client.chat.completions.create({
       model: "tiny",

@@ -4,8 +4,8 @@
  * milliseconds, with no model.
  */
 import type { ChatMessage } from "../io/template/index.js";
+import type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "../runtime/engine/engine.js";
 import { emptyStats } from "../runtime/generate.js";
-import type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "./engine.js";
 
 export interface FakeRun {
   job: EngineJob;

@@ -35,3 +35,28 @@ export class HttpError extends ImpError {
     super(message, options);
   }
 }
+
+/**
+ * A value in a request the library was asked to run (a chat's messages, an option) that it cannot use. `field`
+ * names it as the request spells it (`messages[2].role`); `code` is a machine-readable reason where one exists
+ * (`context_length_exceeded`). The server answers it with a 400 naming the field.
+ */
+export class RequestError extends UsageError {
+  constructor(
+    readonly field: string | null,
+    readonly detail: string,
+    readonly code: string | null = null,
+  ) {
+    super(field ? `${field}: ${detail}` : detail);
+  }
+}
+
+/** The engine cannot take or finish a job: it is shutting down, or its worker stopped under a job. */
+export class EngineError extends ImpError {
+  constructor(
+    message: string,
+    readonly code: "engine_failed" | "shutting_down",
+  ) {
+    super(message);
+  }
+}

@@ -3,13 +3,13 @@
  * run in a worker thread (worker-engine.ts, the default: compute never blocks the event loop) or in-process
  * (tests, or a browser-like single thread), and tests can swap in a scripted engine.
  */
-import type { RgbImage } from "../io/image/index.js";
-import type { ChatMessage } from "../io/template/index.js";
-import type { GenerationStats } from "../runtime/generate.js";
-import { AbortError, emptyStats } from "../runtime/generate.js";
-import type { ImpPipeline } from "../runtime/pipeline.js";
-import type { SamplingOptions } from "../runtime/sampler.js";
-import { invalid } from "./errors.js";
+import type { RgbImage } from "../../io/image/index.js";
+import type { ChatMessage } from "../../io/template/index.js";
+import { RequestError } from "../../util/errors.js";
+import type { GenerationStats } from "../generate.js";
+import { AbortError, emptyStats } from "../generate.js";
+import type { ImpPipeline } from "../pipeline.js";
+import type { SamplingOptions } from "../sampler.js";
 
 /** One generation, as the engine needs it: validated, the image decoded, `<image>` marking where it goes. */
 export interface EngineJob {
@@ -82,7 +82,7 @@ export async function runOnPipeline(
   hooks: EngineHooks,
 ): Promise<EngineResult> {
   if (job.image && !pipeline.imageSpec)
-    throw invalid("messages", "this model has no vision tower; it takes no images");
+    throw new RequestError("messages", "this model has no vision tower; it takes no images");
   let stats: GenerationStats | null = null;
   try {
     const stream = pipeline.stream(

@@ -7,8 +7,8 @@
  * const app = createApp({ engine });
  */
 import { basename } from "node:path";
-import type { ChatMessage } from "../io/template/index.js";
-import type { ImpPipeline } from "../runtime/pipeline.js";
+import type { ChatMessage } from "../../io/template/index.js";
+import type { ImpPipeline } from "../pipeline.js";
 import type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "./engine.js";
 import { positionsOf, runOnPipeline } from "./engine.js";
 

@@ -3,10 +3,10 @@
  * template, exactly as the pipeline will build the prompt (template → text → ids with the image placeholder),
  * so an over-long prompt is refused with a 400 before it waits in the queue.
  */
-import type { ChatMessage, ConversationTemplate } from "../io/template/index.js";
-import { templateForModelType } from "../io/template/index.js";
-import { Tokenizer, tokenizeWithImage } from "../io/tokenizer/index.js";
-import { IMAGE_PLACEHOLDER } from "../models/config.js";
+import type { ChatMessage, ConversationTemplate } from "../../io/template/index.js";
+import { templateForModelType } from "../../io/template/index.js";
+import { Tokenizer, tokenizeWithImage } from "../../io/tokenizer/index.js";
+import { IMAGE_PLACEHOLDER } from "../../models/config.js";
 import { positionsOf } from "./engine.js";
 
 export class PromptCounter {

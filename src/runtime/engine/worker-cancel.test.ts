@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { writeRandomCheckpoint } from "../models/random.js";
-import { fixture } from "../testing/fixtures.js";
-import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
+import { writeRandomCheckpoint } from "../../models/random.js";
+import { fixture } from "../../testing/fixtures.js";
+import { writeTinyTokenizer } from "../../testing/tiny-tokenizer.js";
 import type { EngineJob } from "./engine.js";
 import { WorkerEngine } from "./worker-engine.js";
 

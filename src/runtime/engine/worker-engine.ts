@@ -11,10 +11,11 @@
  */
 import { basename } from "node:path";
 import { Worker } from "node:worker_threads";
-import type { ChatMessage } from "../io/template/index.js";
-import { AbortError } from "../runtime/generate.js";
+import type { ChatMessage } from "../../io/template/index.js";
+import { EngineError } from "../../util/errors.js";
+import { AbortError } from "../generate.js";
 import type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "./engine.js";
-import { ApiError, deserializeError } from "./errors.js";
+import { deserializeError } from "./errors.js";
 import { PromptCounter } from "./prompt-counter.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.js";
 
@@ -129,7 +130,7 @@ class EngineSlot {
     if (!job) return;
     job.pending.hooks.signal.removeEventListener("abort", job.pending.onAbort);
     job.pending.reject(
-      new ApiError(500, `the engine stopped while generating: ${err.message}`, null, "engine_failed"),
+      new EngineError(`the engine stopped while generating: ${err.message}`, "engine_failed"),
     );
   }
 
@@ -198,7 +199,7 @@ export class WorkerEngine implements Engine {
   }
 
   async run(job: EngineJob, hooks: EngineHooks): Promise<EngineResult> {
-    if (this.closing) throw new ApiError(503, "the server is shutting down", null, "shutting_down");
+    if (this.closing) throw new EngineError("the server is shutting down", "shutting_down");
     let slot = this.pool.find((s) => s.ready && !s.job);
     if (!slot) {
       // The queue never runs more jobs than slots, so the free slot is one whose worker is restarting.

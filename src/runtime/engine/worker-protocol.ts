@@ -1,6 +1,6 @@
 /** The messages between the worker engine (worker-engine.ts) and its worker thread (engine-worker.ts). */
-import type { BackendName } from "../backend/registry.js";
-import type { WeightDType } from "../models/load.js";
+import type { BackendName } from "../../backend/registry.js";
+import type { WeightDType } from "../../models/load.js";
 import type { EngineInfo, EngineJob, EngineResult } from "./engine.js";
 import type { SerializedError } from "./errors.js";
 

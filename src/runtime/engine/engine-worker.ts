@@ -4,7 +4,7 @@
  * layer and between tokens, so no message is needed (one could only be read between tokens, after a whole pass).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { ImpPipeline } from "../runtime/pipeline.js";
+import { ImpPipeline } from "../pipeline.js";
 import { runOnPipeline } from "./engine.js";
 import { serializeError } from "./errors.js";
 import { pipelineInfo } from "./in-process-engine.js";
