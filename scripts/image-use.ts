@@ -66,6 +66,7 @@ for (const category of categories) {
     template: chooseTemplate(category === "caption" ? "plain" : "model", chat),
     imageSpec,
     imageTokens: model.imageTokens,
+    imagePlacement: config.imagePlacement,
     maxLength: config.maxLength,
   });
   const examples: PreparedExample[] = [];

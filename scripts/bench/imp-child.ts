@@ -15,7 +15,7 @@
 import type { Backend, GemmArgs } from "../../src/backend/backend.js";
 import { WeightFormat } from "../../src/backend/backend.js";
 import { createBackend } from "../../src/backend/registry.js";
-import { IMAGE_PLACEHOLDER } from "../../src/models/config.js";
+import { IMAGE_TOKEN_INDEX } from "../../src/io/tokenizer/index.js";
 import { VISION_PREFIX } from "../../src/models/layout.js";
 import type { WeightDType } from "../../src/models/load.js";
 import { generateTokens } from "../../src/runtime/generate.js";
@@ -168,7 +168,7 @@ if (spec.mode === "vision") {
 } else {
   phase = "prefill";
   const ids = px
-    ? [IMAGE_PLACEHOLDER, ...textIds(spec.textTokens, cfg.llm.vocab, 1)]
+    ? [IMAGE_TOKEN_INDEX, ...textIds(spec.textTokens, cfg.llm.vocab, 1)]
     : textIds(spec.textTokens, cfg.llm.vocab, 1);
   const run = generateTokens(model, ids, {
     images: px ? [px] : [],

@@ -1,7 +1,8 @@
 /**
  * The Answerer for a local checkpoint (`imp eval run --model DIR`, or the built-in model): the model is loaded
- * once; each question becomes the model's conversation with the image first in the user turn (what LLaVA's and
- * Imp's eval scripts do), answered greedily up to `maxTokens`. Questions are answered one at a time.
+ * once; each question becomes the model's conversation with the image in the user turn (where LLaVA's and Imp's
+ * eval scripts put it, or after the question for a model trained that way: the pipeline's prompt places it),
+ * answered greedily up to `maxTokens`. Questions are answered one at a time.
  */
 import type { PipelineOptions } from "../runtime/pipeline.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
@@ -14,7 +15,7 @@ export async function createLocalAnswerer(modelDir: string, opts: PipelineOption
     const image = req.imageBytes ?? req.imagePath;
     const { text } = await imp.generate({
       image,
-      messages: [{ role: "user", content: image !== undefined ? `<image>\n${req.prompt}` : req.prompt }],
+      messages: [{ role: "user", content: req.prompt }],
       maxNewTokens: req.maxTokens,
       signal: req.signal,
     });

@@ -18,6 +18,7 @@
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { IMAGE_TOKEN } from "../io/tokenizer/index.js";
 import { FormatError, UsageError } from "../util/errors.js";
 import type { BenchmarkName } from "./benchmarks.js";
 import {
@@ -150,12 +151,12 @@ function scienceQaTasks(qfile: string, imageDir: string, opts: TaskOptions): Dra
     if (convs.length === 0) throw new FormatError(`${where}.conversations: empty`);
     const first = expectObject(convs[0], `${where}.conversations[0]`);
     let qs: string = expectString(field(first, "value", where), `${where}.conversations[0].value`).replaceAll(
-      "<image>",
+      IMAGE_TOKEN,
       "",
     );
     qs = pyStrip(qs);
     const hasImage = Object.hasOwn(o, "image");
-    let recorded = hasImage ? `<image>\n${qs}` : qs;
+    let recorded = hasImage ? `${IMAGE_TOKEN}\n${qs}` : qs;
     if (opts.singlePredPrompt ?? true) {
       qs = `${qs}\n${LETTER_PROMPT}`;
       recorded = `${recorded}\n${LETTER_PROMPT}`;

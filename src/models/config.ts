@@ -8,6 +8,8 @@
  * Multimodal keys: mm_projector_type, mm_hidden_size, mm_vision_select_layer/feature, mm_vision_tower,
  * image_token_index, image_aspect_ratio, vision_tower_config (SigLIP) or a CLIP folder (LLaVA).
  */
+import { IMAGE_PLACEMENTS, type ImagePlacement } from "../io/template/index.js";
+import { IMAGE_TOKEN_INDEX } from "../io/tokenizer/index.js";
 import { CheckpointError } from "../util/errors.js";
 
 export type LlmFamily = "phi2" | "qwen2" | "phi3" | "llama";
@@ -54,6 +56,8 @@ export interface ModelConfig {
   projectorType: "mlp2x_gelu" | "linear";
   imageTokenIndex: number;
   imageAspectRatio: "square" | "pad" | string;
+  /** Where the image goes in its prompt message (`mm_image_placement`); the official checkpoints: before the text. */
+  imagePlacement: ImagePlacement;
   /** Where a LLaVA-1.5 config says the CLIP tower is (a hub name or a folder). */
   visionTowerName: string | null;
   maxLength: number;
@@ -223,8 +227,15 @@ function visionCommon(
   };
 }
 
-/** The id LLaVA/Imp code puts where `<image>` was in the prompt (never a real token). */
-export const IMAGE_PLACEHOLDER = -200;
+/** `mm_image_placement`: where the image goes in its prompt message; absent = the official placement. */
+function readImagePlacement(c: ConfigReader): ImagePlacement {
+  const v = c.str("mm_image_placement", "before_text");
+  if (!(IMAGE_PLACEMENTS as readonly string[]).includes(v))
+    throw new CheckpointError(
+      `${c.file}: mm_image_placement "${v}" is not one of ${IMAGE_PLACEMENTS.map((p) => `"${p}"`).join(", ")}`,
+    );
+  return v as ImagePlacement;
+}
 
 export const SUPPORTED_MODEL_TYPES = ["imp", "imp_qwen2", "imp_phi3", "llava", "llava_llama"] as const;
 
@@ -286,8 +297,9 @@ export function parseModelConfig(json: Json, file: string, clipConfig?: ConfigRe
     llm,
     vision,
     projectorType,
-    imageTokenIndex: c.has("image_token_index") ? c.int("image_token_index") : IMAGE_PLACEHOLDER,
+    imageTokenIndex: c.has("image_token_index") ? c.int("image_token_index") : IMAGE_TOKEN_INDEX,
     imageAspectRatio: c.str("image_aspect_ratio", "square"),
+    imagePlacement: readImagePlacement(c),
     visionTowerName: c.has("mm_vision_tower") ? c.str("mm_vision_tower") : null,
     maxLength: Math.min(c.int("tokenizer_model_max_length", llm.maxPositions), llm.maxPositions),
     bosId: typeof json.bos_token_id === "number" ? json.bos_token_id : null,

@@ -9,6 +9,7 @@
  * rows take its place; positions run on continuously (shared/fixtures/README.md, "Semantics").
  */
 import type { Backend } from "../backend/backend.js";
+import { IMAGE_TOKEN_INDEX } from "../io/tokenizer/index.js";
 import type { KVCache } from "../nn/kv-cache.js";
 import { Module } from "../nn/module.js";
 import * as F from "../tensor/ops/index.js";
@@ -17,7 +18,6 @@ import type { Tensor } from "../tensor/tensor.js";
 import { fromI32 } from "../tensor/tensor.js";
 import { ShapeError } from "../util/errors.js";
 import type { ModelConfig } from "./config.js";
-import { IMAGE_PLACEHOLDER } from "./config.js";
 import { Connector } from "./connector.js";
 import { VISION_PREFIX } from "./layout.js";
 import { DecoderLM } from "./llm/decoder.js";
@@ -64,7 +64,7 @@ export class MultimodalModel extends Module {
   }
 
   isPlaceholder(id: number): boolean {
-    return id === IMAGE_PLACEHOLDER || id === this.config.imageTokenIndex;
+    return id === IMAGE_TOKEN_INDEX || id === this.config.imageTokenIndex;
   }
 
   /** pixels [3, S, S] → { features [N, Hv], embeds [N, H] }. */

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { IMAGE_TOKEN_INDEX } from "../io/tokenizer/index.js";
 import { Linear } from "../nn/layers.js";
 import type { LoraAdapter } from "../nn/lora.js";
 import { Tape } from "../tensor/autograd.js";
@@ -15,7 +16,6 @@ import { fromF32 } from "../tensor/tensor.js";
 import { TEST_BACKENDS, testBackend } from "../testing/backends.js";
 import { fixture } from "../testing/fixtures.js";
 import { Rng } from "../util/random.js";
-import { IMAGE_PLACEHOLDER } from "./config.js";
 import { loadModel } from "./load.js";
 import type { MultimodalModel } from "./multimodal.js";
 
@@ -28,7 +28,7 @@ async function setup(backendName: "js" | "wasm") {
     Float32Array.from({ length: 3 * 56 * 56 }, () => rng.uniform(-1, 1)),
     [3, 56, 56],
   );
-  const ids = [5, 17, IMAGE_PLACEHOLDER, 40, 41, 42, 43, 44, 45];
+  const ids = [5, 17, IMAGE_TOKEN_INDEX, 40, 41, 42, 43, 44, 45];
   const labels = [-100, -100, -100, -100, -100, 42, 43, 44, 45];
   return { backend, model, px, ids, labels, rng };
 }

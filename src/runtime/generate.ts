@@ -12,6 +12,7 @@ import type { KVCache } from "../nn/kv-cache.js";
 import { keep, tidy } from "../tensor/scope.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { ImpError, ShapeError } from "../util/errors.js";
+import { splicedLength } from "./prompt.js";
 import type { SamplingOptions } from "./sampler.js";
 import { Sampler } from "./sampler.js";
 
@@ -83,7 +84,7 @@ export function generateTokens(
   const images = opts.images ?? [];
   const context = model.config.llm.maxPositions;
   const placeholders = inputIds.filter((id) => model.isPlaceholder(id)).length;
-  const positions = inputIds.length - placeholders + placeholders * model.imageTokens;
+  const positions = splicedLength(inputIds, (id) => model.isPlaceholder(id), model.imageTokens);
   if (positions >= context)
     throw new ShapeError(
       `the prompt takes ${positions} positions (${inputIds.length - placeholders} text tokens + ` +

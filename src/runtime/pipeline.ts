@@ -25,8 +25,7 @@ import {
 } from "../io/image/index.js";
 import type { ChatMessage, ConversationTemplate } from "../io/template/index.js";
 import { templateForModelType } from "../io/template/index.js";
-import { createStreamDecoder, Tokenizer, tokenizeWithImage } from "../io/tokenizer/index.js";
-import { IMAGE_PLACEHOLDER } from "../models/config.js";
+import { createStreamDecoder, Tokenizer } from "../io/tokenizer/index.js";
 import type { LoadOptions } from "../models/load.js";
 import { loadModel } from "../models/load.js";
 import type { MultimodalModel } from "../models/multimodal.js";
@@ -35,6 +34,7 @@ import { fromF32 } from "../tensor/tensor.js";
 import { UsageError } from "../util/errors.js";
 import type { GenerationStats } from "./generate.js";
 import { generateTokens } from "./generate.js";
+import { PromptBuilder } from "./prompt.js";
 import type { SamplingOptions } from "./sampler.js";
 import { StopStringFilter } from "./stop.js";
 
@@ -70,6 +70,9 @@ export interface PipelineOptions extends Omit<LoadOptions, "backend"> {
 }
 
 export class ImpPipeline {
+  /** The prompt rule (template, image placement, tokenizer) this model's answers are built with. */
+  readonly prompt: PromptBuilder;
+
   private constructor(
     readonly model: MultimodalModel,
     readonly tokenizer: Tokenizer,
@@ -77,7 +80,15 @@ export class ImpPipeline {
     readonly imageSpec: ImageProcessorSpec | null,
     readonly folder: string,
     private readonly maxImagePixels: number | undefined,
-  ) {}
+  ) {
+    this.prompt = new PromptBuilder({
+      tokenizer,
+      template,
+      imageTokens: imageSpec ? model.imageTokens : 0,
+      imagePlacement: model.config.imagePlacement,
+      imageTokenIndex: model.config.imageTokenIndex,
+    });
+  }
 
   static async load(folder: string, opts: PipelineOptions = {}): Promise<ImpPipeline> {
     const backend =
@@ -112,16 +123,14 @@ export class ImpPipeline {
     return fromF32(this.backend, px, [3, side, side]);
   }
 
-  /** The conversation as prompt token ids (image placeholder = −200). */
+  /** The conversation as prompt token ids (image placeholder = −200), built by the model's PromptBuilder. */
   promptIds(
     req: Pick<GenerateRequest, "prompt" | "messages">,
     hasImage: boolean,
   ): { ids: number[]; text: string } {
     const messages: readonly ChatMessage[] =
       req.messages ?? (req.prompt !== undefined ? [{ role: "user", content: req.prompt }] : []);
-    if (messages.length === 0) throw new UsageError("nothing to answer: give a prompt or messages");
-    const rendered = this.template.render(messages, { image: hasImage, addGenerationPrompt: true });
-    return { ids: tokenizeWithImage(this.tokenizer, rendered.text, IMAGE_PLACEHOLDER), text: rendered.text };
+    return this.prompt.ids(messages, { image: hasImage });
   }
 
   /** Token ids that end the answer: the template's end-of-turn tokens and the config's EOS. */

@@ -13,6 +13,7 @@
  */
 
 import { SHORT_ANSWER_PROMPT } from "../eval/tasks.js";
+import { IMAGE_TOKEN } from "../io/tokenizer/index.js";
 import type { Rng } from "../util/random.js";
 import { caption, describe } from "./describe.js";
 import { LETTER_PROMPT, LETTERS, makeMc, mcPrompt } from "./mc.js";
@@ -25,7 +26,6 @@ import type { Scene } from "./scene.js";
 
 // The official suffix, one definition shared with the eval runner that asks it.
 export const SHORT_PROMPT = SHORT_ANSWER_PROMPT;
-export const IMAGE_TOKEN = "<image>";
 
 export interface Turn {
   from: "human" | "gpt";

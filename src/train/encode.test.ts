@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { siglipSpec } from "../io/image/index.js";
 import { templateForModelType } from "../io/template/index.js";
-import { Tokenizer } from "../io/tokenizer/index.js";
-import { IMAGE_PLACEHOLDER } from "../models/config.js";
+import { IMAGE_TOKEN_INDEX, Tokenizer } from "../io/tokenizer/index.js";
 import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
 import { Rng } from "../util/random.js";
 import { countTargets, Encoder, toMessages } from "./encode.js";
@@ -31,6 +30,7 @@ async function encoderFor(modelType: string, template?: "plain") {
     template: template ?? templateForModelType(modelType),
     imageSpec: siglipSpec(28, "pad"),
     imageTokens: 4,
+    imagePlacement: "before_text",
     maxLength: 1000,
   });
   return { enc, tokenizer };
@@ -69,8 +69,8 @@ describe("encoding records", () => {
       const { enc, tokenizer } = await encoderFor(modelType);
       const ex = await enc.encode(chat);
       assert.deepEqual(trainedText(tokenizer, ex.labels), replies);
-      assert.equal(ex.ids.filter((i) => i === IMAGE_PLACEHOLDER).length, 1);
-      assert.equal(ex.labels[ex.ids.indexOf(IMAGE_PLACEHOLDER)], -100);
+      assert.equal(ex.ids.filter((i) => i === IMAGE_TOKEN_INDEX).length, 1);
+      assert.equal(ex.labels[ex.ids.indexOf(IMAGE_TOKEN_INDEX)], -100);
       assert.ok(ex.labels.every((l, i) => l === -100 || l === ex.ids[i]));
       assert.equal(ex.positions, ex.ids.length - 1 + 4);
       assert.equal(ex.targets, ex.labels.filter((l) => l !== -100).length);
@@ -83,7 +83,7 @@ describe("encoding records", () => {
     const { enc, tokenizer } = await encoderFor("imp_qwen2", "plain");
     const rec: DataRecord = { ...chat, conversations: chat.conversations.slice(0, 2) };
     const ex = await enc.encode(rec);
-    assert.equal(ex.ids[0], IMAGE_PLACEHOLDER);
+    assert.equal(ex.ids[0], IMAGE_TOKEN_INDEX);
     assert.deepEqual(trainedText(tokenizer, ex.labels), ["It is red.\n"]);
     assert.equal(ex.labels[0], -100);
     await assert.rejects(
@@ -122,7 +122,7 @@ describe("encoding records", () => {
   });
 
   test("truncation after splicing the image counts only the tokens left", () => {
-    const ids = [1, IMAGE_PLACEHOLDER, 2, 3, 4, 5];
+    const ids = [1, IMAGE_TOKEN_INDEX, 2, 3, 4, 5];
     const labels = [-100, -100, -100, 3, 4, 5];
     assert.deepEqual(countTargets(ids, labels, 4, 100), { targets: 3, positions: 9 });
     assert.deepEqual(countTargets(ids, labels, 4, 8), { targets: 2, positions: 8 });

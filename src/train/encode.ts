@@ -11,10 +11,16 @@
 import { readFile } from "node:fs/promises";
 import type { ImageProcessorSpec } from "../io/image/index.js";
 import { decodeImage, preprocessForTower } from "../io/image/index.js";
-import type { ChatMessage, ConversationTemplate, RenderedConversation } from "../io/template/index.js";
+import type {
+  ChatMessage,
+  ConversationTemplate,
+  ImagePlacement,
+  RenderedConversation,
+} from "../io/template/index.js";
 import { getTemplate, IGNORE_INDEX, tokenizeConversation } from "../io/template/index.js";
 import type { Tokenizer } from "../io/tokenizer/index.js";
-import { IMAGE_PLACEHOLDER } from "../models/config.js";
+import { IMAGE_TOKEN as IMAGE, IMAGE_TOKEN_INDEX } from "../io/tokenizer/index.js";
+import { PromptBuilder } from "../runtime/prompt.js";
 import { FormatError, UsageError } from "../util/errors.js";
 import type { DataRecord } from "./records.js";
 
@@ -38,10 +44,10 @@ export interface EncoderOptions {
   imageSpec: ImageProcessorSpec | null;
   /** Image embeddings one image becomes (the tower's patch count). */
   imageTokens: number;
+  /** Where the image goes in its message: the model's own (`ModelConfig.imagePlacement`), as it will be asked. */
+  imagePlacement: ImagePlacement;
   maxLength: number;
 }
-
-const IMAGE = "<image>";
 
 /** The template a recipe names: "plain", "model" (the checkpoint's own), or a template name. */
 export function chooseTemplate(
@@ -78,16 +84,23 @@ export function toMessages(rec: DataRecord): ChatMessage[] {
 }
 
 export class Encoder {
-  constructor(readonly opts: EncoderOptions) {}
+  /** The chat template's prompt rule, the same as the model is asked with (null for the plain template). */
+  private readonly prompt: PromptBuilder | null;
+
+  constructor(readonly opts: EncoderOptions) {
+    const { template, tokenizer, imageTokens, imagePlacement } = opts;
+    this.prompt =
+      template === "plain" ? null : new PromptBuilder({ tokenizer, template, imageTokens, imagePlacement });
+  }
 
   /** Token ids and labels of a record (no image decoding). Throws a FormatError for a record it cannot render. */
   tokenize(rec: DataRecord): { ids: number[]; labels: number[] } {
-    const { template, tokenizer } = this.opts;
+    const { tokenizer } = this.opts;
     let rendered: RenderedConversation;
-    if (template === "plain") rendered = renderPlain(rec);
+    if (!this.prompt) rendered = renderPlain(rec);
     else {
       try {
-        rendered = template.render(toMessages(rec), {
+        rendered = this.prompt.render(toMessages(rec), {
           image: rec.image !== null,
           addGenerationPrompt: false,
         });
@@ -97,7 +110,7 @@ export class Encoder {
       }
     }
     // A reply boundary inside a token masks the whole record, as the official code does.
-    const { ids, labels } = tokenizeConversation(tokenizer, rendered, IMAGE_PLACEHOLDER);
+    const { ids, labels } = tokenizeConversation(tokenizer, rendered, IMAGE_TOKEN_INDEX);
     return { ids, labels };
   }
 
@@ -137,7 +150,7 @@ export function countTargets(
 ): { targets: number; positions: number } {
   const spliced: number[] = [];
   ids.forEach((id, i) => {
-    if (id === IMAGE_PLACEHOLDER) for (let j = 0; j < imageTokens; j++) spliced.push(IGNORE_INDEX);
+    if (id === IMAGE_TOKEN_INDEX) for (let j = 0; j < imageTokens; j++) spliced.push(IGNORE_INDEX);
     else spliced.push(labels[i]!);
   });
   const positions = Math.min(spliced.length, maxLength);

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Checkpoint } from "../io/safetensors/index.js";
-import { IMAGE_PLACEHOLDER } from "../models/config.js";
+import { IMAGE_TOKEN_INDEX } from "../io/tokenizer/index.js";
 import { loadModel } from "../models/load.js";
 import type { MultimodalModel } from "../models/multimodal.js";
 import { keep, tidy } from "../tensor/scope.js";
@@ -28,7 +28,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 function logits(model: MultimodalModel, px: Tensor): Float32Array {
   return tidy(() => {
     const img = model.encodeImage(px).embeds;
-    const e = model.embed([3, 4, IMAGE_PLACEHOLDER, 40, 41, 42], [img]);
+    const e = model.embed([3, 4, IMAGE_TOKEN_INDEX, 40, 41, 42], [img]);
     return model.logits(model.forward(e)).toF32();
   });
 }

@@ -8,6 +8,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { basename, extname, join } from "node:path";
+import { IMAGE_TOKEN as IMAGE } from "../io/tokenizer/index.js";
 import { FormatError } from "../util/errors.js";
 
 export interface Turn {
@@ -34,8 +35,6 @@ export interface ReadResult {
   records: DataRecord[];
   bad: BadRecord[];
 }
-
-const IMAGE = "<image>";
 
 /** Reads and checks every record of a .json (array) or .jsonl file; images are looked up in `imageFolder`. */
 export function readRecords(file: string, imageFolder: string): ReadResult {

@@ -145,6 +145,7 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
       template,
       imageSpec: await imageSpecFor(model, recipe.base, loaded.visionFolder),
       imageTokens: model.imageTokens,
+      imagePlacement: loaded.config.imagePlacement,
       maxLength,
     });
 

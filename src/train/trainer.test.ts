@@ -46,6 +46,7 @@ async function setup(mode: TrainMode, lr: number) {
     template: qwen2Template,
     imageSpec: null,
     imageTokens: 16,
+    imagePlacement: "before_text",
     maxLength: 256,
   });
   const rec = (id: string, q: string, a: string): DataRecord => ({

@@ -8,7 +8,7 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type FakeServer, startFakeServer } from "../../eval/testing/fake-openai-server.js";
-import { popeData } from "../../eval/testing/synthetic-data.js";
+import { gqaData, popeData } from "../../eval/testing/synthetic-data.js";
 import { tempFolder } from "../../eval/testing/temp-folder.js";
 import { fixture, repoRoot } from "../../testing/fixtures.js";
 import { writeTinyTokenizer } from "../../testing/tiny-tokenizer.js";
@@ -153,6 +153,40 @@ describe("imp eval (CLI)", () => {
       .map((l) => JSON.parse(l) as { model_id: string });
     assert.ok(rows.length > 0);
     assert.equal(rows[0]!.model_id, "model");
+    data.remove();
+  });
+
+  it("run with no --model answers with the built-in model (--questions, --image-folder, --no-score)", async () => {
+    const data = gqaData();
+    const out = join(tmp.dir, "builtin-gqa.jsonl");
+    const r = await imp([
+      "eval",
+      "run",
+      "gqa",
+      "--data",
+      data.dir,
+      "--questions",
+      join(data.dir, "llava_gqa_testdev_balanced.jsonl"),
+      "--image-folder",
+      join(data.dir, "data", "images"),
+      "--no-score",
+      "--out",
+      out,
+      "--max-tokens",
+      "4",
+      "--no-progress",
+    ]).done;
+    assert.equal(r.code, 0, r.stderr);
+    const rows = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { question_id: string; model_id: string; text: string });
+    assert.deepEqual(
+      rows.map((row) => row.question_id),
+      ["201", "202"],
+    );
+    assert.equal(rows[0]!.model_id, "imp-tiny");
+    assert.ok(rows.every((row) => row.text.trim().length > 0));
     data.remove();
   });
 });

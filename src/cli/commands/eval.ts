@@ -165,9 +165,11 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
         }
         const { runEval, parseShard } = await import("../../eval/runner.js");
         let answerer: import("../../eval/answerer.js").Answerer;
-        if (!o.endpoint) {
+        // The folder answering (the built-in model when no --model is given), recorded as the answers' source.
+        const folder = o.endpoint ? null : modelFolder(o);
+        if (folder !== null) {
           const { createLocalAnswerer } = await import("../../eval/local-answerer.js");
-          answerer = await createLocalAnswerer(modelFolder(o), {
+          answerer = await createLocalAnswerer(folder, {
             dtype: o.dtype,
             visionDtype: o.visionDtype,
             visionTower: o.visionTower,
@@ -198,7 +200,7 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
             data: o.data,
             out: o.out,
             answerer,
-            source: o.endpoint ? o.endpoint : resolve(o.model!),
+            source: folder === null ? o.endpoint! : resolve(folder),
             shard: o.shard ? parseShard(o.shard) : undefined,
             limit: o.limit,
             concurrency: o.concurrency,

@@ -8,6 +8,7 @@ export { defineTemplate, renderConversation } from "./render.js";
 export type {
   ChatMessage,
   ConversationTemplate,
+  ImagePlacement,
   RenderedConversation,
   RenderOptions,
   Role,
@@ -15,4 +16,5 @@ export type {
   TemplateName,
   TemplateParts,
 } from "./types.js";
+export { IMAGE_PLACEMENTS } from "./types.js";
 export { vicunaV1Template } from "./vicuna.js";

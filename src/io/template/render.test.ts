@@ -154,6 +154,41 @@ describe("conversation templates", () => {
     assert.ok(two.text.includes("USER: <image>\nQ1 ASSISTANT: A1</s>USER: Q2 ASSISTANT:"));
   });
 
+  test("image placement after the text (a question-first model): the mirror image, the later turns untouched", () => {
+    const t = qwen2Template;
+    const after = { imagePlacement: "after_text" } as const;
+    const user = (text: string) => text.split("<|im_start|>user\n")[1]!.split("<|im_end|>")[0]!;
+    assert.equal(
+      user(t.render([{ role: "user", content: "  <image>\nWhat is it?  " }], after).text),
+      "What is it?\n<image>",
+    );
+    // Forced, as the eval scripts prepend: the question is not trimmed.
+    assert.equal(
+      user(t.render([{ role: "user", content: "What is it? " }], { ...after, image: true }).text),
+      "What is it? \n<image>",
+    );
+    assert.equal(user(t.render([{ role: "user", content: "What is it?" }], after).text), "What is it?");
+    const two = t.render(
+      [
+        { role: "user", content: "<image>\nQ1" },
+        { role: "assistant", content: "A1" },
+        { role: "user", content: "Q2" },
+      ],
+      after,
+    );
+    assert.equal(two.text.match(/<image>/g)?.length, 1);
+    assert.ok(
+      two.text.includes(
+        "user\nQ1\n<image><|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nQ2<|im_end|>",
+      ),
+    );
+    // The official placement stays the default.
+    assert.equal(
+      t.render([{ role: "user", content: "Q" }], { image: true }).text,
+      t.render([{ role: "user", content: "Q" }], { image: true, imagePlacement: "before_text" }).text,
+    );
+  });
+
   test("a system message replaces the default system prompt", () => {
     const r = qwen2Template.render([
       { role: "system", content: "Be brief." },

@@ -8,12 +8,16 @@
  *   + assistantPrefix          (generation prompt, after a final user turn)
  *
  * The image placeholder goes where Imp's data preprocessing (`preprocess_multimodal` in train.py) and
- * `get_prompt` put it: "<image>\n" at the start of the user message, the rest of that message trimmed.
+ * `get_prompt` put it: "<image>\n" at the start of the user message, the rest of that message trimmed; or, for a
+ * model trained with the question first (`imagePlacement: "after_text"`), the mirror image: the message's text,
+ * then "\n<image>".
  */
 import { UsageError } from "../../util/errors.js";
+import { IMAGE_TOKEN as IMAGE } from "../tokenizer/image-tokens.js";
 import type {
   ChatMessage,
   ConversationTemplate,
+  ImagePlacement,
   RenderedConversation,
   RenderOptions,
   Span,
@@ -21,20 +25,23 @@ import type {
   TemplateParts,
 } from "./types.js";
 
-const IMAGE = "<image>";
-
-/** The user messages' text after image placement (see RenderOptions.image). */
-function placeImage(messages: readonly ChatMessage[], image: boolean | undefined): string[] {
+/** The user messages' text after image placement (see RenderOptions.image and imagePlacement). */
+function placeImage(
+  messages: readonly ChatMessage[],
+  image: boolean | undefined,
+  placement: ImagePlacement,
+): string[] {
   const hasToken = messages.some((m) => m.role === "user" && m.content.includes(IMAGE));
   const withImage = image ?? hasToken;
-  let needsPrefix = withImage && !hasToken;
+  let needsImage = withImage && !hasToken;
+  const place = (text: string) => (placement === "after_text" ? `${text}\n${IMAGE}` : `${IMAGE}\n${text}`);
   return messages.map((m) => {
     if (m.role !== "user" || !withImage) return m.content;
-    if (m.content.includes(IMAGE)) return `${IMAGE}\n${m.content.replaceAll(IMAGE, "").trim()}`;
-    if (needsPrefix) {
+    if (m.content.includes(IMAGE)) return place(m.content.replaceAll(IMAGE, "").trim());
+    if (needsImage) {
       // The official eval scripts prepend without trimming the question: `DEFAULT_IMAGE_TOKEN + '\n' + qs`.
-      needsPrefix = false;
-      return `${IMAGE}\n${m.content}`;
+      needsImage = false;
+      return place(m.content);
     }
     return m.content;
   });
@@ -62,7 +69,7 @@ export function renderConversation(
     }
   });
 
-  const contents = placeImage(turns, opts.image);
+  const contents = placeImage(turns, opts.image, opts.imagePlacement ?? "before_text");
   let text = parts.systemPrefix + system + parts.systemSuffix;
   const replies: Span[] = [];
   turns.forEach((m, i) => {

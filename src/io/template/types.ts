@@ -18,13 +18,26 @@ export interface Span {
   end: number;
 }
 
+/**
+ * Where the image goes in the user message that carries it, a property of the model (config.json's
+ * `mm_image_placement`): `before_text` as every official Imp and LLaVA checkpoint was trained ("<image>\n" + the
+ * question); `after_text` for a model trained with the question first (the question + "\n<image>"), where each
+ * image token can attend to the question as it is read.
+ */
+export type ImagePlacement = "before_text" | "after_text";
+
+export const IMAGE_PLACEMENTS: readonly ImagePlacement[] = ["before_text", "after_text"];
+
 export interface RenderOptions {
   /**
    * Whether the conversation has an image. true: each user message holding `<image>` is rewritten to
-   * "<image>\n" + the rest (trimmed), and if none holds it, "<image>\n" is put before the first user message.
+   * "<image>\n" + the rest (trimmed), and if none holds it, "<image>\n" is put before the first user message
+   * (with `imagePlacement: "after_text"`: the rest + "\n<image>", after the first user message's text).
    * false: the text is left as it is. Default: true when some user message holds `<image>`.
    */
   image?: boolean;
+  /** Where the image goes in its message. Default "before_text", the official placement. */
+  imagePlacement?: ImagePlacement;
   /** Append the assistant's role marker after a final user message, so the model writes the reply. Default true. */
   addGenerationPrompt?: boolean;
 }

@@ -58,5 +58,8 @@ port.on("message", (msg: ToWorker) => {
 post({
   type: "ready",
   info: pipelineInfo(pipeline, init.id),
-  imageTokenIndex: pipeline.model.config.imageTokenIndex,
+  prompt: {
+    imagePlacement: pipeline.model.config.imagePlacement,
+    imageTokenIndex: pipeline.model.config.imageTokenIndex,
+  },
 });

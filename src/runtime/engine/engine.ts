@@ -65,16 +65,6 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-/** Positions a prompt's token ids take once each placeholder is replaced by the image's embeddings. */
-export function positionsOf(
-  ids: readonly number[],
-  isPlaceholder: (id: number) => boolean,
-  imageTokens: number,
-) {
-  const placeholders = ids.filter(isPlaceholder).length;
-  return ids.length - placeholders + placeholders * imageTokens;
-}
-
 /** Runs a job on a loaded pipeline: shared by the in-process engine and the worker. */
 export async function runOnPipeline(
   pipeline: ImpPipeline,

@@ -10,7 +10,7 @@ import { basename } from "node:path";
 import type { ChatMessage } from "../../io/template/index.js";
 import type { ImpPipeline } from "../pipeline.js";
 import type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "./engine.js";
-import { positionsOf, runOnPipeline } from "./engine.js";
+import { runOnPipeline } from "./engine.js";
 
 export function pipelineInfo(pipeline: ImpPipeline, id?: string): EngineInfo {
   return {
@@ -39,8 +39,7 @@ export class InProcessEngine implements Engine {
   }
 
   promptPositions(messages: readonly ChatMessage[], hasImage: boolean): number {
-    const { ids } = this.pipeline.promptIds({ messages }, hasImage);
-    return positionsOf(ids, (id) => this.pipeline.model.isPlaceholder(id), this.info.imageTokens);
+    return this.pipeline.prompt.promptPositions(messages, hasImage);
   }
 
   async run(job: EngineJob, hooks: EngineHooks): Promise<EngineResult> {

@@ -12,12 +12,14 @@
 import { basename } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { ChatMessage } from "../../io/template/index.js";
+import { templateForModelType } from "../../io/template/index.js";
+import { Tokenizer } from "../../io/tokenizer/index.js";
 import { EngineError } from "../../util/errors.js";
 import { AbortError } from "../generate.js";
+import { PromptBuilder } from "../prompt.js";
 import type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "./engine.js";
 import { deserializeError } from "./errors.js";
-import { PromptCounter } from "./prompt-counter.js";
-import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.js";
+import type { FromWorker, ToWorker, WorkerInit, WorkerPromptSettings } from "./worker-protocol.js";
 
 // Compiled, the worker is engine-worker.js beside this file. Under tsx (tests, scripts) it is the .ts source,
 // and Node 20 loads a worker's entry before the inherited `--import tsx` hooks apply, so a one-line module
@@ -61,7 +63,7 @@ class EngineSlot {
   ) {}
 
   /** Starts the worker; resolves with what it reports once the model is loaded. */
-  start(): Promise<{ info: EngineInfo; imageTokenIndex: number }> {
+  start(): Promise<{ info: EngineInfo; prompt: WorkerPromptSettings }> {
     return new Promise((resolve, reject) => {
       const worker = newWorker(this.init);
       this.worker = worker;
@@ -71,7 +73,7 @@ class EngineSlot {
           loaded = true;
           this.ready = true;
           for (const w of this.readyWaiters.splice(0)) w();
-          resolve({ info: m.info, imageTokenIndex: m.imageTokenIndex });
+          resolve({ info: m.info, prompt: m.prompt });
         } else if (m.type === "load-error") reject(deserializeError(m.error));
         else this.onJobMessage(m);
       });
@@ -155,7 +157,7 @@ export class WorkerEngine implements Engine {
 
   private constructor(
     readonly info: EngineInfo,
-    private readonly counter: PromptCounter,
+    private readonly prompt: PromptBuilder,
     private readonly pool: EngineSlot[],
     private readonly log: (line: string) => void,
   ) {}
@@ -171,14 +173,16 @@ export class WorkerEngine implements Engine {
     const pool = Array.from({ length: n }, () => new EngineSlot(init2, onFatal));
     try {
       const started = await Promise.all(pool.map((s) => s.start()));
-      const { info, imageTokenIndex } = started[0]!;
-      const counter = await PromptCounter.load(
-        init2.folder,
-        info.modelType,
-        info.imageTokens,
-        imageTokenIndex,
-      );
-      engine = new WorkerEngine(info, counter, pool, log);
+      const { info, prompt } = started[0]!;
+      // The same prompt rule as the worker's pipeline, on this thread, so an over-long prompt is refused before
+      // it is queued.
+      const builder = new PromptBuilder({
+        tokenizer: await Tokenizer.fromFolder(init2.folder),
+        template: templateForModelType(info.modelType),
+        imageTokens: info.imageTokens,
+        ...prompt,
+      });
+      engine = new WorkerEngine(info, builder, pool, log);
       return engine;
     } catch (err) {
       await Promise.all(pool.map((s) => s.stop()));
@@ -195,7 +199,7 @@ export class WorkerEngine implements Engine {
   }
 
   promptPositions(messages: readonly ChatMessage[], hasImage: boolean): number {
-    return this.counter.positions(messages, hasImage);
+    return this.prompt.promptPositions(messages, hasImage);
   }
 
   async run(job: EngineJob, hooks: EngineHooks): Promise<EngineResult> {

@@ -1,5 +1,6 @@
 /** The messages between the worker engine (worker-engine.ts) and its worker thread (engine-worker.ts). */
 import type { BackendName } from "../../backend/registry.js";
+import type { ImagePlacement } from "../../io/template/index.js";
 import type { WeightDType } from "../../models/load.js";
 import type { EngineInfo, EngineJob, EngineResult } from "./engine.js";
 import type { SerializedError } from "./errors.js";
@@ -16,6 +17,12 @@ export interface WorkerInit {
   maxImagePixels?: number;
 }
 
+/** What the engine's thread needs, beside the folder's tokenizer and template, to build the worker's prompts. */
+export interface WorkerPromptSettings {
+  imagePlacement: ImagePlacement;
+  imageTokenIndex: number;
+}
+
 export type ToWorker =
   /**
    * `cancel`: one Int32 in shared memory that the engine sets to 1 when the job is cancelled; the worker reads it
@@ -24,7 +31,7 @@ export type ToWorker =
   { type: "run"; id: number; job: EngineJob; cancel: Int32Array } | { type: "close" };
 
 export type FromWorker =
-  | { type: "ready"; info: EngineInfo; imageTokenIndex: number }
+  | { type: "ready"; info: EngineInfo; prompt: WorkerPromptSettings }
   | { type: "load-error"; error: SerializedError }
   | { type: "text"; id: number; text: string }
   | { type: "done"; id: number; result: EngineResult }
