@@ -135,7 +135,7 @@ async function open(m: OpenOptions): Promise<void> {
     type: "ready",
     modelType: pipeline.model.config.modelType,
     threads: pipeline.backend.threads,
-    imageTokens: pipeline.model.imageTokens,
+    imageTokens: pipeline.imageTokens,
   });
 }
 

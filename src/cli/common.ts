@@ -65,6 +65,18 @@ export function addModelOptions(cmd: Command): Command {
     );
 }
 
+/**
+ * `--image-tokens N`: visual tokens per image (a square number). A SigLIP tower (Imp, the built-in model) then sees
+ * the image at N's side with its position table resized, as Imp-v1.5-3B-196 does with 196: fewer tokens, less time.
+ */
+export function addImageTokensOption(cmd: Command): Command {
+  return cmd.option(
+    "--image-tokens <n>",
+    "visual tokens per image, a square number (e.g. 196 or 64; default: the tower's own, 729 for Imp)",
+    positiveInt("--image-tokens"),
+  );
+}
+
 export function modelFolder(o: { model?: string }): string {
   if (o.model) return o.model;
   if (!existsSync(BUILTIN_MODEL))

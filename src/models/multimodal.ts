@@ -16,7 +16,7 @@ import * as F from "../tensor/ops/index.js";
 import { IGNORE_INDEX } from "../tensor/ops/loss.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { fromI32 } from "../tensor/tensor.js";
-import { ShapeError } from "../util/errors.js";
+import { ShapeError, UsageError } from "../util/errors.js";
 import type { ModelConfig } from "./config.js";
 import { Connector } from "./connector.js";
 import { VISION_PREFIX } from "./layout.js";
@@ -55,27 +55,55 @@ export class MultimodalModel extends Module {
     return this._backend;
   }
 
-  /** Number of image embeddings one image contributes. */
+  /** Number of image embeddings one image contributes at the tower's own size. */
   get imageTokens(): number {
     const v = this.config.vision;
     if (!v) return 0;
-    const grid = Math.floor(v.imageSize / v.patch);
+    return this.imageTokensAt(v.imageSize);
+  }
+
+  /** Image embeddings of an image of `side` pixels (a SigLIP tower takes any side; CLIP only its own). */
+  imageTokensAt(side: number): number {
+    const v = this.config.vision;
+    if (!v) return 0;
+    const grid = Math.floor(side / v.patch);
     return grid * grid + (v.kind === "clip" && v.selectFeature === "cls_patch" ? 1 : 0);
+  }
+
+  /**
+   * The image side that gives `tokens` visual tokens: the tower's own size for its own count, else a square grid
+   * of `tokens` patches (196 → 14 × 14 patches of 14 px = 196 px). Only SigLIP towers resize their positions.
+   */
+  imageSideFor(tokens: number): number {
+    const v = this.config.vision;
+    if (!v) throw new ShapeError("this model has no vision tower");
+    if (tokens === this.imageTokens) return v.imageSize;
+    const grid = Math.round(Math.sqrt(tokens));
+    if (!Number.isInteger(tokens) || tokens < 1 || grid * grid !== tokens)
+      throw new UsageError(
+        `visual tokens: ${tokens} is not a square number of patches (the tower's own is ${this.imageTokens}; e.g. 64, 196, 576)`,
+      );
+    if (v.kind !== "siglip")
+      throw new UsageError(
+        `visual tokens: only a SigLIP tower takes another number than its own ${this.imageTokens}; this model's is CLIP`,
+      );
+    return grid * v.patch;
   }
 
   isPlaceholder(id: number): boolean {
     return id === IMAGE_TOKEN_INDEX || id === this.config.imageTokenIndex;
   }
 
-  /** pixels [3, S, S] → { features [N, Hv], embeds [N, H] }. */
+  /** pixels [3, S, S] (S the tower's size, or any side for SigLIP) → { features [N, Hv], embeds [N, H] }. */
   encodeImage(pixels: Tensor): { features: Tensor; embeds: Tensor } {
     if (!this.vision || !this.projector) throw new ShapeError("this model has no vision tower");
     const v = this.config.vision!;
-    if (pixels.numel !== 3 * v.imageSize * v.imageSize)
+    const side = Math.round(Math.sqrt(pixels.numel / 3));
+    if (pixels.numel !== 3 * side * side || (v.kind !== "siglip" && side !== v.imageSize))
       throw new ShapeError(
         `image tensor [${pixels.shape}] does not match the tower's 3×${v.imageSize}×${v.imageSize}`,
       );
-    const features = this.vision.forward(pixels.reshape([3, v.imageSize, v.imageSize]));
+    const features = this.vision.forward(pixels.reshape([3, side, side]));
     return { features, embeds: this.projector.forward(features) };
   }
 

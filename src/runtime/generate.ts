@@ -84,11 +84,13 @@ export function generateTokens(
   const images = opts.images ?? [];
   const context = model.config.llm.maxPositions;
   const placeholders = inputIds.filter((id) => model.isPlaceholder(id)).length;
-  const positions = splicedLength(inputIds, (id) => model.isPlaceholder(id), model.imageTokens);
+  // Each image brings the tokens of its own side (a SigLIP tower takes fewer visual tokens at a smaller side).
+  const imageTokens = images[0] ? model.imageTokensAt(images[0].dim(images[0].ndim - 1)) : model.imageTokens;
+  const positions = splicedLength(inputIds, (id) => model.isPlaceholder(id), imageTokens);
   if (positions >= context)
     throw new ShapeError(
       `the prompt takes ${positions} positions (${inputIds.length - placeholders} text tokens + ` +
-        `${placeholders}×${model.imageTokens} image tokens) but the model's context is ${context}`,
+        `${placeholders}×${imageTokens} image tokens) but the model's context is ${context}`,
     );
 
   async function* run(): AsyncGenerator<number, void, void> {

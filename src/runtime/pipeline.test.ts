@@ -103,6 +103,24 @@ describe("ImpPipeline", () => {
     );
   });
 
+  test("fewer visual tokens: a pipeline default and a per-request count, each fed to the prompt's positions", async () => {
+    const q = { image, prompt: "What shape is it?", maxNewTokens: 2 };
+    const own = await imp.generate(q);
+    const nine = await imp.generate({ ...q, imageTokens: 9 });
+    assert.equal(own.stats.imageTokens, 16);
+    assert.equal(nine.stats.imageTokens, 9);
+    assert.equal(own.stats.prefillPositions - nine.stats.prefillPositions, 16 - 9);
+    const small = await ImpPipeline.load(join(tmp, "model"), { backend: imp.backend, imageTokens: 4 });
+    assert.equal(small.imageTokens, 4);
+    assert.equal((await small.generate(q)).stats.imageTokens, 4);
+    assert.equal((await small.generate({ ...q, imageTokens: 16 })).tokens.join(), own.tokens.join());
+    small.model.dispose();
+    await assert.rejects(
+      ImpPipeline.load(join(tmp, "model"), { backend: imp.backend, imageTokens: 5 }),
+      /5 is not a square number/,
+    );
+  });
+
   test("a corrupt image is a clear error naming the file", async () => {
     const bad = join(tmp, "bad.png");
     writeFileSync(bad, Buffer.from("\x89PNG\r\n\x1a\nnot really"));

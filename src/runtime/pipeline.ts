@@ -54,6 +54,11 @@ export interface GenerateRequest {
   signal?: AbortSignal;
   /** Read before every layer: true cancels mid-pass (generate.ts, `GenerateTokensOptions.interrupted`). */
   interrupted?: () => boolean;
+  /**
+   * Visual tokens for this image (a square number: 729, 196, 64 …); the pipeline's default when absent. A SigLIP
+   * tower then sees the image at the matching side with its position table resized (fewer tokens, less time).
+   */
+  imageTokens?: number;
 }
 
 export interface GenerateResult {
@@ -67,11 +72,15 @@ export interface PipelineOptions extends Omit<LoadOptions, "backend"> {
   threads?: number;
   /** Refuse images with more pixels than this (default 50 megapixels). */
   maxImagePixels?: number;
+  /** Visual tokens per image unless a request says otherwise (default: the tower's own, e.g. 729 for Imp). */
+  imageTokens?: number;
 }
 
 export class ImpPipeline {
   /** The prompt rule (template, image placement, tokenizer) this model's answers are built with. */
   readonly prompt: PromptBuilder;
+  /** Visual tokens per image when a request does not say (the tower's own unless the pipeline was given one). */
+  readonly imageTokens: number;
 
   private constructor(
     readonly model: MultimodalModel,
@@ -80,11 +89,15 @@ export class ImpPipeline {
     readonly imageSpec: ImageProcessorSpec | null,
     readonly folder: string,
     private readonly maxImagePixels: number | undefined,
+    defaultImageTokens: number | undefined,
   ) {
+    this.imageTokens = defaultImageTokens ?? (imageSpec ? model.imageTokens : 0);
+    // Refused at load, not at the first image: a count the tower cannot take.
+    if (imageSpec && defaultImageTokens !== undefined) model.imageSideFor(defaultImageTokens);
     this.prompt = new PromptBuilder({
       tokenizer,
       template,
-      imageTokens: imageSpec ? model.imageTokens : 0,
+      imageTokens: this.imageTokens,
       imagePlacement: model.config.imagePlacement,
       imageTokenIndex: model.config.imageTokenIndex,
     });
@@ -99,16 +112,30 @@ export class ImpPipeline {
     const tokenizer = await Tokenizer.fromFolder(folder);
     const template = templateForModelType(loaded.config.modelType);
     const spec = await imageSpecFor(loaded.model, folder, loaded.visionFolder);
-    return new ImpPipeline(loaded.model, tokenizer, template, spec, folder, opts.maxImagePixels);
+    return new ImpPipeline(
+      loaded.model,
+      tokenizer,
+      template,
+      spec,
+      folder,
+      opts.maxImagePixels,
+      opts.imageTokens,
+    );
   }
 
   get backend(): Backend {
     return this.model.backend;
   }
 
-  /** Decodes and preprocesses an image into the tower's input [3, S, S]. */
-  async prepareImage(input: ImageInput): Promise<Tensor> {
+  /**
+   * Decodes and preprocesses an image into the tower's input [3, S, S]: S the tower's own side, or the side that
+   * gives `imageTokens` visual tokens.
+   */
+  async prepareImage(input: ImageInput, imageTokens = this.imageTokens): Promise<Tensor> {
     if (!this.imageSpec) throw new UsageError("this model has no vision tower; it cannot take an image");
+    const side = this.model.imageSideFor(imageTokens);
+    const spec: ImageProcessorSpec =
+      this.imageSpec.kind === "siglip" ? { ...this.imageSpec, size: side } : this.imageSpec;
     let img: RgbImage;
     if (typeof input === "string") {
       const bytes = await readFile(input).catch((e: Error) => {
@@ -118,9 +145,9 @@ export class ImpPipeline {
     } else if (input instanceof Uint8Array)
       img = await decodeImage(input, { maxPixels: this.maxImagePixels });
     else img = input;
-    const px = preprocessForTower(img, this.imageSpec);
-    const side = Math.round(Math.sqrt(px.length / 3));
-    return fromF32(this.backend, px, [3, side, side]);
+    const px = preprocessForTower(img, spec);
+    const out = Math.round(Math.sqrt(px.length / 3));
+    return fromF32(this.backend, px, [3, out, out]);
   }
 
   /** The conversation as prompt token ids (image placeholder = −200), built by the model's PromptBuilder. */
@@ -149,7 +176,7 @@ export class ImpPipeline {
     req: GenerateRequest,
     stats?: (s: GenerationStats, tokens: number[]) => void,
   ): AsyncGenerator<string> {
-    const pixels = req.image !== undefined ? await this.prepareImage(req.image) : null;
+    const pixels = req.image !== undefined ? await this.prepareImage(req.image, req.imageTokens) : null;
     try {
       const { ids } = this.promptIds(req, pixels !== null);
       const run = generateTokens(this.model, ids, {

@@ -59,15 +59,15 @@ export class PromptBuilder {
     return { ids: tokenizeWithImage(this.settings.tokenizer, text, IMAGE_TOKEN_INDEX), text };
   }
 
-  /** Positions the ids take once each placeholder is replaced by the image's embeddings. */
-  positions(ids: readonly number[]): number {
+  /** Positions the ids take once each placeholder is replaced by the image's embeddings (`imageTokens` each). */
+  positions(ids: readonly number[], imageTokens = this.settings.imageTokens): number {
     const index = this.settings.imageTokenIndex ?? IMAGE_TOKEN_INDEX;
-    return splicedLength(ids, (id) => id === IMAGE_TOKEN_INDEX || id === index, this.settings.imageTokens);
+    return splicedLength(ids, (id) => id === IMAGE_TOKEN_INDEX || id === index, imageTokens);
   }
 
   /** Positions of a conversation's prompt: `positions(ids(…))`. */
-  promptPositions(messages: readonly ChatMessage[], hasImage: boolean): number {
-    return this.positions(this.ids(messages, { image: hasImage }).ids);
+  promptPositions(messages: readonly ChatMessage[], hasImage: boolean, imageTokens?: number): number {
+    return this.positions(this.ids(messages, { image: hasImage }).ids, imageTokens);
   }
 }
 

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../../util/errors.js";
 import type { ModelCliOptions } from "../common.js";
-import { addModelOptions, modelFolder } from "../common.js";
+import { addImageTokensOption, addModelOptions, modelFolder } from "../common.js";
 
 const BENCH_HELP = "vqav2, textvqa, gqa, scienceqa, pope, mme or mmbench";
 
@@ -79,7 +79,7 @@ fractions, mme as scores. MMBench answers only an LLM judge could read count as 
       },
     );
 
-  addModelOptions(evalCmd.command("run"))
+  addImageTokensOption(addModelOptions(evalCmd.command("run")))
     .description(
       "ask a model (--model DIR, the built-in model by default, or --endpoint URL) every question of a " +
         "benchmark, append LLaVA-format answers, then score and report",
@@ -143,6 +143,7 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
           visionTower?: string;
           backend: ModelCliOptions["backend"];
           threads?: number;
+          imageTokens?: number;
           modelName?: string;
           apiKey?: string;
           shard?: string;
@@ -163,6 +164,10 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
         if (o.endpoint && o.model) {
           throw new UsageError("imp eval run: give --endpoint URL or --model DIR, not both");
         }
+        if (o.endpoint && o.imageTokens !== undefined)
+          throw new UsageError(
+            "imp eval run: --image-tokens sets a local model's visual tokens; start the server with it instead",
+          );
         const { runEval, parseShard } = await import("../../eval/runner.js");
         let answerer: import("../../eval/answerer.js").Answerer;
         // The folder answering (the built-in model when no --model is given), recorded as the answers' source.
@@ -175,6 +180,7 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
             visionTower: o.visionTower,
             backend: o.backend,
             threads: o.threads,
+            imageTokens: o.imageTokens,
           });
         } else {
           const { OpenAiAnswerer } = await import("../../eval/openai-answerer.js");

@@ -40,4 +40,14 @@ describe("imp run on the built-in model", () => {
     for (const k of ["loadMs", "visionEncodeMs", "prefillTokensPerSecond", "peakRssBytes"])
       assert.ok(typeof j[k] === "number" && (j[k] as number) > 0, `${k}: ${j[k]}`);
   });
+
+  test("--image-tokens: the image as that many visual tokens (a square number), else a clear error", async () => {
+    const r = await runCli(["run", "--json", "--image-tokens", "16", "--image", example, question]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(j.imageTokens, 16);
+    const bad = await runCli(["run", "--image-tokens", "20", "--image", example, question]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /visual tokens: 20 is not a square number of patches \(the tower's own is 64/);
+  });
 });

@@ -1,7 +1,13 @@
 /** `imp run`: ask a model about an image; the answer streams to stdout. */
 import type { Command } from "commander";
 import type { ModelCliOptions } from "../common.js";
-import { addModelOptions, modelFolder, nonNegativeNumber, positiveInt } from "../common.js";
+import {
+  addImageTokensOption,
+  addModelOptions,
+  modelFolder,
+  nonNegativeNumber,
+  positiveInt,
+} from "../common.js";
 
 interface RunOptions extends ModelCliOptions {
   image?: string;
@@ -13,6 +19,7 @@ interface RunOptions extends ModelCliOptions {
   repetitionPenalty?: number;
   seed?: number;
   json?: boolean;
+  imageTokens?: number;
 }
 
 export function register(program: Command): void {
@@ -29,7 +36,7 @@ export function register(program: Command): void {
     .option("--repetition-penalty <r>", "penalise repeated tokens (> 1)", Number)
     .option("--seed <n>", "random seed for sampling", (v) => Number.parseInt(v, 10))
     .option("--json", "print one JSON object: the answer, token counts and timings");
-  addModelOptions(cmd).addHelpText(
+  addImageTokensOption(addModelOptions(cmd)).addHelpText(
     "after",
     '\nExample:\n  imp run --image examples/shapes.png "How many red circles are there?"',
   );
@@ -43,6 +50,7 @@ export function register(program: Command): void {
       visionTower: o.visionTower,
       backend: o.backend,
       threads: o.threads,
+      imageTokens: o.imageTokens,
     });
     const loadMs = performance.now() - t0;
     const abort = new AbortController();

@@ -3,13 +3,19 @@
  * bias → + learned position embedding (no class token) → pre-LN encoder layers, run up to the selected layer
  * (−2: all but the last of the original tower). No post_layernorm, no pooling head.
  *   pixels [3, S, S] → patches [N, 3·P·P] → [N, Hv]
+ * An image of another side than the tower's own gets the position table resized to its grid, as Hugging Face's
+ * `interpolate_pos_encoding=True` (position-grid.ts): fewer visual tokens from the same checkpoint.
  */
 import { Embedding } from "../../nn/layers.js";
 import type { Param } from "../../nn/module.js";
 import { forwardLayer, Module, ModuleList } from "../../nn/module.js";
 import * as F from "../../tensor/ops/index.js";
+import { keep } from "../../tensor/scope.js";
 import type { Tensor } from "../../tensor/tensor.js";
+import { fromF32 } from "../../tensor/tensor.js";
+import { ShapeError } from "../../util/errors.js";
 import type { VisionConfig } from "../config.js";
+import { resizePositionGrid } from "./position-grid.js";
 import { VitEncoderLayer } from "./vit-layer.js";
 
 class SiglipEmbeddings extends Module {
@@ -24,12 +30,52 @@ class SiglipEmbeddings extends Module {
     const grid = Math.floor(cfg.imageSize / patch);
     this.position_embedding = this.child("position_embedding", new Embedding(grid * grid, hidden));
   }
+  /** Resized position tables by grid side, for the table they were resized from (inference only: not trained). */
+  private resized: { from: Tensor; bySide: Map<number, Tensor> } | null = null;
+
   forward(pixels: Tensor): Tensor {
     const { hidden, patch } = this.cfg;
     const patches = F.patchify(pixels, patch); // [N, 3·P·P]
     const w = this.patchWeight.value.reshape([hidden, 3 * patch * patch]);
     const x = F.linear(patches, w, this.patchBias.value); // [N, Hv]
-    return F.add(x, this.position_embedding.rows(x.dim(0)));
+    const grid = Math.floor(pixels.dim(2) / patch);
+    if (grid * grid === this.position_embedding.count)
+      return F.add(x, this.position_embedding.rows(x.dim(0)));
+    return F.add(x, this.positionsFor(grid));
+  }
+
+  /** The position table resized to a grid × grid image, made once per side. */
+  private positionsFor(grid: number): Tensor {
+    if (grid < 1) throw new ShapeError(`SigLIP: the image is smaller than one ${this.cfg.patch}-px patch`);
+    const table = this.position_embedding.weight.value;
+    if (this.resized?.from !== table) {
+      this.disposeResized();
+      this.resized = { from: table, bySide: new Map() };
+    }
+    let t = this.resized.bySide.get(grid);
+    if (!t) {
+      const own = this.position_embedding.rows(this.position_embedding.count);
+      const f32 = own.toF32();
+      own.dispose();
+      t = keep(
+        fromF32(table.backend, resizePositionGrid(f32, this.cfg.hidden, grid), [
+          grid * grid,
+          this.cfg.hidden,
+        ]),
+      );
+      this.resized.bySide.set(grid, t);
+    }
+    return t;
+  }
+
+  private disposeResized(): void {
+    for (const t of this.resized?.bySide.values() ?? []) t.dispose();
+    this.resized = null;
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.disposeResized();
   }
 }
 

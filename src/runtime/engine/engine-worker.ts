@@ -24,6 +24,7 @@ try {
     backend: init.backend,
     threads: init.threads,
     maxImagePixels: init.maxImagePixels,
+    imageTokens: init.imageTokens,
   });
 } catch (err) {
   post({ type: "load-error", error: serializeError(err) });

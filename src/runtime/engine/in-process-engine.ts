@@ -17,7 +17,7 @@ export function pipelineInfo(pipeline: ImpPipeline, id?: string): EngineInfo {
     id: id ?? basename(pipeline.folder),
     modelType: pipeline.model.config.modelType,
     contextLength: pipeline.model.config.llm.maxPositions,
-    imageTokens: pipeline.imageSpec ? pipeline.model.imageTokens : 0,
+    imageTokens: pipeline.imageTokens,
     backend: pipeline.backend.name,
     threads: pipeline.backend.threads,
   };

@@ -15,6 +15,8 @@ export interface WorkerInit {
   backend?: BackendName;
   threads?: number;
   maxImagePixels?: number;
+  /** Visual tokens per image (the pipeline's `imageTokens`); the tower's own when absent. */
+  imageTokens?: number;
 }
 
 /** What the engine's thread needs, beside the folder's tokenizer and template, to build the worker's prompts. */
