@@ -15,6 +15,10 @@ import { ImpPipeline } from "../runtime/pipeline.js";
 import type { SamplingOptions } from "../runtime/sampler.js";
 import { addFile, clearFiles } from "./vfs.js";
 
+/** The tab's cache sizes: the image embeddings of a few images, and one conversation's KV cache. */
+const IMAGE_CACHE_BYTES = 64 * 1024 * 1024;
+const CONVERSATION_CACHE_BYTES = 512 * 1024 * 1024;
+
 /** How a model is held: kernel threads and weight formats (as `ImpPipeline.load` takes them). */
 interface OpenOptions {
   threads?: number;
@@ -130,6 +134,9 @@ async function open(m: OpenOptions): Promise<void> {
     threads: m.threads,
     dtype: m.dtype,
     visionDtype: m.visionDtype,
+    // As `imp serve`: a follow-up about the same image skips the tower, and the conversation's prefix is kept.
+    imageCacheBytes: IMAGE_CACHE_BYTES,
+    conversationCacheBytes: CONVERSATION_CACHE_BYTES,
   });
   post({
     type: "ready",

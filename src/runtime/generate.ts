@@ -12,6 +12,8 @@ import type { KVCache } from "../nn/kv-cache.js";
 import { keep, tidy } from "../tensor/scope.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { ImpError, ShapeError } from "../util/errors.js";
+import type { ImageCache } from "./image-cache.js";
+import type { PositionKey, PrefixCache } from "./prefix-cache.js";
 import { splicedLength } from "./prompt.js";
 import type { SamplingOptions } from "./sampler.js";
 import { Sampler } from "./sampler.js";
@@ -34,6 +36,12 @@ export interface GenerateTokensOptions {
   interrupted?: () => boolean;
   /** Called with the logits each token was chosen from (before penalties), e.g. for parity checks. */
   onLogits?: (step: number, logits: Float32Array) => void;
+  /** Each image's cache key (ImageCache.key of its pixels), for the caches below. */
+  imageKeys?: readonly string[];
+  /** Image embeddings already computed, by key: a hit skips the vision tower. */
+  imageCache?: ImageCache;
+  /** The last conversation's KV cache: a prompt that starts the same way runs only what follows. */
+  prefixCache?: PrefixCache;
 }
 
 export interface GenerationStats {
@@ -41,6 +49,10 @@ export interface GenerationStats {
   /** Positions after splicing (text tokens − placeholders + image tokens). */
   prefillPositions: number;
   imageTokens: number;
+  /** Images whose embeddings came from the image cache (the tower did not run for them). */
+  imageCacheHits: number;
+  /** Prompt positions taken from the conversation cache instead of run again. */
+  cachedPositions: number;
   generatedTokens: number;
   visionMs: number;
   prefillMs: number;
@@ -54,6 +66,8 @@ export function emptyStats(promptTokens = 0): GenerationStats {
     promptTokens,
     prefillPositions: 0,
     imageTokens: 0,
+    imageCacheHits: 0,
+    cachedPositions: 0,
     generatedTokens: 0,
     visionMs: 0,
     prefillMs: 0,
@@ -93,8 +107,13 @@ export function generateTokens(
         `${placeholders}×${imageTokens} image tokens) but the model's context is ${context}`,
     );
 
+  // What each position of the spliced prompt holds, for the conversation cache.
+  const keys = opts.prefixCache ? positionKeys(model, inputIds, imageTokens, opts.imageKeys) : null;
+
   async function* run(): AsyncGenerator<number, void, void> {
     let cache: KVCache | null = null;
+    const fed: number[] = [];
+    let finished = false;
     const check = () => {
       if (opts.signal?.aborted || opts.interrupted?.()) {
         stats.finishReason = "abort";
@@ -103,31 +122,60 @@ export function generateTokens(
     };
     try {
       check();
+      // The shared prefix of the last conversation, cut back to the start of an image it would split.
+      const taken = keys ? opts.prefixCache!.take(keys) : null;
+      let reused = 0;
+      if (taken) {
+        cache = taken.cache;
+        reused = taken.reused;
+        while (reused > 0 && typeof keys![reused] === "string" && !String(keys![reused]).endsWith("#0"))
+          reused--;
+        cache.truncate(reused);
+        stats.cachedPositions = reused;
+      }
+      const rest = suffixAfter(model, inputIds, reused, imageTokens);
       let t0 = now();
-      const imageEmbeds = interruptible(check, () =>
-        tidy(() => images.map((px) => keep(model.encodeImage(px).embeds))),
-      );
-      stats.visionMs = now() - t0;
-      stats.imageTokens = imageEmbeds.reduce((a, e) => a + e.dim(0), 0);
-      t0 = now();
-      cache = model.newCache(Math.min(context, positions + maxNew));
-      // Room for the prompt and a typical answer now: sized to the prompt alone, the cache would grow on the first
-      // decoded token, copying every layer's K/V (0.5 GB for Phi-2 after 793 positions) while old and new both live.
-      cache.reserve(Math.min(context, positions + Math.min(maxNew, 256)));
-      const c = cache;
+      const pinned: string[] = [];
+      const owned: Tensor[] = [];
+      const imageEmbeds: Tensor[] = [];
       let logits: Float32Array;
       try {
+        for (const i of rest.images) {
+          const key = opts.imageKeys?.[i];
+          const hit = key !== undefined && opts.imageCache ? opts.imageCache.acquire(key) : null;
+          if (hit) {
+            pinned.push(key!);
+            stats.imageCacheHits++;
+            imageEmbeds.push(hit);
+            continue;
+          }
+          const e = interruptible(check, () => tidy(() => keep(model.encodeImage(images[i]!).embeds)));
+          if (key !== undefined && opts.imageCache?.insert(key, e)) pinned.push(key);
+          else owned.push(e);
+          imageEmbeds.push(e);
+        }
+        stats.visionMs = now() - t0;
+        stats.imageTokens = images.length * imageTokens;
+        t0 = now();
+        // A cache kept for the next request may grow to the whole context; one used once only to this answer's end.
+        if (!cache) cache = model.newCache(keys ? context : Math.min(context, positions + maxNew));
+        // Room for the prompt and a typical answer now: sized to the prompt alone, the cache would grow on the first
+        // decoded token, copying every layer's K/V (0.5 GB for Phi-2 after 793 positions) while old and new both live.
+        cache.reserve(Math.min(context, positions + Math.min(maxNew, 256)) - cache.length);
+        const c = cache;
         logits = interruptible(check, () =>
           tidy(() => {
-            const embeds = model.embed(inputIds, imageEmbeds);
-            stats.prefillPositions = embeds.dim(0);
+            const embeds = model.embed(rest.ids, imageEmbeds);
+            stats.prefillPositions = reused + embeds.dim(0);
             return lastLogits(model, model.forward(embeds, c));
           }),
         );
       } finally {
-        for (const e of imageEmbeds) e.dispose();
+        for (const e of owned) e.dispose();
+        for (const key of pinned) opts.imageCache!.release(key);
       }
       stats.prefillMs = now() - t0;
+      const c = cache;
       const seen = inputIds.filter((id) => id >= 0);
       for (let step = 0; step < maxNew; step++) {
         opts.onLogits?.(step, logits);
@@ -137,10 +185,12 @@ export function generateTokens(
         yield token;
         if (stop.has(token)) {
           stats.finishReason = "stop";
+          finished = true;
           return;
         }
         if (step + 1 === maxNew || c.length + 1 > context) {
           stats.finishReason = "length";
+          finished = true;
           return;
         }
         await tick();
@@ -149,12 +199,65 @@ export function generateTokens(
         logits = interruptible(check, () =>
           tidy(() => lastLogits(model, model.forward(model.embedTokens([token]), c))),
         );
+        fed.push(token);
         stats.decodeMs += now() - t1;
       }
       stats.finishReason = "length";
+      finished = true;
     } finally {
-      cache?.dispose();
+      // A generation that ended by itself leaves its cache for the next request of the conversation.
+      if (finished && cache && keys) opts.prefixCache!.store(cache, [...keys, ...fed]);
+      else cache?.dispose();
     }
   }
   return { tokens: run(), stats };
+}
+
+/** The position keys of a spliced prompt: each token's id, each image position `"imageKey#j"`. */
+function positionKeys(
+  model: MultimodalModel,
+  ids: readonly number[],
+  imageTokens: number,
+  imageKeys: readonly string[] | undefined,
+): PositionKey[] {
+  const out: PositionKey[] = [];
+  let k = 0;
+  for (const id of ids) {
+    if (!model.isPlaceholder(id)) out.push(id);
+    else {
+      // An image with no key matches nothing (a fresh object each time).
+      const key = imageKeys?.[k] ?? `unkeyed:${Math.random()}`;
+      for (let j = 0; j < imageTokens; j++) out.push(`${key}#${j}`);
+      k++;
+    }
+  }
+  return out;
+}
+
+/** The prompt's ids from spliced position `from` on (at a token or an image's start), and which images they hold. */
+function suffixAfter(
+  model: MultimodalModel,
+  ids: readonly number[],
+  from: number,
+  imageTokens: number,
+): { ids: number[]; images: number[] } {
+  if (from === 0)
+    return {
+      ids: [...ids],
+      images: ids.flatMap((id, i) => (model.isPlaceholder(id) ? [i] : [])).map((_, k) => k),
+    };
+  const out: number[] = [];
+  const images: number[] = [];
+  let pos = 0;
+  let k = 0;
+  for (const id of ids) {
+    const placeholder = model.isPlaceholder(id);
+    if (pos >= from) {
+      out.push(id);
+      if (placeholder) images.push(k);
+    }
+    pos += placeholder ? imageTokens : 1;
+    if (placeholder) k++;
+  }
+  return { ids: out, images };
 }

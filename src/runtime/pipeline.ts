@@ -34,6 +34,8 @@ import { fromF32 } from "../tensor/tensor.js";
 import { UsageError } from "../util/errors.js";
 import type { GenerationStats } from "./generate.js";
 import { generateTokens } from "./generate.js";
+import { ImageCache } from "./image-cache.js";
+import { PrefixCache } from "./prefix-cache.js";
 import { PromptBuilder } from "./prompt.js";
 import type { SamplingOptions } from "./sampler.js";
 import { StopStringFilter } from "./stop.js";
@@ -74,6 +76,16 @@ export interface PipelineOptions extends Omit<LoadOptions, "backend"> {
   maxImagePixels?: number;
   /** Visual tokens per image unless a request says otherwise (default: the tower's own, e.g. 729 for Imp). */
   imageTokens?: number;
+  /**
+   * Bytes of image embeddings to keep, so a second question about the same image skips the tower (0, the
+   * default: none). `imp serve` and the page keep 256 MiB.
+   */
+  imageCacheBytes?: number;
+  /**
+   * Bytes of KV cache to keep from the last answer, so the next message of the same conversation runs only its
+   * new positions (0, the default: none). `imp serve` and the page keep 1 GiB.
+   */
+  conversationCacheBytes?: number;
 }
 
 export class ImpPipeline {
@@ -81,6 +93,10 @@ export class ImpPipeline {
   readonly prompt: PromptBuilder;
   /** Visual tokens per image when a request does not say (the tower's own unless the pipeline was given one). */
   readonly imageTokens: number;
+  /** Image embeddings kept between requests (null: off). */
+  readonly imageCache: ImageCache | null;
+  /** The last conversation's KV cache (null: off). */
+  readonly conversationCache: PrefixCache | null;
 
   private constructor(
     readonly model: MultimodalModel,
@@ -90,7 +106,10 @@ export class ImpPipeline {
     readonly folder: string,
     private readonly maxImagePixels: number | undefined,
     defaultImageTokens: number | undefined,
+    caches: { imageBytes?: number; conversationBytes?: number } = {},
   ) {
+    this.imageCache = caches.imageBytes ? new ImageCache(caches.imageBytes) : null;
+    this.conversationCache = caches.conversationBytes ? new PrefixCache(caches.conversationBytes) : null;
     this.imageTokens = defaultImageTokens ?? (imageSpec ? model.imageTokens : 0);
     // Refused at load, not at the first image: a count the tower cannot take.
     if (imageSpec && defaultImageTokens !== undefined) model.imageSideFor(defaultImageTokens);
@@ -120,6 +139,7 @@ export class ImpPipeline {
       folder,
       opts.maxImagePixels,
       opts.imageTokens,
+      { imageBytes: opts.imageCacheBytes, conversationBytes: opts.conversationCacheBytes },
     );
   }
 
@@ -132,6 +152,15 @@ export class ImpPipeline {
    * gives `imageTokens` visual tokens.
    */
   async prepareImage(input: ImageInput, imageTokens = this.imageTokens): Promise<Tensor> {
+    return (await this.prepareKeyedImage(input, imageTokens, false)).pixels;
+  }
+
+  /** prepareImage, with the pixels' cache key when asked (ImageCache.key). */
+  private async prepareKeyedImage(
+    input: ImageInput,
+    imageTokens: number,
+    withKey: boolean,
+  ): Promise<{ pixels: Tensor; key?: string }> {
     if (!this.imageSpec) throw new UsageError("this model has no vision tower; it cannot take an image");
     const side = this.model.imageSideFor(imageTokens);
     const spec: ImageProcessorSpec =
@@ -147,7 +176,8 @@ export class ImpPipeline {
     else img = input;
     const px = preprocessForTower(img, spec);
     const out = Math.round(Math.sqrt(px.length / 3));
-    return fromF32(this.backend, px, [3, out, out]);
+    const shape = [3, out, out];
+    return { pixels: fromF32(this.backend, px, shape), key: withKey ? ImageCache.key(px, shape) : undefined };
   }
 
   /** The conversation as prompt token ids (image placeholder = −200), built by the model's PromptBuilder. */
@@ -176,10 +206,18 @@ export class ImpPipeline {
     req: GenerateRequest,
     stats?: (s: GenerationStats, tokens: number[]) => void,
   ): AsyncGenerator<string> {
-    const pixels = req.image !== undefined ? await this.prepareImage(req.image, req.imageTokens) : null;
+    const cached = this.imageCache !== null || this.conversationCache !== null;
+    const image =
+      req.image !== undefined
+        ? await this.prepareKeyedImage(req.image, req.imageTokens ?? this.imageTokens, cached)
+        : null;
+    const pixels = image?.pixels ?? null;
     try {
       const { ids } = this.promptIds(req, pixels !== null);
       const run = generateTokens(this.model, ids, {
+        imageKeys: image?.key !== undefined ? [image.key] : undefined,
+        imageCache: this.imageCache ?? undefined,
+        prefixCache: this.conversationCache ?? undefined,
         images: pixels ? [pixels] : [],
         maxNewTokens: req.maxNewTokens,
         sampling: req.sampling,
@@ -225,6 +263,8 @@ export class ImpPipeline {
   }
 
   dispose(): void {
+    this.imageCache?.clear();
+    this.conversationCache?.clear();
     this.model.dispose();
     this.model.backend.dispose();
   }

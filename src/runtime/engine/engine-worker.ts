@@ -25,6 +25,8 @@ try {
     threads: init.threads,
     maxImagePixels: init.maxImagePixels,
     imageTokens: init.imageTokens,
+    imageCacheBytes: init.imageCacheBytes,
+    conversationCacheBytes: init.conversationCacheBytes,
   });
 } catch (err) {
   post({ type: "load-error", error: serializeError(err) });

@@ -17,6 +17,9 @@ export interface WorkerInit {
   maxImagePixels?: number;
   /** Visual tokens per image (the pipeline's `imageTokens`); the tower's own when absent. */
   imageTokens?: number;
+  /** The pipeline's image and conversation cache budgets in bytes (0 or absent: off). */
+  imageCacheBytes?: number;
+  conversationCacheBytes?: number;
 }
 
 /** What the engine's thread needs, beside the folder's tokenizer and template, to build the worker's prompts. */
