@@ -8,7 +8,7 @@ import { BF16, decodeRow, F16, F32, formatBytes, Q4, Q4_BYTES, Q8, Q8_BYTES } fr
 /** Elements staged through scratch (4 KiB per thread). */
 export const CONVERT_CHUNK: i32 = 1024;
 
-/** f32 bits → f16 bits in the low 16 bits of each i32 lane (see src/tensor/half.ts f32ToF16Bits). */
+/** f32 bits → f16 bits in the low 16 bits of each i32 lane (see src/formats/half.ts f32ToF16Bits). */
 @inline
 function f32ToF16v(v: v128): v128 {
   const sign = i32x4.shr_u(v128.and(v, i32x4.splat(0x80000000)), 16);

@@ -1,6 +1,6 @@
 // Weight storage formats (ids as WeightFormat in src/backend/backend.ts) and decoding rows of them to f32.
 // q8 = GGUF Q8_0 (34-byte blocks: f16 scale, 32 × i8), q4 = GGUF Q4_0 (18-byte blocks: f16 scale, 16 bytes of
-// nibbles: byte j holds element j low and element j+16 high, value nibble − 8). Layouts: src/tensor/blocks.ts.
+// nibbles: byte j holds element j low and element j+16 high, value nibble − 8). Layouts: src/formats/blocks.ts.
 import { f16ToF32, f16x4ToF32, loadU16 } from "./common";
 
 export const F32: i32 = 0;

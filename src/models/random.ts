@@ -5,11 +5,11 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { numel } from "../formats/dtype.js";
+import { f32ToF16Bits } from "../formats/half.js";
 import type { StDtype } from "../io/safetensors/index.js";
 import { writeShardedSafetensors } from "../io/safetensors/index.js";
 import type { Param } from "../nn/module.js";
-import { numel } from "../tensor/dtype.js";
-import { f32ToF16Bits } from "../tensor/half.js";
 import { parseModelConfig } from "./config.js";
 import { MultimodalModel } from "./multimodal.js";
 

@@ -4,10 +4,9 @@
  * Capacity grows on demand (the rows are copied), so short chats do not reserve the whole context.
  */
 import type { Backend } from "../backend/backend.js";
-import { writeRows } from "../tensor/ops/gather.js";
 import { keep } from "../tensor/scope.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { empty } from "../tensor/tensor.js";
+import { empty, writeRows } from "../tensor/tensor.js";
 import { ShapeError } from "../util/errors.js";
 
 export class KVCache {

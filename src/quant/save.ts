@@ -16,13 +16,13 @@ import {
   writeFileSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import type { DType } from "../formats/dtype.js";
+import { byteSize } from "../formats/dtype.js";
 import type { StDtype, StWriteEntry } from "../io/safetensors/index.js";
 import { writeShardedSafetensors } from "../io/safetensors/index.js";
 import { resolveSource, VISION_PREFIX } from "../models/layout.js";
 import type { LoadedModel } from "../models/load.js";
 import { QUANT_METADATA_KEY } from "../models/load.js";
-import type { DType } from "../tensor/dtype.js";
-import { byteSize } from "../tensor/dtype.js";
 import { UsageError } from "../util/errors.js";
 
 /** Files besides the weights that a model folder carries over. */

@@ -9,9 +9,9 @@ import { describe, test } from "node:test";
 import type { Backend } from "../backend/backend.js";
 import { TEST_BACKENDS, testBackend } from "../testing/backends.js";
 import { Rng } from "../util/random.js";
-import { Tape } from "./autograd.js";
 import * as F from "./ops/index.js";
 import { tidy } from "./scope.js";
+import { Tape } from "./tape.js";
 import type { Tensor } from "./tensor.js";
 import { fromF32, fromI32 } from "./tensor.js";
 

@@ -5,11 +5,10 @@
  */
 import type { Backend } from "../backend/backend.js";
 import { WeightFormat } from "../backend/backend.js";
+import type { DenseDType, DType } from "../formats/dtype.js";
+import { byteSize, elementBytes, isQuantized, numel } from "../formats/dtype.js";
 import { ShapeError } from "../util/errors.js";
 import { record } from "./autograd.js";
-import type { DenseDType, DType } from "./dtype.js";
-import { byteSize, elementBytes, isQuantized, numel } from "./dtype.js";
-import { writeRows } from "./ops/gather.js";
 import { track } from "./scope.js";
 
 /** A block of backend memory shared by a tensor and its views; freed when the last of them is disposed. */
@@ -345,4 +344,18 @@ export function viewF32(t: Tensor): Float32Array {
   if (t.dtype !== "f32" || !t.isContiguous)
     throw new ShapeError(`viewF32 needs a contiguous f32 tensor, got ${t}`);
   return new Float32Array(t.backend.heap.buffer, t.ptr, t.numel);
+}
+
+/** Writes src's rows into dst starting at row `row` (dst contiguous 2-D); a copy, not recorded on the tape. */
+export function writeRows(dst: Tensor, row: number, src: Tensor): void {
+  const cols = dst.dim(-1);
+  if (!dst.isContiguous || src.dim(-1) !== cols || src.dtype !== dst.dtype)
+    throw new ShapeError(`writeRows: [${src.shape}] ${src.dtype} into [${dst.shape}] ${dst.dtype}`);
+  const rows = src.numel / cols;
+  if (row < 0 || row + rows > dst.numel / cols)
+    throw new ShapeError(`writeRows: rows ${row}..${row + rows} outside [${dst.shape}]`);
+  const eb = elementBytes(dst.dtype as DenseDType);
+  const sd = src.isContiguous ? src : src.contiguous();
+  dst.backend.copyStrided(sd.ptr, dst.ptr + row * cols * eb, 1, [sd.byteLength], [1]);
+  if (sd !== src) sd.dispose();
 }

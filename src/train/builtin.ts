@@ -17,6 +17,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Backend } from "../backend/backend.js";
+import { f32ToF16Bits } from "../formats/half.js";
 import { preprocessForTower, siglipSpec } from "../io/image/index.js";
 import { Checkpoint, writeSafetensors } from "../io/safetensors/index.js";
 import { Tokenizer } from "../io/tokenizer/index.js";
@@ -34,7 +35,6 @@ import { SHAPE_NAMES } from "../synth/shapes.js";
 import { sceneVariant } from "../synth/variants.js";
 import { imageName, makeScene, splitSeeds } from "../synth/world.js";
 import { writeWorld } from "../synth/write-world.js";
-import { f32ToF16Bits } from "../tensor/half.js";
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/random.js";
 import { initParams } from "./init.js";

@@ -3,8 +3,8 @@
  * initializer_range 0.02), norm weights 1, biases 0. Seeded.
  */
 import type { Backend } from "../backend/backend.js";
+import { numel } from "../formats/dtype.js";
 import type { Module } from "../nn/module.js";
-import { numel } from "../tensor/dtype.js";
 import { keep } from "../tensor/scope.js";
 import { fromF32 } from "../tensor/tensor.js";
 import type { Rng } from "../util/random.js";

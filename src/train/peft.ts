@@ -8,11 +8,11 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { bf16ToF32Array, f16ToF32Array } from "../formats/half.js";
 import { Checkpoint, writeSafetensors } from "../io/safetensors/index.js";
 import type { MultimodalModel } from "../models/multimodal.js";
 import { Linear } from "../nn/layers.js";
 import type { LoraAdapter } from "../nn/lora.js";
-import { bf16ToF32Array, f16ToF32Array } from "../tensor/half.js";
 import { keep } from "../tensor/scope.js";
 import { fromF32 } from "../tensor/tensor.js";
 import { CheckpointError } from "../util/errors.js";

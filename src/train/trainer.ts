@@ -8,8 +8,8 @@
  *   clip ← min(1, max_norm / ‖g‖);  AdamW(lr · schedule(step), g · clip);  zero grads
  */
 import type { MultimodalModel } from "../models/multimodal.js";
-import { Tape } from "../tensor/autograd.js";
 import { tidy } from "../tensor/scope.js";
+import { Tape } from "../tensor/tape.js";
 import { fromF32 } from "../tensor/tensor.js";
 import { ShapeError } from "../util/errors.js";
 import type { AdamW } from "./adamw.js";

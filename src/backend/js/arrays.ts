@@ -2,8 +2,8 @@
  * Typed-array helpers for the js kernels. Kernels are written once over `FloatArray`, so the same loops run
  * in f32 (the backend) and in f64 (the finite-difference gradient tests).
  */
-import { Q4_BLOCK_BYTES, Q8_BLOCK_BYTES, QK } from "../../tensor/dtype.js";
-import { F16_TABLE } from "../../tensor/half.js";
+import { Q4_BLOCK_BYTES, Q8_BLOCK_BYTES, QK } from "../../formats/dtype.js";
+import { F16_TABLE } from "../../formats/half.js";
 import { WeightFormat } from "../backend.js";
 
 export type FloatArray = Float32Array | Float64Array;

@@ -1,7 +1,7 @@
 /** Conversions between storage formats (reference): f32 ↔ f16/bf16, f32 → q8/q4, q8/q4 → f32. */
 
-import { quantizeQ4Ref, quantizeQ8Ref } from "../../tensor/blocks.js";
-import { f32ToBf16Bits, f32ToF16Bits } from "../../tensor/half.js";
+import { quantizeQ4Ref, quantizeQ8Ref } from "../../formats/blocks.js";
+import { f32ToBf16Bits, f32ToF16Bits } from "../../formats/half.js";
 import { WeightFormat } from "../backend.js";
 import { decodeWeights } from "./arrays.js";
 

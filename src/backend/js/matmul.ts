@@ -3,8 +3,8 @@
  * dot product of q8/q4 weights with q8-quantized activations (GGUF's vec_dot_q8_0_q8_0 / q4_0_q8_0).
  */
 
-import { Q4_BLOCK_BYTES, Q8_BLOCK_BYTES, QK } from "../../tensor/dtype.js";
-import { F16_TABLE } from "../../tensor/half.js";
+import { Q4_BLOCK_BYTES, Q8_BLOCK_BYTES, QK } from "../../formats/dtype.js";
+import { F16_TABLE } from "../../formats/half.js";
 import type { GemmArgs } from "../backend.js";
 import { WeightFormat } from "../backend.js";
 import type { FloatArray, WeightData } from "./arrays.js";

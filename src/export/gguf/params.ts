@@ -6,12 +6,12 @@
  *    (models/layout.ts), so a model larger than the 4 GiB backend heap (Phi-2 in f16: 5.6 GB) still exports.
  */
 import type { Backend } from "../../backend/backend.js";
+import type { DType } from "../../formats/dtype.js";
 import { Checkpoint } from "../../io/safetensors/index.js";
 import type { ModelConfig } from "../../models/config.js";
 import { detectLayout, resolveSource } from "../../models/layout.js";
 import { readModelConfig } from "../../models/load.js";
 import { MultimodalModel } from "../../models/multimodal.js";
-import type { DType } from "../../tensor/dtype.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { empty } from "../../tensor/tensor.js";
 import { CheckpointError } from "../../util/errors.js";

@@ -3,10 +3,10 @@
  * made of (several for llama.cpp's fused qkv / gate_up), its storage type, and an optional rotary row
  * permutation. Bytes are produced when the writer asks, one GGUF tensor at a time.
  *
- * Our q8/q4 blocks are GGUF's Q8_0/Q4_0 blocks (tensor/blocks.ts), one row = K/32 whole blocks, so fusing and
+ * Our q8/q4 blocks are GGUF's Q8_0/Q4_0 blocks (formats/blocks.ts), one row = K/32 whole blocks, so fusing and
  * permuting rows are byte moves of whole rows, the same for every storage type.
  */
-import type { DType } from "../../tensor/dtype.js";
+import type { DType } from "../../formats/dtype.js";
 import { cast } from "../../tensor/ops/convert.js";
 import { ShapeError } from "../../util/errors.js";
 import type { GgmlTypeName } from "./constants.js";

@@ -155,7 +155,7 @@ function attentionBackward(
   v: Tensor,
   probs: Tensor,
   { t, s, heads, kvHeads, d, group, scale }: Dims,
-  tape: import("../autograd.js").Tape,
+  tape: import("../tape.js").Tape,
 ): void {
   const be = g.backend;
   const [gd, qd, kd, vd] = [dense(g), dense(q), dense(k), dense(v)];

@@ -1,6 +1,7 @@
 /** Operand checks shared by the tensor ops: every message names the op, the operand and expected vs found. */
+
+import type { DType } from "../../formats/dtype.js";
 import { ShapeError } from "../../util/errors.js";
-import type { DType } from "../dtype.js";
 import type { Tensor } from "../tensor.js";
 
 export function expectF32(op: string, name: string, t: Tensor): void {

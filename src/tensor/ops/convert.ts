@@ -1,7 +1,8 @@
 /** Storage format changes: widen, narrow, quantize, dequantize. */
+
+import type { DType } from "../../formats/dtype.js";
+import { isQuantized, QK } from "../../formats/dtype.js";
 import { ShapeError } from "../../util/errors.js";
-import type { DType } from "../dtype.js";
-import { isQuantized, QK } from "../dtype.js";
 import type { Tensor } from "../tensor.js";
 import { empty, formatOf } from "../tensor.js";
 import { dense } from "./check.js";

@@ -1,8 +1,9 @@
 /** Gathers and layout ops: embedding lookup, image patches, row concatenation. */
+
+import type { DenseDType } from "../../formats/dtype.js";
+import { elementBytes } from "../../formats/dtype.js";
 import { ShapeError } from "../../util/errors.js";
 import { record } from "../autograd.js";
-import type { DenseDType } from "../dtype.js";
-import { elementBytes } from "../dtype.js";
 import type { Tensor } from "../tensor.js";
 import { empty, formatOf, zeros } from "../tensor.js";
 import { dense, expectDType, expectF32 } from "./check.js";
@@ -75,18 +76,4 @@ export function concatRows(parts: readonly Tensor[]): Tensor {
     }
   });
   return out;
-}
-
-/** Writes src (contiguous rows) into dst starting at row `row` (dst contiguous 2-D). */
-export function writeRows(dst: Tensor, row: number, src: Tensor): void {
-  const cols = dst.dim(-1);
-  if (!dst.isContiguous || src.dim(-1) !== cols || src.dtype !== dst.dtype)
-    throw new ShapeError(`writeRows: [${src.shape}] ${src.dtype} into [${dst.shape}] ${dst.dtype}`);
-  const rows = src.numel / cols;
-  if (row < 0 || row + rows > dst.numel / cols)
-    throw new ShapeError(`writeRows: rows ${row}..${row + rows} outside [${dst.shape}]`);
-  const eb = elementBytes(dst.dtype as DenseDType);
-  const sd = dense(src);
-  dst.backend.copyStrided(sd.ptr, dst.ptr + row * cols * eb, 1, [sd.byteLength], [1]);
-  if (sd !== src) sd.dispose();
 }

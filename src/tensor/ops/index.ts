@@ -1,5 +1,6 @@
 /** The tensor-level op set models are written in. */
 
+export { writeRows } from "../tensor.js";
 export type { AttentionOptions } from "./attention.js";
 export { attention } from "./attention.js";
 export { cast } from "./convert.js";
@@ -16,7 +17,7 @@ export {
   silu,
   swiglu,
 } from "./elementwise.js";
-export { concatRows, embedding, patchify, writeRows } from "./gather.js";
+export { concatRows, embedding, patchify } from "./gather.js";
 export { linear, matmul, SMALL_M } from "./linear.js";
 export { crossEntropy, crossEntropySum, IGNORE_INDEX } from "./loss.js";
 export { layerNorm, rmsNorm } from "./norm.js";

@@ -6,10 +6,10 @@
  */
 import type { GemmArgs } from "../../backend/backend.js";
 import { WeightFormat } from "../../backend/backend.js";
+import { isQuantized } from "../../formats/dtype.js";
 import { ShapeError } from "../../util/errors.js";
-import type { Tape } from "../autograd.js";
 import { record } from "../autograd.js";
-import { isQuantized } from "../dtype.js";
+import type { Tape } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import { empty, formatOf, zeros } from "../tensor.js";
 import { dense, expectDType, expectF32, expectSameBackend, expectShape } from "./check.js";

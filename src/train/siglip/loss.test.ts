@@ -1,8 +1,8 @@
 /** The sigmoid contrastive loss: value against a direct formula, gradients against finite differences. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Tape } from "../../tensor/autograd.js";
 import { tidy } from "../../tensor/scope.js";
+import { Tape } from "../../tensor/tape.js";
 import { fromF32 } from "../../tensor/tensor.js";
 import { testBackend } from "../../testing/backends.js";
 import { Rng } from "../../util/random.js";
