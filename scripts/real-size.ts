@@ -11,9 +11,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { writeTokenizerFiles } from "../src/io/tokenizer/testing/reference.js";
 import { PRESETS } from "../src/models/presets.js";
 import { writeRandomCheckpoint } from "../src/models/random.js";
+import { writeTokenizerFiles } from "../src/testing/tokenizer-reference.js";
 import { replaceSection } from "./docs-section.js";
 
 const { values } = parseArgs({

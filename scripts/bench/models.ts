@@ -20,11 +20,11 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { writeTokenizerFiles } from "../../src/io/tokenizer/testing/reference.js";
 import { PRESETS } from "../../src/models/presets.js";
 import { writeRandomCheckpoint } from "../../src/models/random.js";
 import { fixture } from "../../src/testing/fixtures.js";
 import { writeTinyTokenizer } from "../../src/testing/tiny-tokenizer.js";
+import { writeTokenizerFiles } from "../../src/testing/tokenizer-reference.js";
 
 export type Json = Record<string, unknown>;
 export type Format = "f32" | "f16" | "q8" | "q4";

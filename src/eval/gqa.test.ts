@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { jsonl, tempFolder } from "../testing/temp-folder.js";
 import { gqaPrediction, scoreGqaFolder } from "./gqa.js";
-import { jsonl, tempFolder } from "./testing/temp-folder.js";
 
 const q = (answer: string, structural: string, global: string | null, isBalanced = true) => ({
   question: "q?",

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { jsonl, tempFolder } from "../testing/temp-folder.js";
 import { scoreMmbenchFolder } from "./mmbench.js";
 import { openCompassCanInfer, vlmEvalKitCanInfer } from "./mmbench-match.js";
 import { cellString, excelColumnStrings, excelTextRoundTrip, parseTable } from "./pandas-table.js";
-import { jsonl, tempFolder } from "./testing/temp-folder.js";
 
 const CH: [string, string][] = [
   ["A", "kitchen"],

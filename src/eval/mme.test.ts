@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { tempFolder } from "../testing/temp-folder.js";
 import { MME_SUBTASKS, mmeReadAnswer, scoreMme, scoreMmeSubtask } from "./mme.js";
-import { tempFolder } from "./testing/temp-folder.js";
 
 const pair = (img: string, p1: string, p2: string) => `${img}\tq1\tYes\t${p1}\n${img}\tq2\tNo\t${p2}\n`;
 

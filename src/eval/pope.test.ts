@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { jsonl, tempFolder } from "../testing/temp-folder.js";
 import { popeMetrics, popeSaysYes, scorePopeFolder } from "./pope.js";
-import { jsonl, tempFolder } from "./testing/temp-folder.js";
 
 describe("POPE (LLaVA eval_pope.py)", () => {
   it("yes/no from the first sentence, commas removed, words split on single spaces", () => {

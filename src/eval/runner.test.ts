@@ -7,12 +7,6 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createLocalAnswerer } from "./local-answerer.js";
-import { mergeShards } from "./merge.js";
-import { endpointUrls, OpenAiAnswerer } from "./openai-answerer.js";
-import { scorePope } from "./pope.js";
-import { parseShard, runEval, shardSlice } from "./runner.js";
-import { type FakeServer, startFakeServer } from "./testing/fake-openai-server.js";
 import {
   gqaData,
   mmbenchData,
@@ -21,8 +15,14 @@ import {
   scienceQaData,
   textVqaData,
   vqav2Data,
-} from "./testing/synthetic-data.js";
-import { tempFolder } from "./testing/temp-folder.js";
+} from "../testing/benchmark-folders.js";
+import { type FakeServer, startFakeServer } from "../testing/fake-openai-server.js";
+import { tempFolder } from "../testing/temp-folder.js";
+import { createLocalAnswerer } from "./local-answerer.js";
+import { mergeShards } from "./merge.js";
+import { endpointUrls, OpenAiAnswerer } from "./openai-answerer.js";
+import { scorePope } from "./pope.js";
+import { parseShard, runEval, shardSlice } from "./runner.js";
 
 const readLines = (f: string) =>
   readFileSync(f, "utf8")

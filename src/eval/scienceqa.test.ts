@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { jsonl, tempFolder } from "../testing/temp-folder.js";
 import { scienceQaLetter, scienceQaPredIdx, scoreScienceQaFolder } from "./scienceqa.js";
-import { jsonl, tempFolder } from "./testing/temp-folder.js";
 
 describe("ScienceQA (LLaVA eval_science_qa.py)", () => {
   it("letter parsing: exact letter, 'X. ...', or exactly one 'The answer is X.'", () => {

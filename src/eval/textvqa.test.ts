@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { jsonl, tempFolder } from "./testing/temp-folder.js";
+import { jsonl, tempFolder } from "../testing/temp-folder.js";
 import { scoreTextVqaFolder, textVqaQuestion, textVqaScore } from "./textvqa.js";
 
 describe("TextVQA (LLaVA eval_textvqa.py)", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { tempFolder } from "../testing/temp-folder.js";
 import { FormatError } from "../util/errors.js";
-import { tempFolder } from "./testing/temp-folder.js";
 import { evaluateVqa, scoreVqav2Folder, type VqaAnnotation, vqaAccuracy } from "./vqav2.js";
 
 const ann = (answers: string[], extra: Partial<VqaAnnotation> = {}): VqaAnnotation => ({

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { encodeTestPng } from "../io/image/testing-encoders.js";
+import { FakeEngine } from "../testing/fake-engine.js";
+import { encodeTestPng } from "../testing/image-encoders.js";
 import { type AppOptions, createApp } from "./app.js";
-import { FakeEngine } from "./testing-fake-engine.js";
 
 const png = encodeTestPng({ width: 8, height: 6, depth: 8, colorType: 2, samples: new Array(144).fill(200) });
 const dataUrl = `data:image/png;base64,${Buffer.from(png).toString("base64")}`;

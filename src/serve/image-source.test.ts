@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { encodeTestPng } from "../io/image/testing-encoders.js";
+import { encodeTestPng } from "../testing/image-encoders.js";
 import { ApiError } from "./errors.js";
 import { decodeBase64, decodeRequestImage, type ImageSourceOptions, imageUrlBytes } from "./image-source.js";
 

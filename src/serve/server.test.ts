@@ -14,13 +14,13 @@ import OpenAI from "openai";
 import { InProcessEngine } from "../runtime/engine/in-process-engine.js";
 import { WorkerEngine } from "../runtime/engine/worker-engine.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
+import { FakeEngine } from "../testing/fake-engine.js";
 import { fixture } from "../testing/fixtures.js";
 import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
 import type { AppOptions } from "./app.js";
 import { createApp } from "./app.js";
 import { mapError } from "./errors.js";
 import { type Listening, listen } from "./server.js";
-import { FakeEngine } from "./testing-fake-engine.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-serve-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -12,11 +12,11 @@ import { after, before, describe, test } from "node:test";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { WorkerEngine } from "../runtime/engine/worker-engine.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
+import { FakeEngine } from "../testing/fake-engine.js";
 import { fixture } from "../testing/fixtures.js";
 import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
 import { createApp } from "./app.js";
 import { type Listening, listen } from "./server.js";
-import { FakeEngine } from "./testing-fake-engine.js";
 
 const CHROMIUM = process.env.IMP_CHROMIUM ?? "/usr/bin/chromium";
 const skip = existsSync(CHROMIUM)

@@ -10,10 +10,10 @@ import { siglipSpec } from "../io/image/index.js";
 import { templateForModelType } from "../io/template/index.js";
 import { IMAGE_TOKEN_INDEX, Tokenizer } from "../io/tokenizer/index.js";
 import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
+import { squarePng } from "../testing/training-material.js";
 import { Rng } from "../util/random.js";
 import { countTargets, Encoder, toMessages } from "./encode.js";
 import type { DataRecord } from "./records.js";
-import { squarePng } from "./testing.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-encode-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));

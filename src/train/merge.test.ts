@@ -13,13 +13,13 @@ import { keep, tidy } from "../tensor/scope.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { fromF32 } from "../tensor/tensor.js";
 import { testBackend } from "../testing/backends.js";
+import { makeTinyBase } from "../testing/training-material.js";
 import { Rng } from "../util/random.js";
 import { AdamW } from "./adamw.js";
 import { CONNECTOR_FILE, saveConnector } from "./connector-weights.js";
 import { mergeAdapter } from "./merge.js";
 import { attachAdapter, readAdapter, saveAdapter } from "./peft.js";
 import { saveRunCheckpoint } from "./run-state.js";
-import { makeTinyBase } from "./testing.js";
 import { setupTrainable } from "./trainable.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-merge-"));

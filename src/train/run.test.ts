@@ -7,11 +7,11 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Checkpoint, writeSafetensors } from "../io/safetensors/index.js";
 import { testBackend } from "../testing/backends.js";
+import { makeTinyBase, writeTinyDataset } from "../testing/training-material.js";
 import { Rng } from "../util/random.js";
 import { readMetrics } from "./metrics.js";
 import { resolveRecipe } from "./recipe.js";
 import { runTraining } from "./run.js";
-import { makeTinyBase, writeTinyDataset } from "./testing.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-run-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));

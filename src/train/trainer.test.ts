@@ -9,6 +9,7 @@ import { qwen2Template } from "../io/template/index.js";
 import { Tokenizer } from "../io/tokenizer/index.js";
 import { loadModel } from "../models/load.js";
 import { testBackend } from "../testing/backends.js";
+import { makeTinyBase } from "../testing/training-material.js";
 import { Rng } from "../util/random.js";
 import { AdamW } from "./adamw.js";
 import type { PreparedExample } from "./encode.js";
@@ -16,7 +17,6 @@ import { Encoder } from "./encode.js";
 import type { TrainMode } from "./recipe.js";
 import type { DataRecord } from "./records.js";
 import { makeSchedule } from "./schedule.js";
-import { makeTinyBase } from "./testing.js";
 import { setupTrainable } from "./trainable.js";
 import { Trainer } from "./trainer.js";
 

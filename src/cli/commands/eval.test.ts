@@ -7,10 +7,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type FakeServer, startFakeServer } from "../../eval/testing/fake-openai-server.js";
-import { gqaData, popeData } from "../../eval/testing/synthetic-data.js";
-import { tempFolder } from "../../eval/testing/temp-folder.js";
+import { gqaData, popeData } from "../../testing/benchmark-folders.js";
+import { type FakeServer, startFakeServer } from "../../testing/fake-openai-server.js";
 import { fixture, repoRoot } from "../../testing/fixtures.js";
+import { tempFolder } from "../../testing/temp-folder.js";
 import { writeTinyTokenizer } from "../../testing/tiny-tokenizer.js";
 
 function imp(args: string[]): {

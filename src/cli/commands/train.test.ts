@@ -21,8 +21,8 @@ import { after, describe, test } from "node:test";
 import { Checkpoint } from "../../io/safetensors/index.js";
 import { runCli } from "../../testing/cli.js";
 import { repoRoot } from "../../testing/fixtures.js";
+import { makeTinyBase, writeTinyDataset } from "../../testing/training-material.js";
 import { readMetrics } from "../../train/metrics.js";
-import { makeTinyBase, writeTinyDataset } from "../../train/testing.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-train-cli-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));

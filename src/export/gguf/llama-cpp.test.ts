@@ -43,6 +43,13 @@ import { JsBackend } from "../../backend/js/backend.js";
 import { Checkpoint, writeSafetensors } from "../../io/safetensors/index.js";
 import { TEMPLATES } from "../../io/template/registry.js";
 import { readTokenizerFolder, type TokenizerFiles } from "../../io/tokenizer/folder.js";
+import { Tokenizer } from "../../io/tokenizer/tokenizer.js";
+import { parseModelConfig } from "../../models/config.js";
+import { loadModel } from "../../models/load.js";
+import { PRESETS } from "../../models/presets.js";
+import { writeRandomCheckpoint } from "../../models/random.js";
+import { fixture } from "../../testing/fixtures.js";
+import { writeTinyTokenizer } from "../../testing/tiny-tokenizer.js";
 import {
   HARD_STRINGS,
   llamaTokenizerJson,
@@ -52,14 +59,7 @@ import {
   qwenTokenizerJson,
   VICUNA_CONFIG,
   writePhi2Folder,
-} from "../../io/tokenizer/testing/reference.js";
-import { Tokenizer } from "../../io/tokenizer/tokenizer.js";
-import { parseModelConfig } from "../../models/config.js";
-import { loadModel } from "../../models/load.js";
-import { PRESETS } from "../../models/presets.js";
-import { writeRandomCheckpoint } from "../../models/random.js";
-import { fixture } from "../../testing/fixtures.js";
-import { writeTinyTokenizer } from "../../testing/tiny-tokenizer.js";
+} from "../../testing/tokenizer-reference.js";
 import { jinjaChatTemplate } from "./chat-template.js";
 import { GgmlType } from "./constants.js";
 import { exportGgufFromFolder } from "./export.js";

@@ -4,12 +4,12 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fixture } from "../../testing/fixtures.js";
+import { encodeTestGif, encodeTestPng } from "../../testing/image-encoders.js";
+import { readTestSafetensors, testTensor } from "../../testing/image-goldens.js";
+import { PILLOW_SAMPLES } from "../../testing/pillow-samples.js";
 import { FormatError, UsageError } from "../../util/errors.js";
 import { decodeImage } from "./decode.js";
 import { readImageHeader } from "./header.js";
-import { encodeTestGif, encodeTestPng } from "./testing-encoders.js";
-import { PILLOW_SAMPLES } from "./testing-pillow-samples.js";
-import { readTestSafetensors, testTensor } from "./testing-safetensors.js";
 
 interface ManifestImage {
   key: string;

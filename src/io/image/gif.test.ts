@@ -2,9 +2,9 @@
 // encoder, plus one file Pillow wrote against Pillow's own output.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { encodeTestGif } from "../../testing/image-encoders.js";
+import { PILLOW_SAMPLES } from "../../testing/pillow-samples.js";
 import { decodeImage } from "./decode.js";
-import { encodeTestGif } from "./testing-encoders.js";
-import { PILLOW_SAMPLES } from "./testing-pillow-samples.js";
 
 const PAL = [0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255]; // black, red, green, blue
 const LOCAL = [9, 9, 9, 200, 100, 50, 1, 2, 3, 60, 70, 80];

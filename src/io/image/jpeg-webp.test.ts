@@ -1,11 +1,11 @@
-// JPEG and WebP against Pillow's own output on tiny files Pillow wrote (testing-pillow-samples.ts).
+// JPEG and WebP against Pillow's own output on tiny files Pillow wrote (src/testing/pillow-samples.ts).
 // libjpeg-turbo and libwebp are the libraries Pillow uses, so those match exactly; CMYK JPEGs go through
 // jpeg-js (see jpeg.ts) and may differ by a level or two.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { PILLOW_SAMPLES } from "../../testing/pillow-samples.js";
 import { decodeImage } from "./decode.js";
 import { readImageHeader } from "./header.js";
-import { PILLOW_SAMPLES } from "./testing-pillow-samples.js";
 
 async function compare(name: string): Promise<{ worst: number; differ: number; total: number }> {
   const s = PILLOW_SAMPLES[name]!;

@@ -3,8 +3,8 @@
 // Pillow 9.4 itself (except indices past the palette: black since Pillow 10.1, a grey ramp before).
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { encodeTestPng, type TestPng } from "../../testing/image-encoders.js";
 import { decodeImage } from "./decode.js";
-import { encodeTestPng, type TestPng } from "./testing-encoders.js";
 
 async function rgb(p: TestPng): Promise<number[]> {
   const img = await decodeImage(encodeTestPng(p), { source: "test.png" });

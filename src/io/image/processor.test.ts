@@ -5,13 +5,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fixture } from "../../testing/fixtures.js";
+import { readTestSafetensors, testTensor } from "../../testing/image-goldens.js";
 import { clipSpecFromPreprocessorConfig } from "./clip-config.js";
 import { centerCrop } from "./crop.js";
 import { expandToSquare } from "./expand.js";
 import { type ClipProcessorSpec, preprocessForTower, shortestEdgeSize, siglipSpec } from "./processor.js";
 import { resizeBicubic } from "./resize.js";
 import type { RgbImage } from "./rgb-image.js";
-import { readTestSafetensors, testTensor } from "./testing-safetensors.js";
 
 interface ManifestImage {
   key: string;

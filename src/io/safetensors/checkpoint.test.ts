@@ -3,12 +3,12 @@ import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs
 import { basename, dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { fixturesDir } from "../../testing/fixtures.js";
+import { craft, pattern, tempDir, walkFiles } from "../../testing/safetensors-files.js";
 import { CheckpointError } from "../../util/errors.js";
 import { Checkpoint, openWeights } from "./checkpoint.js";
 import { dtypeSize, numel } from "./dtype.js";
 import { SafetensorsFile } from "./file.js";
 import { INDEX_FILE, SINGLE_FILE } from "./shard.js";
-import { craft, pattern, tempDir, walkFiles } from "./testing.js";
 import { writeSafetensors } from "./write.js";
 
 const fixtures = fixturesDir();

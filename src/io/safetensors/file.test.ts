@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { truncateSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { craft, pattern, tempDir } from "../../testing/safetensors-files.js";
 import { CheckpointError } from "../../util/errors.js";
 import { SafetensorsFile } from "./file.js";
-import { craft, pattern, tempDir } from "./testing.js";
 
 /** A file with tensors a (U8 [n]) and b (F32 [2]) whose bytes follow a known pattern. */
 function twoTensors(dir: string, n: number): { path: string; a: Uint8Array; b: Uint8Array } {

@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { truncateSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { craft, tempDir } from "../../testing/safetensors-files.js";
 import { CheckpointError } from "../../util/errors.js";
 import { SafetensorsFile } from "./file.js";
 import { MAX_HEADER_BYTES } from "./header.js";
-import { craft, tempDir } from "./testing.js";
 
 const f32 = (shape: number[], begin: number, end: number) => ({
   dtype: "F32",

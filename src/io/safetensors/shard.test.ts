@@ -3,11 +3,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { fixturesDir } from "../../testing/fixtures.js";
+import { listDir, pattern, tempDir, walkFiles } from "../../testing/safetensors-files.js";
 import { CheckpointError } from "../../util/errors.js";
 import { openWeights } from "./checkpoint.js";
 import { SafetensorsFile } from "./file.js";
 import { INDEX_FILE, SINGLE_FILE, writeShardedSafetensors } from "./shard.js";
-import { listDir, pattern, tempDir, walkFiles } from "./testing.js";
 import { type StWriteEntry, writeSafetensors } from "./write.js";
 
 const u8 = (name: string, n: number, seed = 0): StWriteEntry => ({

@@ -3,10 +3,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fixturesDir } from "../../testing/fixtures.js";
+import { listDir, pattern, tempDir, walkFiles } from "../../testing/safetensors-files.js";
 import { CheckpointError } from "../../util/errors.js";
 import { dtypeRank, dtypeSize, ST_DTYPES } from "./dtype.js";
 import { SafetensorsFile } from "./file.js";
-import { listDir, pattern, tempDir, walkFiles } from "./testing.js";
 import { type StWriteEntry, writeSafetensors } from "./write.js";
 
 const f32 = (...xs: number[]) => new Uint8Array(new Float32Array(xs).buffer);

@@ -1,13 +1,13 @@
 // Training labels from reply spans against the official round-counting masks (preprocess_* in Imp's train.py).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { IMAGE_TOKEN_INDEX, tokenizeWithImage } from "../tokenizer/image-tokens.js";
 import {
   phi2Tokenizer,
   phi3Tokenizer,
   qwenTokenizer,
   vicunaTokenizer,
-} from "../tokenizer/testing/tokenizers.js";
+} from "../../testing/reference-tokenizers.js";
+import { IMAGE_TOKEN_INDEX, tokenizeWithImage } from "../tokenizer/image-tokens.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import { IGNORE_INDEX, tokenizeConversation } from "./labels.js";
 import { phi2Template } from "./phi2.js";

@@ -1,9 +1,14 @@
 // How tokenizer_config.json changes tokenizer.json: added tokens, special tokens, Llama's BOS/EOS switches.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import {
+  llamaTokenizerJson,
+  QWEN_CONFIG,
+  qwenTokenizerJson,
+  VICUNA_CONFIG,
+} from "../../testing/tokenizer-reference.js";
 import { FormatError } from "../../util/errors.js";
 import { applySettings, readSettings } from "./config.js";
-import { llamaTokenizerJson, QWEN_CONFIG, qwenTokenizerJson, VICUNA_CONFIG } from "./testing/reference.js";
 import { Tokenizer } from "./tokenizer.js";
 
 const llamaJson = llamaTokenizerJson();

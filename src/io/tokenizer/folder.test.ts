@@ -4,11 +4,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { phi2Tokenizer } from "../../testing/reference-tokenizers.js";
+import { HARD_STRINGS, phi2AddedTokens, writePhi2Folder } from "../../testing/tokenizer-reference.js";
 import { CheckpointError, FormatError } from "../../util/errors.js";
 import { byteLevelBpeTokenizerJson, parseMerges } from "./bpe-files.js";
 import { readTokenizerFolder } from "./folder.js";
-import { HARD_STRINGS, phi2AddedTokens, writePhi2Folder } from "./testing/reference.js";
-import { phi2Tokenizer } from "./testing/tokenizers.js";
 import { Tokenizer } from "./tokenizer.js";
 
 const dirs: string[] = [];

@@ -1,9 +1,19 @@
 // tokenizeWithImage against the official rule applied to the reference encoders.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import {
+  phi2Tokenizer,
+  phi3Tokenizer,
+  qwenTokenizer,
+  vicunaTokenizer,
+} from "../../testing/reference-tokenizers.js";
+import {
+  llamaReference,
+  PHI3_ADDED,
+  phi2Reference,
+  qwenReference,
+} from "../../testing/tokenizer-reference.js";
 import { IMAGE_TOKEN_INDEX, tokenizeWithImage } from "./image-tokens.js";
-import { llamaReference, PHI3_ADDED, phi2Reference, qwenReference } from "./testing/reference.js";
-import { phi2Tokenizer, phi3Tokenizer, qwenTokenizer, vicunaTokenizer } from "./testing/tokenizers.js";
 
 const SYSTEM =
   "A chat between a curious user and an artificial intelligence assistant. " +

@@ -1,9 +1,14 @@
 // The streaming decoder on the real vocabularies: characters split over tokens are never emitted in halves.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import {
+  phi2Tokenizer,
+  phi3Tokenizer,
+  qwenTokenizer,
+  vicunaTokenizer,
+} from "../../testing/reference-tokenizers.js";
+import { HARD_STRINGS } from "../../testing/tokenizer-reference.js";
 import { createStreamDecoder } from "./stream.js";
-import { HARD_STRINGS } from "./testing/reference.js";
-import { phi2Tokenizer, phi3Tokenizer, qwenTokenizer, vicunaTokenizer } from "./testing/tokenizers.js";
 import type { Tokenizer } from "./tokenizer.js";
 
 const EMOJI_TEXT = "Look 👨‍👩‍👧‍👦🦙 at 镇 and 🏳️‍🌈! Ꙋ🦙 done.";

@@ -1,7 +1,13 @@
-// The Imp tokenizers on their real vocabularies, each compared with an independent encoder (testing/reference.ts).
+// The Imp tokenizers on their real vocabularies, each compared with an independent encoder (src/testing/tokenizer-reference.ts).
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { describe, test } from "node:test";
+import {
+  phi2Tokenizer,
+  phi3Tokenizer,
+  qwenTokenizer,
+  vicunaTokenizer,
+} from "../../testing/reference-tokenizers.js";
 import {
   HARD_STRINGS,
   llamaReference,
@@ -11,8 +17,7 @@ import {
   QWEN15_ADDED,
   qwenReference,
   splitAddedTokens,
-} from "./testing/reference.js";
-import { phi2Tokenizer, phi3Tokenizer, qwenTokenizer, vicunaTokenizer } from "./testing/tokenizers.js";
+} from "../../testing/tokenizer-reference.js";
 
 const require = createRequire(import.meta.url);
 
@@ -131,7 +136,7 @@ describe("Phi-3-mini (Llama-2 vocabulary + chat tokens) against llama-tokenizer-
 describe("Llama-2 in the non-legacy layout (Metaspace, prepend to the first piece only)", () => {
   test("hard strings: same ids", async () => {
     const { Tokenizer } = await import("./tokenizer.js");
-    const { llamaTokenizerJson, VICUNA_CONFIG } = await import("./testing/reference.js");
+    const { llamaTokenizerJson, VICUNA_CONFIG } = await import("../../testing/tokenizer-reference.js");
     const tok = Tokenizer.fromJson(llamaTokenizerJson({ legacy: false }), VICUNA_CONFIG);
     for (const s of [...HARD_STRINGS, "A</s>USER: B"]) {
       assert.deepEqual(tok.encode(s), llamaReference(s, { legacy: false }), JSON.stringify(s));

@@ -1,5 +1,5 @@
 /** TEST-ONLY: the image fixtures' goldens (U8 and F32 tensors) as a map, read through the safetensors reader. */
-import { Checkpoint } from "../safetensors/index.js";
+import { Checkpoint } from "../io/safetensors/index.js";
 
 export interface TestTensor {
   dtype: "U8" | "F32";

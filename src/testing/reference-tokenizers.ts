@@ -1,9 +1,9 @@
 /**
- * Test-only: the Imp tokenizers built from the reference packages (see reference.ts), loaded through the
+ * Test-only: the Imp tokenizers built from the reference packages (see tokenizer-reference.ts), loaded through the
  * normal paths and cached for the test file that asks.
  */
 import { rmSync } from "node:fs";
-import { Tokenizer } from "../tokenizer.js";
+import { Tokenizer } from "../io/tokenizer/tokenizer.js";
 import {
   llamaTokenizerJson,
   phi3Added,
@@ -12,7 +12,7 @@ import {
   qwenTokenizerJson,
   VICUNA_CONFIG,
   writePhi2Folder,
-} from "./reference.js";
+} from "./tokenizer-reference.js";
 
 const cache = new Map<string, Promise<Tokenizer>>();
 

@@ -16,7 +16,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import llamaTokenizer from "llama-tokenizer-js";
-import type { AddedTokenSpec } from "../config.js";
+import type { AddedTokenSpec } from "../io/tokenizer/config.js";
 
 const require = createRequire(import.meta.url);
 

@@ -6,9 +6,9 @@
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encode } from "fast-png";
-import { fixture } from "../testing/fixtures.js";
-import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
 import { Rng } from "../util/random.js";
+import { fixture } from "./fixtures.js";
+import { writeTinyTokenizer } from "./tiny-tokenizer.js";
 
 /** Copies a fixture model (without its golden outputs) into `dir` and adds a tokenizer. */
 export function makeTinyBase(dir: string, name = "tiny-imp-qwen2"): string {
