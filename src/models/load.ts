@@ -8,7 +8,6 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Backend } from "../backend/backend.js";
-import { createBackend } from "../backend/registry.js";
 import type { DType } from "../formats/dtype.js";
 import { Q4_BLOCK_BYTES, Q8_BLOCK_BYTES, QK } from "../formats/dtype.js";
 import type { StEntry } from "../io/safetensors/index.js";
@@ -32,8 +31,8 @@ export interface LoadOptions {
   dtype?: WeightDType;
   /** Format of the vision tower's and connector's matrices (default: f16 when dtype is q8/q4, else dtype). */
   visionDtype?: WeightDType;
-  /** A backend to load into (default: a new wasm backend). */
-  backend?: Backend;
+  /** The backend to load into: the caller's choice (a model never picks its backend). */
+  backend: Backend;
   /** LLaVA-1.5: the local CLIP folder, when config.json names a hub model. */
   visionTower?: string;
   onProgress?: (done: number, total: number) => void;
@@ -191,10 +190,10 @@ function targetDType(p: Param, stored: DType, mode: WeightDType): DType {
   }
 }
 
-export async function loadModel(folder: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+export async function loadModel(folder: string, opts: LoadOptions): Promise<LoadedModel> {
   if (!isDir(folder)) throw new CheckpointError(`model folder ${folder} does not exist or is not a folder`);
   const { config, visionFolder } = readModelConfig(folder, opts.visionTower);
-  const backend = opts.backend ?? (await createBackend("wasm"));
+  const backend = opts.backend;
   const main = Checkpoint.open(folder);
   const vision = visionFolder ? Checkpoint.open(visionFolder) : null;
   const model = new MultimodalModel(config, backend);

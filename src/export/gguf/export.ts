@@ -9,7 +9,6 @@
 import { mkdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Backend } from "../../backend/backend.js";
-import { createBackend } from "../../backend/registry.js";
 import { readTokenizerFolder, type TokenizerFiles } from "../../io/tokenizer/folder.js";
 import { CheckpointError, UsageError } from "../../util/errors.js";
 import { llmMetadata, llmPlan } from "./llm.js";
@@ -102,8 +101,8 @@ export function exportGguf(
 }
 
 export interface GgufFolderExportOptions extends GgufExportOptions {
-  /** Backend whose memory holds one tensor at a time while converting (default: a new wasm backend). */
-  backend?: Backend;
+  /** Backend whose memory holds one tensor at a time while converting (the caller's, and the caller frees it). */
+  backend: Backend;
   /** LLaVA-1.5: the local CLIP folder, when config.json names a hub model. */
   visionTower?: string;
   /** Where the tokenizer files are (default: the model folder). */
@@ -114,7 +113,7 @@ export interface GgufFolderExportOptions extends GgufExportOptions {
 export async function exportGgufFromFolder(
   folder: string,
   outDir: string,
-  opts: GgufFolderExportOptions = {},
+  opts: GgufFolderExportOptions,
 ): Promise<GgufExportResult> {
   const dir = resolve(folder);
   let tokenizer: TokenizerFiles;
@@ -127,12 +126,10 @@ export async function exportGgufFromFolder(
       { cause: e },
     );
   }
-  const backend = opts.backend ?? (await createBackend("wasm"));
-  const src = folderSource(dir, backend, opts.visionTower);
+  const src = folderSource(dir, opts.backend, opts.visionTower);
   try {
     return exportGguf(src, tokenizer, outDir, opts.name ?? basename(dir), opts);
   } finally {
     src.close();
-    if (!opts.backend) backend.dispose();
   }
 }
