@@ -159,7 +159,8 @@ function phi2Llm(c: ConfigReader): LlmConfig {
   };
 }
 
-function llamaLikeLlm(c: ConfigReader, family: LlmFamily): LlmConfig {
+/** LLaMA-style keys (LLaMA/Vicuna, Qwen2, Phi-3); `ropeTheta` is the family's default rope_theta. */
+function llamaLikeLlm(c: ConfigReader, family: LlmFamily, ropeTheta: number): LlmConfig {
   const hidden = c.int("hidden_size");
   const heads = c.int("num_attention_heads");
   const headDim = c.has("head_dim") ? c.int("head_dim") : hidden / heads;
@@ -178,7 +179,7 @@ function llamaLikeLlm(c: ConfigReader, family: LlmFamily): LlmConfig {
     vocab: c.int("vocab_size"),
     maxPositions: c.int("max_position_embeddings", 4096),
     normEps: c.num("rms_norm_eps", 1e-6),
-    ropeTheta: c.num("rope_theta", family === "qwen2" ? 1e6 : 10000),
+    ropeTheta: c.num("rope_theta", ropeTheta),
     rotaryDim: headDim,
     act: c.str("hidden_act", "silu"),
     tieEmbeddings: c.json.tie_word_embeddings === true,
@@ -237,7 +238,43 @@ function readImagePlacement(c: ConfigReader): ImagePlacement {
   return v as ImagePlacement;
 }
 
-export const SUPPORTED_MODEL_TYPES = ["imp", "imp_qwen2", "imp_phi3", "llava", "llava_llama"] as const;
+/** How one LLM family's config.json keys become an LlmConfig. */
+const LLM_CONFIG_READERS: Record<LlmFamily, (c: ConfigReader) => LlmConfig> = {
+  phi2: phi2Llm,
+  qwen2: (c) => llamaLikeLlm(c, "qwen2", 1e6),
+  phi3: (c) => llamaLikeLlm(c, "phi3", 10000),
+  llama: (c) => llamaLikeLlm(c, "llama", 10000),
+};
+
+/** What a config.json's model_type says: the LLM family, and where the vision tower's config is. */
+export interface ModelType {
+  family: LlmFamily;
+  /**
+   * "siglip": a SigLIP tower described by config.json's vision_tower_config (Imp); "clip-folder": a CLIP tower in
+   * a folder of its own that mm_vision_tower names, with its own config.json (LLaVA-1.5; the loader finds it).
+   */
+  vision: "siglip" | "clip-folder";
+}
+
+/**
+ * The model_types this code reads. Loading is tables all the way: a new checkpoint family is a line here, its
+ * LLM family's config reader (LLM_CONFIG_READERS above) and modules (LLM_FAMILIES in llm/families.ts), a layout
+ * in layout.ts if it names its tensors its own way, and its conversation template (io/template/registry.ts).
+ */
+export const MODEL_TYPES: Readonly<Record<string, ModelType>> = {
+  imp: { family: "phi2", vision: "siglip" },
+  imp_qwen2: { family: "qwen2", vision: "siglip" },
+  imp_phi3: { family: "phi3", vision: "siglip" },
+  llava: { family: "llama", vision: "clip-folder" },
+  llava_llama: { family: "llama", vision: "clip-folder" },
+};
+
+/** The entry of a supported model_type, or undefined. */
+export function modelTypeOf(modelType: unknown): ModelType | undefined {
+  return typeof modelType === "string" && Object.hasOwn(MODEL_TYPES, modelType)
+    ? MODEL_TYPES[modelType]
+    : undefined;
+}
 
 /**
  * Parses an Imp/LLaVA config.json. For LLaVA-1.5 the vision config lives in the CLIP folder; pass it as
@@ -246,26 +283,12 @@ export const SUPPORTED_MODEL_TYPES = ["imp", "imp_qwen2", "imp_phi3", "llava", "
 export function parseModelConfig(json: Json, file: string, clipConfig?: ConfigReader): ModelConfig {
   const c = new ConfigReader(json, file);
   const modelType = c.str("model_type");
-  let llm: LlmConfig;
-  switch (modelType) {
-    case "imp":
-      llm = phi2Llm(c);
-      break;
-    case "imp_qwen2":
-      llm = llamaLikeLlm(c, "qwen2");
-      break;
-    case "imp_phi3":
-      llm = llamaLikeLlm(c, "phi3");
-      break;
-    case "llava":
-    case "llava_llama":
-      llm = llamaLikeLlm(c, "llama");
-      break;
-    default:
-      throw new CheckpointError(
-        `${file}: model_type "${modelType}" is not supported; expected one of ${SUPPORTED_MODEL_TYPES.join(", ")}`,
-      );
-  }
+  const type = modelTypeOf(modelType);
+  if (!type)
+    throw new CheckpointError(
+      `${file}: model_type "${modelType}" is not supported; expected one of ${Object.keys(MODEL_TYPES).join(", ")}`,
+    );
+  const llm = LLM_CONFIG_READERS[type.family](c);
   if (llm.hidden % llm.heads !== 0 && !c.has("head_dim"))
     throw new CheckpointError(`${file}: hidden size ${llm.hidden} is not divisible by ${llm.heads} heads`);
   if (llm.heads % llm.kvHeads !== 0)
@@ -275,7 +298,7 @@ export function parseModelConfig(json: Json, file: string, clipConfig?: ConfigRe
   const selectLayer = c.has("mm_vision_select_layer") ? c.num("mm_vision_select_layer") : -2;
   const selectFeature = c.str("mm_vision_select_feature", "patch");
   let vision: VisionConfig | null = null;
-  if (modelType.startsWith("llava")) {
+  if (type.vision === "clip-folder") {
     if (clipConfig) vision = visionFromClip(clipConfig, selectLayer, selectFeature);
   } else if (c.has("vision_tower_config")) {
     vision = visionFromSiglip(c.sub("vision_tower_config"), selectLayer, selectFeature);

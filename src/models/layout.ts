@@ -24,10 +24,41 @@ export interface TensorSource {
 
 export const VISION_PREFIX = "model.vision_tower.vision_tower.vision_model.";
 
+/** A stored tensor's name, and for a fused one the rows that are this parameter. */
+type StoredName = { name: string; rows?: [number, number] };
+
+interface Layout {
+  /** A tensor only this layout stores (null for imp15, the layout when no other one's marker is present). */
+  marker: string | null;
+  /** What the vision tower's names start with in place of VISION_PREFIX (when the tower is in the checkpoint). */
+  visionPrefix: string;
+  /** The stored tensor of one of the LLM's or the connector's parameters. */
+  resolve(name: string, llm: LlmConfig, has: (n: string) => boolean): StoredName;
+}
+
+/** The layouts, tried in this order by their markers. */
+const LAYOUTS: Readonly<Record<LayoutName, Layout>> = {
+  impV1: {
+    marker: "transformer.embd.wte.weight",
+    visionPrefix: "transformer.vision_tower.vision_tower.vision_model.",
+    resolve: impV1,
+  },
+  llavaHf: {
+    marker: "language_model.model.embed_tokens.weight",
+    visionPrefix: "vision_tower.vision_model.",
+    resolve: (name) => ({ name: llavaHf(name, false) }),
+  },
+  llavaHfNested: {
+    marker: "model.language_model.embed_tokens.weight",
+    visionPrefix: "model.vision_tower.vision_model.",
+    resolve: (name) => ({ name: llavaHf(name, true) }),
+  },
+  imp15: { marker: null, visionPrefix: VISION_PREFIX, resolve: imp15 },
+};
+
 export function detectLayout(names: ReadonlySet<string>): LayoutName {
-  if (names.has("transformer.embd.wte.weight")) return "impV1";
-  if (names.has("language_model.model.embed_tokens.weight")) return "llavaHf";
-  if (names.has("model.language_model.embed_tokens.weight")) return "llavaHfNested";
+  for (const [name, layout] of Object.entries(LAYOUTS) as Array<[LayoutName, Layout]>)
+    if (layout.marker !== null && names.has(layout.marker)) return name;
   return "imp15";
 }
 
@@ -63,27 +94,24 @@ export function resolveSource(
   if (name.startsWith(VISION_PREFIX)) {
     const rest = name.slice(VISION_PREFIX.length);
     if (separateVision) return { from: "vision", name: `vision_model.${rest}` };
-    if (layout === "impV1")
-      return { from: "main", name: `transformer.vision_tower.vision_tower.vision_model.${rest}` };
-    if (layout === "llavaHf") return { from: "main", name: `vision_tower.vision_model.${rest}` };
-    if (layout === "llavaHfNested") return { from: "main", name: `model.vision_tower.vision_model.${rest}` };
-    return { from: "main", name };
+    return { from: "main", name: `${LAYOUTS[layout].visionPrefix}${rest}` };
   }
-  if (layout === "impV1") return { from: "main", ...impV1(name, llm) };
-  if (layout === "llavaHf" || layout === "llavaHfNested")
-    return { from: "main", name: llavaHf(name, layout) };
-  // imp15: as named, unless stored fused (Phi-3).
+  return { from: "main", ...LAYOUTS[layout].resolve(name, llm, has) };
+}
+
+/** imp15: as named, unless stored fused (Phi-3). */
+function imp15(name: string, llm: LlmConfig, has: (n: string) => boolean): StoredName {
   if (!has(name)) {
     const m = /^(model\.layers\.\d+)\.(self_attn\.(q|k|v)_proj|mlp\.(gate|up)_proj)\.weight$/.exec(name);
     if (m) {
       const fused = m[3] ? `${m[1]}.self_attn.qkv_proj.weight` : `${m[1]}.mlp.gate_up_proj.weight`;
-      if (has(fused)) return { from: "main", name: fused, rows: fusedRows(llm, (m[3] ?? m[4])!) };
+      if (has(fused)) return { name: fused, rows: fusedRows(llm, (m[3] ?? m[4])!) };
     }
   }
-  return { from: "main", name };
+  return { name };
 }
 
-function impV1(name: string, llm: LlmConfig): { name: string; rows?: [number, number] } {
+function impV1(name: string, llm: LlmConfig): StoredName {
   let m: RegExpExecArray | null;
   if (name.startsWith("model.mm_projector.")) return { name: `transformer.${name.slice("model.".length)}` };
   if (name === "model.embed_tokens.weight") return { name: "transformer.embd.wte.weight" };
@@ -102,8 +130,7 @@ function impV1(name: string, llm: LlmConfig): { name: string; rows?: [number, nu
   return { name };
 }
 
-function llavaHf(name: string, layout: "llavaHf" | "llavaHfNested"): string {
-  const nested = layout === "llavaHfNested";
+function llavaHf(name: string, nested: boolean): string {
   let m: RegExpExecArray | null;
   if ((m = /^model\.mm_projector\.(0|2)\.(weight|bias)$/.exec(name))) {
     const linear = m[1] === "0" ? "linear_1" : "linear_2";

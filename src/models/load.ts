@@ -18,7 +18,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { empty } from "../tensor/tensor.js";
 import { CheckpointError } from "../util/errors.js";
 import type { ModelConfig } from "./config.js";
-import { ConfigReader, parseModelConfig } from "./config.js";
+import { ConfigReader, modelTypeOf, parseModelConfig } from "./config.js";
 import type { TensorSource } from "./layout.js";
 import { detectLayout, resolveSource, VISION_PREFIX } from "./layout.js";
 import { MultimodalModel } from "./multimodal.js";
@@ -144,8 +144,7 @@ export function readModelConfig(
     const { flat, clip } = flattenLlavaHf(json, file);
     return { config: parseModelConfig(flat, file, clip), visionFolder: null, llavaHf: true };
   }
-  const mt = json.model_type;
-  if (mt === "llava" || mt === "llava_llama") {
+  if (modelTypeOf(json.model_type)?.vision === "clip-folder") {
     const visionFolder = findVisionFolder(
       folder,
       typeof json.mm_vision_tower === "string" ? json.mm_vision_tower : null,
@@ -169,6 +168,12 @@ const STORED: Record<string, DType> = { F32: "f32", F16: "f16", BF16: "bf16" };
  * a JSON object {tensor name: "q8_0" | "q4_0"}.
  */
 export const QUANT_METADATA_KEY = "imp.quantized";
+
+/** The block formats under QUANT_METADATA_KEY: our dtype and the bytes of one block of 32 weights. */
+const QUANT_FORMATS: Readonly<Record<string, { dtype: DType; blockBytes: number }>> = {
+  q8_0: { dtype: "q8", blockBytes: Q8_BLOCK_BYTES },
+  q4_0: { dtype: "q4", blockBytes: Q4_BLOCK_BYTES },
+};
 
 /** The in-memory format of one parameter. */
 function targetDType(p: Param, stored: DType, mode: WeightDType): DType {
@@ -280,8 +285,9 @@ function readStored(
   let dtype: DType | undefined;
   let shape = entry.shape;
   if (q !== undefined) {
-    dtype = q === "q8_0" ? "q8" : q === "q4_0" ? "q4" : undefined;
-    const blockBytes = q === "q8_0" ? Q8_BLOCK_BYTES : Q4_BLOCK_BYTES;
+    const format = Object.hasOwn(QUANT_FORMATS, q) ? QUANT_FORMATS[q] : undefined;
+    dtype = format?.dtype;
+    const blockBytes = format?.blockBytes ?? 1;
     if (!dtype || entry.dtype !== "U8" || entry.shape.length !== 2 || entry.shape[1]! % blockBytes !== 0)
       throw new CheckpointError(
         `${where}: tensor "${entry.name}" is marked ${q} but is ${entry.dtype} [${entry.shape}]; ` +

@@ -17,12 +17,26 @@ import { IGNORE_INDEX } from "../tensor/ops/loss.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { fromI32 } from "../tensor/tensor.js";
 import { ShapeError, UsageError } from "../util/errors.js";
-import type { ModelConfig } from "./config.js";
+import type { ModelConfig, VisionConfig } from "./config.js";
 import { Connector } from "./connector.js";
 import { VISION_PREFIX } from "./layout.js";
 import { DecoderLM } from "./llm/decoder.js";
 import { ClipVisionTower } from "./vision/clip.js";
 import { SiglipVisionTower } from "./vision/siglip.js";
+
+/**
+ * The vision towers by config kind. `classToken`: the tower has one, kept as a row with "cls_patch"; `anySide`: it
+ * takes an image of any side, its position table resized to the grid.
+ */
+const VISION_TOWERS: Readonly<
+  Record<
+    VisionConfig["kind"],
+    { create(v: VisionConfig): SiglipVisionTower | ClipVisionTower; classToken: boolean; anySide: boolean }
+  >
+> = {
+  siglip: { create: (v) => new SiglipVisionTower(v), classToken: false, anySide: true },
+  clip: { create: (v) => new ClipVisionTower(v), classToken: true, anySide: false },
+};
 
 export class MultimodalModel extends Module {
   readonly llm: DecoderLM;
@@ -38,7 +52,7 @@ export class MultimodalModel extends Module {
     this.llm = this.child("", new DecoderLM(config.llm));
     const v = config.vision;
     if (v) {
-      const tower = v.kind === "siglip" ? new SiglipVisionTower(v) : new ClipVisionTower(v);
+      const tower = VISION_TOWERS[v.kind].create(v);
       this.vision = this.child(VISION_PREFIX.slice(0, -1), tower);
       this.projector = this.child(
         "model.mm_projector",
@@ -67,7 +81,7 @@ export class MultimodalModel extends Module {
     const v = this.config.vision;
     if (!v) return 0;
     const grid = Math.floor(side / v.patch);
-    return grid * grid + (v.kind === "clip" && v.selectFeature === "cls_patch" ? 1 : 0);
+    return grid * grid + (VISION_TOWERS[v.kind].classToken && v.selectFeature === "cls_patch" ? 1 : 0);
   }
 
   /**
@@ -83,7 +97,7 @@ export class MultimodalModel extends Module {
       throw new UsageError(
         `visual tokens: ${tokens} is not a square number of patches (the tower's own is ${this.imageTokens}; e.g. 64, 196, 576)`,
       );
-    if (v.kind !== "siglip")
+    if (!VISION_TOWERS[v.kind].anySide)
       throw new UsageError(
         `visual tokens: only a SigLIP tower takes another number than its own ${this.imageTokens}; this model's is CLIP`,
       );
@@ -99,7 +113,7 @@ export class MultimodalModel extends Module {
     if (!this.vision || !this.projector) throw new ShapeError("this model has no vision tower");
     const v = this.config.vision!;
     const side = Math.round(Math.sqrt(pixels.numel / 3));
-    if (pixels.numel !== 3 * side * side || (v.kind !== "siglip" && side !== v.imageSize))
+    if (pixels.numel !== 3 * side * side || (!VISION_TOWERS[v.kind].anySide && side !== v.imageSize))
       throw new ShapeError(
         `image tensor [${pixels.shape}] does not match the tower's 3×${v.imageSize}×${v.imageSize}`,
       );

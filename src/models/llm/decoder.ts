@@ -5,32 +5,27 @@
  */
 import type { Backend } from "../../backend/backend.js";
 import { KVCache } from "../../nn/kv-cache.js";
-import { Embedding, LayerNorm, Linear, RMSNorm } from "../../nn/layers.js";
+import { Embedding, type LayerNorm, Linear, type RMSNorm } from "../../nn/layers.js";
 import { forwardLayer, Module, ModuleList } from "../../nn/module.js";
 import * as F from "../../tensor/ops/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { LlmConfig } from "../config.js";
-import { LlamaDecoderLayer } from "./llama.js";
-import { Phi2DecoderLayer } from "./phi2.js";
+import { type DecoderLayer, LLM_FAMILIES } from "./families.js";
 
 export class DecoderLM extends Module {
   readonly embed_tokens: Embedding;
-  readonly layers: ModuleList<Phi2DecoderLayer | LlamaDecoderLayer>;
+  readonly layers: ModuleList<DecoderLayer>;
   readonly norm: LayerNorm | RMSNorm;
   readonly lm_head: Linear;
 
   constructor(readonly cfg: LlmConfig) {
     super();
     this.embed_tokens = this.child("model.embed_tokens", new Embedding(cfg.vocab, cfg.hidden));
-    const layers = Array.from({ length: cfg.layers }, () =>
-      cfg.family === "phi2" ? new Phi2DecoderLayer(cfg) : new LlamaDecoderLayer(cfg),
-    );
-    this.layers = this.child("model.layers", new ModuleList<Phi2DecoderLayer | LlamaDecoderLayer>(layers));
-    this.norm =
-      cfg.family === "phi2"
-        ? this.child("model.final_layernorm", new LayerNorm(cfg.hidden, cfg.normEps))
-        : this.child("model.norm", new RMSNorm(cfg.hidden, cfg.normEps));
-    this.lm_head = this.child("lm_head", new Linear(cfg.hidden, cfg.vocab, cfg.family === "phi2"));
+    const family = LLM_FAMILIES[cfg.family];
+    const layers = Array.from({ length: cfg.layers }, () => family.layer(cfg));
+    this.layers = this.child("model.layers", new ModuleList(layers));
+    this.norm = this.child(family.finalNorm.name, family.finalNorm.create(cfg));
+    this.lm_head = this.child("lm_head", new Linear(cfg.hidden, cfg.vocab, family.lmHeadBias));
   }
 
   newCache(backend: Backend, maxLength = this.cfg.maxPositions): KVCache {

@@ -19,7 +19,8 @@ export class LlamaDecoderLayer extends Module {
   readonly post_attention_layernorm: RMSNorm;
   readonly mlp: GatedMlp;
 
-  constructor(cfg: LlmConfig) {
+  /** `qkvBias`: Qwen2's q/k/v projections have biases. */
+  constructor(cfg: LlmConfig, opts: { qkvBias: boolean }) {
     super();
     this.input_layernorm = this.child("input_layernorm", new RMSNorm(cfg.hidden, cfg.normEps));
     this.self_attn = this.child(
@@ -29,7 +30,7 @@ export class LlamaDecoderLayer extends Module {
         heads: cfg.heads,
         kvHeads: cfg.kvHeads,
         headDim: cfg.headDim,
-        qkvBias: cfg.family === "qwen2",
+        qkvBias: opts.qkvBias,
         outBias: false,
         outName: "o_proj",
       }),
