@@ -8,6 +8,8 @@
  * "absent" (an optional bias or norm weight). `...Backward` kernels ACCUMULATE (+=) into their gradient outputs,
  * as in llm.c, so the caller zeroes them once and several uses of a tensor add up. Every kernel gives the same
  * bits for any thread count: work is split by output rows/columns, never by reduction order.
+ *
+ * Adding an op touches a fixed set of places, listed in ./README.md.
  */
 import type { Heap } from "./heap.js";
 

@@ -7,15 +7,7 @@
 import type { Activation, Backend, GemmArgs } from "../backend.js";
 import { WeightFormat } from "../backend.js";
 import { Heap, MAX_PAGES } from "../heap.js";
-import {
-  CONTROL_BYTES,
-  CONTROL_END,
-  COUNTER,
-  COUNTER_BYTES,
-  KERNELS,
-  type KernelName,
-  kernelTable,
-} from "./control.js";
+import { CONTROL_BYTES, CONTROL_END, COUNTER, COUNTER_BYTES, kernelTable } from "./control.js";
 import { loadKernelModule } from "./load-module.js";
 import { ThreadPool } from "./pool.js";
 import { probeRelaxedDot, type RelaxedDotBehaviour } from "./relaxed-probe.js";
@@ -36,8 +28,6 @@ export interface WasmBackendOptions {
   splitAll?: boolean;
 }
 
-const OP = Object.fromEntries(KERNELS.map((name, i) => [name, i])) as Record<KernelName, number>;
-
 /** Minimum work per thread (in each op's own unit) before a call is split. */
 const GRAIN = {
   elements: 32768,
@@ -57,16 +47,20 @@ export class WasmBackend implements Backend {
   private partialsBytes = 0;
   private readonly ctl: Int32Array;
   private threadLimit: number;
+  /** Op id of each kernel, by export name. */
+  private readonly ops: ReadonlyMap<string, number>;
 
   private constructor(
     readonly heap: Heap,
     private readonly pool: ThreadPool,
+    kernels: readonly string[],
     private readonly scratchBytes: (k: number) => number,
     private readonly sumSquaresChunk: number,
     readonly relaxed: RelaxedDotBehaviour | null,
     private readonly splitAll: boolean,
   ) {
     this.ctl = new Int32Array(heap.buffer, CONTROL_BYTES, COUNTER + 1);
+    this.ops = new Map(kernels.map((name, i) => [name, i]));
     this.threadLimit = pool.threads;
     this.features = ["simd128", ...(relaxed ? ["relaxed-simd"] : []), `threads=${pool.threads}`];
   }
@@ -93,11 +87,11 @@ export class WasmBackend implements Backend {
         behaviour = null;
       }
     }
-    const fns = kernelTable(instance.exports);
-    const pool = await ThreadPool.create(module, memory, fns, opts.threads);
+    const kernels = kernelTable(module, instance);
+    const pool = await ThreadPool.create(module, memory, kernels, opts.threads);
     const scratchBytes = instance.exports.scratchBytes as (k: number) => number;
     const chunk = (instance.exports.sumSquaresChunk as () => number)();
-    return new WasmBackend(heap, pool, scratchBytes, chunk, behaviour, opts.splitAll ?? false);
+    return new WasmBackend(heap, pool, kernels.names, scratchBytes, chunk, behaviour, opts.splitAll ?? false);
   }
 
   get threads(): number {
@@ -115,8 +109,11 @@ export class WasmBackend implements Backend {
     return Math.max(1, Math.min(this.threadLimit, t, shares));
   }
 
-  private run(name: KernelName, args: number[], nth: number): void {
-    this.pool.run(OP[name], args, nth);
+  private run(name: string, args: number[], nth: number): void {
+    const op = this.ops.get(name);
+    if (op === undefined)
+      throw new Error(`kernel module lacks export "${name}": rebuild with npm run build:wasm`);
+    this.pool.run(op, args, nth);
   }
 
   /** Per-thread scratch for calls with inner dimension k: [threads × stride] bytes, grown on demand. */

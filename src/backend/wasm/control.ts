@@ -34,52 +34,25 @@ export const CONTROL_END = ERROR_MSG_BYTES + ERROR_MSG_LEN;
 /** Byte address of the work-item counter (passed to kernels that share out items dynamically). */
 export const COUNTER_BYTES = CONTROL_BYTES + COUNTER * 4;
 
-/** Kernel exports of assembly/index.ts, in op-id order. */
-export const KERNELS = [
-  "fill",
-  "add",
-  "mul",
-  "scale",
-  "axpy",
-  "copyStrided",
-  "convert",
-  "activation",
-  "activationBackward",
-  "swiglu",
-  "swigluBackward",
-  "sumRows",
-  "rowSums",
-  "sumSquares",
-  "layerNorm",
-  "layerNormBackwardRows",
-  "normBackwardCols",
-  "rmsNorm",
-  "rmsNormBackwardRows",
-  "softmax",
-  "softmaxBackward",
-  "crossEntropy",
-  "crossEntropyBackward",
-  "rope",
-  "embedding",
-  "embeddingBackward",
-  "patchify",
-  "gemm",
-  "linearDot",
-  "linearQuant",
-] as const;
-export type KernelName = (typeof KERNELS)[number];
-
 /** A kernel as JavaScript sees the export: numbers in (i32/f32/f64 by the wasm signature), nothing out. */
 export type KernelFn = (...args: number[]) => void;
 
-/** Looks every kernel up in an instance's exports, in op-id order. */
-export function kernelTable(exports: WebAssembly.Exports): KernelFn[] {
-  return KERNELS.map((name) => {
-    const fn = exports[name];
-    if (typeof fn !== "function")
-      throw new Error(`kernel module lacks export "${name}": rebuild with npm run build:wasm`);
-    return fn as KernelFn;
-  });
+/**
+ * The kernel table: every function the kernel module exports (assembly/index.ts), in the order of the module's
+ * export section, an op id being the index. The main thread and each worker build it from the same compiled
+ * module, so they agree on every id by construction, and a new kernel is one export line in assembly/index.ts.
+ * The module's helper exports (the relaxed-dot probe, scratch sizes) sit in the table too, never called by id.
+ */
+export interface KernelTable {
+  readonly names: readonly string[];
+  readonly fns: readonly KernelFn[];
+}
+
+export function kernelTable(module: WebAssembly.Module, instance: WebAssembly.Instance): KernelTable {
+  const names = WebAssembly.Module.exports(module)
+    .filter((e) => e.kind === "function")
+    .map((e) => e.name);
+  return { names, fns: names.map((name) => instance.exports[name] as KernelFn) };
 }
 
 /** What a worker receives at start. */

@@ -16,8 +16,7 @@ import {
   ERROR_MSG_LEN,
   GEN,
   GEN_STRIDE,
-  KERNELS,
-  type KernelFn,
+  type KernelTable,
   MAX_ARGS,
   MAX_THREADS,
   NTH,
@@ -39,18 +38,18 @@ export class ThreadPool {
   private constructor(
     readonly threads: number,
     private readonly memory: WebAssembly.Memory,
-    private readonly fns: readonly KernelFn[],
+    private readonly kernels: KernelTable,
     private readonly workers: readonly WorkerHandle[],
   ) {
     this.ctl = new Int32Array(memory.buffer, CONTROL_BYTES, CONTROL_INTS);
     this.args = new Float64Array(memory.buffer, ARGS_BYTES, MAX_ARGS);
   }
 
-  /** Starts threads − 1 workers; `fns` is the calling thread's own kernel table. */
+  /** Starts threads − 1 workers; `kernels` is the calling thread's own kernel table. */
   static async create(
     module: WebAssembly.Module,
     memory: WebAssembly.Memory,
-    fns: readonly KernelFn[],
+    kernels: KernelTable,
     threads: number,
   ): Promise<ThreadPool> {
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
@@ -63,19 +62,19 @@ export class ThreadPool {
       for (const w of workers) w.terminate();
       throw err;
     }
-    return new ThreadPool(threads, memory, fns, workers);
+    return new ThreadPool(threads, memory, kernels, workers);
   }
 
   /** Runs kernel `op` with `args` on `nth` threads (1 ≤ nth ≤ threads); returns when every share is done. */
   run(op: number, args: readonly number[], nth: number): void {
-    const fn = this.fns[op]!;
+    const fn = this.kernels.fns[op]!;
     if (nth <= 1 || this.threads === 1) {
       fn(...args, 0, 1);
       return;
     }
     if (this.disposed) throw new Error("thread pool used after dispose()");
     if (args.length > MAX_ARGS)
-      throw new Error(`kernel ${KERNELS[op]}: ${args.length} arguments > ${MAX_ARGS}`);
+      throw new Error(`kernel ${this.kernels.names[op]}: ${args.length} arguments > ${MAX_ARGS}`);
     nth = Math.min(nth, this.threads);
     const ctl = this.ctl;
     for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
@@ -101,7 +100,7 @@ export class ThreadPool {
       const bytes = new Uint8Array(this.memory.buffer, ERROR_MSG_BYTES, ERROR_MSG_LEN).slice();
       const end = bytes.indexOf(0);
       const msg = new TextDecoder().decode(bytes.subarray(0, end < 0 ? bytes.length : end));
-      throw new Error(`kernel ${KERNELS[op]} failed on thread ${bad - 1}: ${msg}`);
+      throw new Error(`kernel ${this.kernels.names[op]} failed on thread ${bad - 1}: ${msg}`);
     }
   }
 

@@ -27,7 +27,7 @@ const SPIN = 2000;
 
 function serve(init: WorkerInit, post: (msg: string) => void): void {
   const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
-  const fns = kernelTable(instance.exports);
+  const { fns } = kernelTable(init.module, instance);
   const ctl = new Int32Array(init.memory.buffer, CONTROL_BYTES, CONTROL_INTS);
   const args = new Float64Array(init.memory.buffer, ARGS_BYTES, MAX_ARGS);
   const gen = GEN + GEN_STRIDE * init.tid;
