@@ -2,6 +2,7 @@
 // layer or the ones before it, the source files import one another without cycles, and no shipped file imports a
 // test or a test helper (src/testing/, excluded from dist/).
 //
+// Tests (`*.test.ts`) and test helpers may import from any layer: they are not shipped and nothing imports them.
 // Type-only imports count for the layer order (a type from a later layer is still knowledge of that layer); they
 // do not count for cycles, since the compiler erases them and nothing runs in a wrong order because of one.
 import assert from "node:assert/strict";
