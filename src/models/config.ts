@@ -194,6 +194,12 @@ export function visionFromClip(v: ConfigReader, selectLayer: number, selectFeatu
   return visionCommon(v, "clip", selectLayer, selectFeature);
 }
 
+/** The config classes' defaults (SiglipVisionConfig, CLIPVisionConfig) for keys a tower's config may omit. */
+const VISION_DEFAULTS: Readonly<Record<VisionConfig["kind"], { eps: number; act: string }>> = {
+  siglip: { eps: 1e-6, act: "gelu_pytorch_tanh" },
+  clip: { eps: 1e-5, act: "quick_gelu" },
+};
+
 function visionCommon(
   v: ConfigReader,
   kind: "siglip" | "clip",
@@ -222,8 +228,8 @@ function visionCommon(
     layers,
     patch: v.int("patch_size"),
     imageSize: v.int("image_size"),
-    eps: v.num("layer_norm_eps", kind === "siglip" ? 1e-6 : 1e-5),
-    act: v.str("hidden_act", kind === "siglip" ? "gelu_pytorch_tanh" : "quick_gelu"),
+    eps: v.num("layer_norm_eps", VISION_DEFAULTS[kind].eps),
+    act: v.str("hidden_act", VISION_DEFAULTS[kind].act),
     selectFeature,
   };
 }
