@@ -32,6 +32,8 @@ const swap = {
         return { errors: [{ text: `${args.path} has no browser version (imported by ${args.importer})` }] };
       return { path: join(browser, file) };
     });
+    // A Hub id is pulled by Node.js (`imp pull`); in the tab a model is a folder the page picked or the server serves.
+    b.onResolve({ filter: /\/models\/source\.js$/ }, () => ({ path: join(browser, "model-source.ts") }));
     b.onResolve({ filter: /\/(node-threads|kernel-bytes)\.js$/ }, (args) => {
       if (!args.importer.includes(join("src", "backend", "wasm"))) return undefined;
       const name = args.path.match(/(node-threads|kernel-bytes)\.js$/)[1];

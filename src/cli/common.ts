@@ -1,5 +1,6 @@
 /** Options and helpers shared by the commands that load a model. */
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { Option } from "commander";
@@ -12,6 +13,7 @@ export const BUILTIN_MODEL = fileURLToPath(new URL("../../models/imp-tiny", impo
 
 export interface ModelCliOptions {
   model?: string;
+  revision?: string;
   dtype: WeightDType;
   visionDtype?: WeightDType;
   visionTower?: string;
@@ -39,9 +41,10 @@ export function addModelOptions(cmd: Command): Command {
   const dtypes = ["auto", "f32", "f16", "q8", "q4"];
   return cmd
     .option(
-      "-m, --model <dir>",
-      "model folder (config.json + safetensors + tokenizer); default: the built-in model",
+      "-m, --model <dir|org/name>",
+      "model folder (config.json + safetensors + tokenizer), or a Hugging Face Hub id, downloaded once into the Hub cache; default: the built-in model",
     )
+    .option("--revision <rev>", "with a Hub id: the branch, tag or commit (default: main)")
     .addOption(
       new Option(
         "--dtype <format>",
@@ -84,4 +87,46 @@ export function modelFolder(o: { model?: string }): string {
       `no --model given and the built-in model is not installed at ${BUILTIN_MODEL}; pass --model DIR`,
     );
   return BUILTIN_MODEL;
+}
+
+export interface ResolvedModelOption {
+  folder: string;
+  /** The loader's visionTower: --vision-tower, or a LLaVA tower pulled from its own Hub repo. */
+  visionTower: string | undefined;
+  /** What the model is called: the Hub id's name, or undefined for a folder (its own name serves). */
+  name: string | undefined;
+  /** How results record the model: the Hub id (with the revision if one was given), or the absolute folder. */
+  label: string;
+}
+
+/**
+ * --model as a folder: a folder as it is, a Hub id ("MILVLG/Imp-v1.5-3B-Phi2") pulled into the Hub cache with
+ * progress on stderr (or found there), no --model the built-in model.
+ */
+export async function resolveModelOption(o: {
+  model?: string;
+  revision?: string;
+  visionTower?: string;
+}): Promise<ResolvedModelOption> {
+  const source = modelFolder(o);
+  const { isHubModelId } = await import("../hub/index.js");
+  if (!isHubModelId(source)) {
+    if (o.revision !== undefined)
+      throw new UsageError(`--revision applies to a Hub id; ${source} is a local folder`);
+    return { folder: source, visionTower: o.visionTower, name: undefined, label: resolve(source) };
+  }
+  const { resolveModelSource } = await import("../models/source.js");
+  const { downloadProgress } = await import("./download-progress.js");
+  const progress = downloadProgress();
+  try {
+    const r = await resolveModelSource(source, { revision: o.revision, hub: { onEvent: progress.onEvent } });
+    return {
+      folder: r.folder,
+      visionTower: o.visionTower ?? r.visionTower,
+      name: source.split("/")[1],
+      label: o.revision ? `${source}@${o.revision}` : source,
+    };
+  } finally {
+    progress.finish();
+  }
 }

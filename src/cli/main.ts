@@ -5,6 +5,7 @@ addCommandModule(() => import("./commands/info.js"));
 addCommandModule(() => import("./commands/eval.js"));
 addCommandModule(() => import("./commands/parity.js"));
 addCommandModule(() => import("./commands/run.js"));
+addCommandModule(() => import("./commands/pull.js"));
 addCommandModule(() => import("./commands/export.js"));
 addCommandModule(() => import("./commands/train.js"));
 addCommandModule(() => import("./commands/merge.js"));

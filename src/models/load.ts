@@ -94,7 +94,7 @@ const CLIP_VISION_DEFAULTS = {
 };
 
 /** A transformers-native LLaVA config ({text_config, vision_config}) as the flat LLaVA-1.5 schema. */
-function flattenLlavaHf(
+export function flattenLlavaHf(
   json: Record<string, unknown>,
   file: string,
 ): { flat: Record<string, unknown>; clip: ConfigReader } {

@@ -1,8 +1,9 @@
 /**
- * The three-line API: load a model folder, then ask about an image.
+ * The three-line API: load a model (a folder, or a Hugging Face Hub id pulled into the Hub cache), then ask
+ * about an image.
  *
  * @example
- * const imp = await ImpPipeline.load("path/to/Imp-v1.5-3B-Phi2", { dtype: "q4" });
+ * const imp = await ImpPipeline.load("MILVLG/Imp-v1.5-3B-Phi2", { dtype: "q4" });
  * const { text } = await imp.generate({ image: "cat.jpg", prompt: "What is the cat doing?" });
  * for await (const piece of imp.stream({ image: "cat.jpg", prompt: "Describe it." })) process.stdout.write(piece);
  *
@@ -29,6 +30,8 @@ import { createStreamDecoder, Tokenizer } from "../io/tokenizer/index.js";
 import type { LoadOptions } from "../models/load.js";
 import { loadModel } from "../models/load.js";
 import type { MultimodalModel } from "../models/multimodal.js";
+import type { ModelSourceOptions } from "../models/source.js";
+import { resolveModelSource } from "../models/source.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { fromF32 } from "../tensor/tensor.js";
 import { UsageError } from "../util/errors.js";
@@ -69,7 +72,7 @@ export interface GenerateResult {
   stats: GenerationStats;
 }
 
-export interface PipelineOptions extends Omit<LoadOptions, "backend"> {
+export interface PipelineOptions extends Omit<LoadOptions, "backend">, ModelSourceOptions {
   backend?: Backend | BackendName;
   threads?: number;
   /** Refuse images with more pixels than this (default 50 megapixels). */
@@ -122,12 +125,21 @@ export class ImpPipeline {
     });
   }
 
-  static async load(folder: string, opts: PipelineOptions = {}): Promise<ImpPipeline> {
+  /** `source`: a model folder, or a Hub id ("org/name", at `opts.revision`) downloaded once into the Hub cache. */
+  static async load(source: string, opts: PipelineOptions = {}): Promise<ImpPipeline> {
+    const { folder, visionTower } = await resolveModelSource(source, {
+      revision: opts.revision,
+      hub: opts.hub,
+    });
     const backend =
       typeof opts.backend === "object"
         ? opts.backend
         : await createBackend(opts.backend ?? "wasm", { threads: opts.threads });
-    const loaded = await loadModel(folder, { ...opts, backend });
+    const loaded = await loadModel(folder, {
+      ...opts,
+      visionTower: opts.visionTower ?? visionTower,
+      backend,
+    });
     const tokenizer = await Tokenizer.fromFolder(folder);
     const template = templateForModelType(loaded.config.modelType);
     const spec = await imageSpecFor(loaded.model, folder, loaded.visionFolder);

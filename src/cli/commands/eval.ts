@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../../util/errors.js";
 import type { ModelCliOptions } from "../common.js";
-import { addImageTokensOption, addModelOptions, modelFolder } from "../common.js";
+import { addImageTokensOption, addModelOptions, resolveModelOption } from "../common.js";
 
 const BENCH_HELP = "vqav2, textvqa, gqa, scienceqa, pope, mme or mmbench";
 
@@ -170,14 +170,16 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
           );
         const { runEval, parseShard } = await import("../../eval/runner.js");
         let answerer: import("../../eval/answerer.js").Answerer;
-        // The folder answering (the built-in model when no --model is given), recorded as the answers' source.
-        const folder = o.endpoint ? null : modelFolder(o);
-        if (folder !== null) {
+        // The model answering (the built-in model when no --model is given), recorded as the answers' source.
+        let source = o.endpoint ?? "";
+        if (!o.endpoint) {
           const { createLocalAnswerer } = await import("../../eval/local-answerer.js");
-          answerer = await createLocalAnswerer(folder, {
+          const m = await resolveModelOption(o);
+          source = m.label;
+          answerer = await createLocalAnswerer(m.folder, {
             dtype: o.dtype,
             visionDtype: o.visionDtype,
-            visionTower: o.visionTower,
+            visionTower: m.visionTower,
             backend: o.backend,
             threads: o.threads,
             imageTokens: o.imageTokens,
@@ -206,7 +208,7 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
             data: o.data,
             out: o.out,
             answerer,
-            source: folder === null ? o.endpoint! : resolve(folder),
+            source,
             shard: o.shard ? parseShard(o.shard) : undefined,
             limit: o.limit,
             concurrency: o.concurrency,

@@ -5,6 +5,7 @@ import { positiveInt } from "../common.js";
 
 interface ExportGgufOptions {
   model?: string;
+  revision?: string;
   out: string;
   quant: "f32" | "f16" | "q8_0" | "q4_0";
   mmprojQuant: "f32" | "f16" | "q8_0";
@@ -29,9 +30,10 @@ export function register(program: Command): void {
       "write the LLM (with its tokenizer) and the vision tower + connector (mmproj) as llama.cpp GGUF files",
     )
     .option(
-      "-m, --model <dir>",
-      "model folder (config.json + safetensors + tokenizer); default: the built-in model",
+      "-m, --model <dir|org/name>",
+      "model folder (config.json + safetensors + tokenizer), or a Hugging Face Hub id; default: the built-in model",
     )
+    .option("--revision <rev>", "with a Hub id: the branch, tag or commit (default: main)")
     .requiredOption("-o, --out <dir>", "folder for the .gguf files (created if missing)")
     .addOption(
       new Option(
@@ -66,19 +68,20 @@ export function register(program: Command): void {
         "Weights are converted one tensor at a time; each file appears only when complete.",
     )
     .action(async (o: ExportGgufOptions) => {
-      const { modelFolder } = await import("../common.js");
+      const { resolveModelOption } = await import("../common.js");
       const { createBackend } = await import("../../backend/registry.js");
       const { exportGgufFromFolder } = await import("../../export/gguf/export.js");
+      const m = await resolveModelOption(o);
       const backend = await createBackend(o.backend, { threads: o.threads });
       try {
         const t0 = performance.now();
-        const r = await exportGgufFromFolder(modelFolder(o), o.out, {
+        const r = await exportGgufFromFolder(m.folder, o.out, {
           quant: o.quant,
           mmprojQuant: o.mmprojQuant,
           mmproj: o.mmproj ? undefined : false,
-          name: o.name,
+          name: o.name ?? m.name,
           tokenizerDir: o.tokenizer,
-          visionTower: o.visionTower,
+          visionTower: m.visionTower,
           backend,
         });
         const seconds = (performance.now() - t0) / 1000;

@@ -1,7 +1,7 @@
 /** `imp merge`: fold a LoRA adapter (and a trained connector) into a full checkpoint in the base's layout. */
 import type { Command } from "commander";
 import { Option } from "commander";
-import { positiveInt } from "../common.js";
+import { positiveInt, resolveModelOption } from "../common.js";
 
 interface MergeCliOptions {
   base: string;
@@ -17,7 +17,10 @@ export function register(program: Command): void {
     .description(
       "merge a training run's LoRA adapter and connector into a full checkpoint (same layout as the base)",
     )
-    .requiredOption("--base <dir>", "the base model folder the run trained on")
+    .requiredOption(
+      "--base <dir|org/name>",
+      "the base model the run trained on: a folder or a Hugging Face Hub id",
+    )
     .requiredOption(
       "--adapter <dir>",
       "run output (adapter_model.safetensors + adapter_config.json and/or mm_projector.safetensors), " +
@@ -35,9 +38,10 @@ export function register(program: Command): void {
     .action(async (o: MergeCliOptions) => {
       const { createBackend } = await import("../../backend/registry.js");
       const { mergeAdapter } = await import("../../train/merge.js");
+      const { folder: base } = await resolveModelOption({ model: o.base });
       const backend = await createBackend(o.backend, { threads: o.threads });
       try {
-        const r = mergeAdapter({ base: o.base, adapter: o.adapter, out: o.out, backend });
+        const r = mergeAdapter({ base, adapter: o.adapter, out: o.out, backend });
         process.stdout.write(
           `merged ${r.loraModules} LoRA module(s)${r.connector ? " and the connector" : ""} into ${o.out} ` +
             `(${r.edited.length} parameters changed, ${r.files.length} weight file(s))\n`,

@@ -2,10 +2,11 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import type { WeightDType } from "../../models/load.js";
-import { positiveInt } from "../common.js";
+import { positiveInt, resolveModelOption } from "../common.js";
 
 interface QuantizeOptions {
   model: string;
+  revision?: string;
   bits: "8" | "4";
   out: string;
   visionDtype?: WeightDType;
@@ -18,7 +19,8 @@ export function register(program: Command): void {
   program
     .command("quantize")
     .description("write a copy of a model with 8- or 4-bit weights (GGUF Q8_0/Q4_0 blocks) for the LLM")
-    .requiredOption("-m, --model <dir>", "model folder to quantize")
+    .requiredOption("-m, --model <dir|org/name>", "model folder, or a Hugging Face Hub id, to quantize")
+    .option("--revision <rev>", "with a Hub id: the branch, tag or commit (default: main)")
     .addOption(
       new Option("--bits <n>", "bits per weight of the LLM's matrices")
         .choices(["8", "4"])
@@ -42,13 +44,14 @@ export function register(program: Command): void {
       const { saveModelFolder } = await import("../../quant/save.js");
       const { createBackend } = await import("../../backend/registry.js");
       const { progressBar } = await import("../progress.js");
+      const { folder, visionTower } = await resolveModelOption(o);
       const backend = await createBackend("wasm", { threads: o.threads });
       const bar = progressBar("quantizing");
-      const loaded = await loadModel(o.model, {
+      const loaded = await loadModel(folder, {
         backend,
         dtype: o.bits === "8" ? "q8" : "q4",
         visionDtype: o.visionDtype,
-        visionTower: o.visionTower,
+        visionTower,
         onProgress: (done, total) => bar.update(done, total),
       });
       bar.done();

@@ -4,9 +4,9 @@ import type { ModelCliOptions } from "../common.js";
 import {
   addImageTokensOption,
   addModelOptions,
-  modelFolder,
   nonNegativeNumber,
   positiveInt,
+  resolveModelOption,
 } from "../common.js";
 
 interface RunOptions extends ModelCliOptions {
@@ -38,16 +38,17 @@ export function register(program: Command): void {
     .option("--json", "print one JSON object: the answer, token counts and timings");
   addImageTokensOption(addModelOptions(cmd)).addHelpText(
     "after",
-    '\nExample:\n  imp run --image examples/shapes.png "How many red circles are there?"',
+    '\nExamples:\n  imp run --image examples/shapes.png "How many red circles are there?"\n' +
+      '  imp run --model MILVLG/Imp-v1.5-3B-Phi2 --dtype q4 --image photo.jpg "What is in the picture?"',
   );
   cmd.action(async (prompt: string, o: RunOptions) => {
     const { ImpPipeline } = await import("../../runtime/pipeline.js");
-    const folder = modelFolder(o);
+    const { folder, visionTower } = await resolveModelOption(o);
     const t0 = performance.now();
     const imp = await ImpPipeline.load(folder, {
       dtype: o.dtype,
       visionDtype: o.visionDtype,
-      visionTower: o.visionTower,
+      visionTower,
       backend: o.backend,
       threads: o.threads,
       imageTokens: o.imageTokens,

@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../util/errors.js";
 import type { ModelCliOptions } from "../common.js";
-import { addModelOptions, modelFolder, positiveInt } from "../common.js";
+import { addModelOptions, positiveInt, resolveModelOption } from "../common.js";
 
 interface ServeOptions extends ModelCliOptions {
   host: string;
@@ -103,7 +103,7 @@ export function register(program: Command): void {
     "after",
     "\nExamples:\n" +
       "  imp serve                                  # the built-in model on http://127.0.0.1:8080\n" +
-      "  imp serve --model ./Imp-v1.5-3B-Phi2 --dtype q4 --port 8000\n" +
+      "  imp serve --model MILVLG/Imp-v1.5-3B-Phi2 --dtype q4 --port 8000\n" +
       "  IMP_API_KEY=secret imp serve --host 0.0.0.0\n" +
       "\nThen open the page, or point an OpenAI client at http://127.0.0.1:8080/v1 .",
   );
@@ -111,7 +111,7 @@ export function register(program: Command): void {
     const { WorkerEngine, createApp, listen } = await import("../../serve/index.js");
     const { isLoopback } = await import("../../serve/auth.js");
     const { defaultThreads } = await import("../../backend/registry.js");
-    const folder = modelFolder(o);
+    const { folder, visionTower, name } = await resolveModelOption(o);
     const apiKey = o.apiKey ?? (process.env.IMP_API_KEY || undefined);
     const log = (line: string) => process.stderr.write(`${line}\n`);
     if (!isLoopback(o.host) && !apiKey)
@@ -125,10 +125,10 @@ export function register(program: Command): void {
     const t0 = performance.now();
     const engine = await WorkerEngine.start({
       folder,
-      id: o.modelName,
+      id: o.modelName ?? name,
       dtype: o.dtype,
       visionDtype: o.visionDtype,
-      visionTower: o.visionTower,
+      visionTower,
       backend: o.backend,
       // N workers share the cores rather than each taking all of them.
       threads:
@@ -145,7 +145,7 @@ export function register(program: Command): void {
       maxQueue: o.maxQueue,
       web: o.web,
       // The page's in-tab engine loads the same folder (a tower in another folder is not served).
-      inTab: o.web && !o.visionTower ? { folder, dtype: o.dtype, visionDtype: o.visionDtype } : null,
+      inTab: o.web && !visionTower ? { folder, dtype: o.dtype, visionDtype: o.visionDtype } : null,
       log,
       limits: {
         maxBodyBytes: Math.round(o.maxBodyMib * MiB),

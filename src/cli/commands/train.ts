@@ -14,7 +14,7 @@ interface TrainCliOptions {
 const HELP = `
 Recipe keys (JSON or YAML; override any with --set KEY=VALUE, dotted for lora.*):
   stage 1|2            1: connector only, plain template; 2: LoRA + connector, model's template
-  base DIR             base model folder (config.json, weights, tokenizer)
+  base DIR|ORG/NAME    base model folder (config.json, weights, tokenizer), or a Hugging Face Hub id
   data FILE|{...}      mixture file (JSON/YAML: sources with weight/cap, drop, exclude_ids, seed)
   output DIR           run folder (checkpoints, metrics, outputs)
   train                connector | lora | full          template   plain | model | phi2 | qwen2 | phi3
@@ -63,6 +63,9 @@ export function register(program: Command): void {
       if (o.backend) sets.push(`backend=${o.backend}`);
       if (o.threads) sets.push(`threads=${o.threads}`);
       const recipe = loadRecipe(file, sets);
-      await runTraining(recipe, { resume: o.resume });
+      // A Hub id as the base is pulled (or found in the Hub cache) and trained on as its snapshot folder.
+      const { resolveModelOption } = await import("../common.js");
+      const base = await resolveModelOption({ model: recipe.base });
+      await runTraining({ ...recipe, base: base.folder }, { resume: o.resume });
     });
 }
