@@ -28,7 +28,7 @@ export function describeHubFailure(e: unknown, repo: string, what: string, gated
     return new HubError(
       gated
         ? `${what}: ${repo} is a gated model; accept its terms on its Hub page, then set HF_TOKEN to an access token of that account (HTTP ${status})`
-        : `${what}: not authorised (HTTP ${status}); if ${repo} is private or gated, set HF_TOKEN to an access token that can read it`,
+        : `${what}: not found or not authorised (HTTP ${status}); check the name, and if ${repo} is private, set HF_TOKEN to an access token that can read it`,
       { cause: e },
     );
   if (status === 404)

@@ -128,6 +128,40 @@ describe("--model ORG/NAME", () => {
   });
 });
 
+describe("--model ORG/NAME in the other commands", () => {
+  test("imp quantize writes a q8 copy of a Hub model that imp run loads", async () => {
+    const cache = freshCache();
+    const out = join(cache, "q8");
+    const q = await runCli(["quantize", "--model", qwen2.id, "--bits", "8", "--out", out], {
+      env: env(cache),
+    });
+    assert.equal(q.code, 0, q.stderr);
+    const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as {
+      quantization_config?: { bits?: number };
+    };
+    assert.equal(config.quantization_config?.bits, 8);
+    assert.ok(
+      existsSync(
+        join(
+          cache,
+          "models--test-org--tiny-imp-qwen2",
+          "snapshots",
+          hub.commitOf(qwen2.id),
+          "model.safetensors",
+        ),
+      ),
+    );
+  });
+
+  test("--revision with a local folder is a usage error", async () => {
+    const { resolveModelOption } = await import("../common.js");
+    await assert.rejects(
+      resolveModelOption({ model: join(repoRoot, "models", "imp-tiny"), revision: "main" }),
+      /--revision applies to a Hub id; .*imp-tiny is a local folder/,
+    );
+  });
+});
+
 describe("interruptions and concurrency", () => {
   test("a pull killed mid-file resumes where it stopped", async () => {
     const cache = freshCache();
