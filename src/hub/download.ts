@@ -46,6 +46,32 @@ export interface FetchContext {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Tries per file when the connection breaks off mid-file, each resuming where the last one stopped. */
+const MAX_ATTEMPTS = 4;
+
+/** The file's content on the Hub, as a Blob whose slices are range requests. */
+async function openRemote(ctx: FetchContext, file: RemoteFile, what: string): Promise<Blob> {
+  let blob: Blob | null;
+  try {
+    blob = await downloadFile({
+      repo: { type: "model", name: ctx.repo },
+      path: file.path,
+      revision: ctx.commit,
+      hubUrl: ctx.endpoint,
+      fetch: ctx.fetch,
+      accessToken: ctx.token,
+      // Plain HTTP with range requests: the path that resumes and that the tests run.
+      xet: false,
+    });
+  } catch (e) {
+    throw describeHubFailure(e, ctx.repo, what, ctx.gated);
+  }
+  if (!blob) throw new HubError(`${what}: not found on the Hub at commit ${ctx.commit} (HTTP 404)`);
+  if (blob.size !== file.size)
+    throw new HubError(`${what}: the Hub serves ${blob.size} bytes but lists the file as ${file.size} bytes`);
+  return blob;
+}
+
 /** Takes the blob's lock, waiting (and saying so once) while another process holds it. */
 async function lockBlob(ctx: FetchContext, file: RemoteFile, onCompromised: (e: Error) => void) {
   const lockPath = ctx.cache.lockPath(etagOf(file));
@@ -117,34 +143,16 @@ export async function fetchFile(ctx: FetchContext, file: RemoteFile): Promise<nu
       truncateSync(incomplete, 0);
       offset = 0;
     }
-    const hash = newHash(file);
+    let hash = newHash(file);
     if (offset > 0) await hashExisting(incomplete, hash);
     ctx.onEvent?.({ type: "start", repo, path: file.path, size: file.size, resumedFrom: offset });
     let done = offset;
-    if (offset < file.size) {
-      let blob: Blob | null;
-      try {
-        blob = await downloadFile({
-          repo: { type: "model", name: repo },
-          path: file.path,
-          revision: commit,
-          hubUrl: ctx.endpoint,
-          fetch: ctx.fetch,
-          accessToken: ctx.token,
-          // Plain HTTP with range requests: the path that resumes and that the tests run.
-          xet: false,
-        });
-      } catch (e) {
-        throw describeHubFailure(e, repo, what, ctx.gated);
-      }
-      if (!blob) throw new HubError(`${what}: not found on the Hub at commit ${commit} (HTTP 404)`);
-      if (blob.size !== file.size)
-        throw new HubError(
-          `${what}: the Hub serves ${blob.size} bytes but lists the file as ${file.size} bytes`,
-        );
+    let blob: Blob | null = null;
+    for (let attempt = 1; done < file.size; attempt++) {
+      blob ??= await openRemote(ctx, file, what);
       const out = await open(incomplete, "a");
       try {
-        for await (const chunk of blob.slice(offset).stream()) {
+        for await (const chunk of blob.slice(done).stream()) {
           if (compromised)
             throw new HubError(`${what}: lost the download lock (${(compromised as Error).message})`);
           const bytes = chunk as Uint8Array;
@@ -156,6 +164,7 @@ export async function fetchFile(ctx: FetchContext, file: RemoteFile): Promise<nu
           ctx.onEvent?.({ type: "bytes", repo, path: file.path, done, size: file.size });
         }
         await out.sync();
+        if (done < file.size) throw new Error("the connection closed early");
       } catch (e) {
         if (e instanceof HubError) throw e;
         if (diskFull(e))
@@ -165,10 +174,21 @@ export async function fetchFile(ctx: FetchContext, file: RemoteFile): Promise<nu
             { cause: e },
           );
         const reason = e instanceof Error ? e.message : String(e);
-        throw new HubError(
-          `${what}: the download broke off after ${done} of ${file.size} bytes (${reason}); run again to resume`,
-          { cause: e },
-        );
+        if (attempt >= MAX_ATTEMPTS)
+          throw new HubError(
+            `${what}: the download broke off after ${done} of ${file.size} bytes (${reason}, ${attempt} tries); ` +
+              "run again to resume",
+            { cause: e },
+          );
+        ctx.onEvent?.({
+          type: "notice",
+          message: `${file.path}: the download broke off after ${done} of ${file.size} bytes (${reason}); resuming`,
+        });
+        await sleep(500 * attempt);
+        // A chunk may be half on disk: go on from what the file holds, hashed afresh.
+        done = sizeOf(incomplete);
+        hash = newHash(file);
+        await hashExisting(incomplete, hash);
       } finally {
         await out.close().catch(() => {});
       }

@@ -168,6 +168,27 @@ describe("interrupted and damaged downloads", () => {
     assert.ok(!existsSync(partial));
   });
 
+  test("a connection cut mid-file is resumed within the same pull", async () => {
+    const name = "model.safetensors";
+    const bytes = phi2.files[name]!;
+    hub.faults = { drop: { path: name, bytes: 200_000 } };
+    const notices: string[] = [];
+    const pulled = await pullModel(
+      phi2.id,
+      opts({ onEvent: (e) => e.type === "notice" && notices.push(e.message) }),
+    );
+    assert.equal(sha256File(join(pulled.folder, name)), sha256(bytes));
+    const ranges = hub.contentRequests(name).map((r) => r.range);
+    assert.equal(ranges.length, 2);
+    assert.equal(ranges[0], null);
+    assert.match(ranges[1]!, new RegExp(`^bytes=\\d+-${bytes.byteLength - 1}$`));
+    assert.ok(Number(/=(\d+)-/.exec(ranges[1]!)![1]) >= 65536, "not from the start");
+    assert.match(
+      notices.join("\n"),
+      /model\.safetensors: the download broke off after \d+ of \d+ bytes .*; resuming/,
+    );
+  });
+
   test("a corrupted byte fails the SHA-256 check: nothing is kept as complete, and the next pull repairs it", async () => {
     const name = "model.safetensors";
     hub.faults = { corrupt: { path: name, at: 12345 } };

@@ -27,6 +27,8 @@ export interface ServedRepo {
 export interface Faults {
   /** Send this file's content only up to absolute byte `bytes`, then hold the connection open until `release()`. */
   stall?: { path: string; bytes: number };
+  /** Cut the connection once after absolute byte `bytes` of this file (the fault then clears itself). */
+  drop?: { path: string; bytes: number };
   /** Serve this file with the byte at `at` flipped. */
   corrupt?: { path: string; at: number };
   /** Pace content: `chunk` bytes every `everyMs`. */
@@ -356,8 +358,15 @@ export class TestHub {
         if (res.destroyed) return;
         stall = null;
       }
+      const drop = this.faults.drop?.path === f.path && end - start > 1 ? this.faults.drop.bytes : null;
+      if (drop !== null && pos >= drop) {
+        this.faults = { ...this.faults, drop: undefined };
+        res.destroy();
+        return;
+      }
       let stop = Math.min(end, pos + step);
       if (stall !== null && pos < stall && stop > stall) stop = stall;
+      if (drop !== null && pos < drop && stop > drop) stop = drop;
       if (!res.write(bytes.subarray(pos, stop))) await new Promise((r) => res.once("drain", r));
       pos = stop;
       if (throttle) await sleep(throttle.everyMs);
