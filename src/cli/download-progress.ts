@@ -45,7 +45,7 @@ export interface DownloadProgress {
 }
 
 export function downloadProgress(
-  stream: Pick<NodeJS.WriteStream, "write"> & { isTTY?: boolean } = process.stderr,
+  stream: Pick<NodeJS.WriteStream, "write"> & { isTTY?: boolean; columns?: number } = process.stderr,
   now: () => number = () => performance.now(),
   plainEveryMs = 5000,
 ): DownloadProgress {
@@ -87,7 +87,9 @@ export function downloadProgress(
       );
     }
     if (total > 0) lines.push(`${bar(total > 0 ? done / total : 0)} total ${totalLine()}`);
-    for (const l of lines) stream.write(`${l}\x1b[K\n`);
+    // A wrapped line would break the cursor-up count: cut each to the terminal's width.
+    const width = Math.max(20, (stream.columns ?? 120) - 1);
+    for (const l of lines) stream.write(`${l.length > width ? l.slice(0, width) : l}\x1b[K\n`);
     liveLines = lines.length;
     lastDraw = now();
   };
