@@ -4,6 +4,14 @@
  */
 export type { Backend } from "./backend/backend.js";
 export { type BackendName, type BackendOptions, createBackend } from "./backend/registry.js";
+export {
+  HubError,
+  type HubSettings,
+  type PullEvent,
+  type PulledModel,
+  type PullOptions,
+  pullModel,
+} from "./hub/index.js";
 export { decodeImage, preprocessForTower } from "./io/image/index.js";
 export { Checkpoint, writeSafetensors } from "./io/safetensors/index.js";
 export { getTemplate, templateForModelType } from "./io/template/index.js";
@@ -11,6 +19,7 @@ export { createStreamDecoder, Tokenizer } from "./io/tokenizer/index.js";
 export type { ModelConfig } from "./models/config.js";
 export { type LoadedModel, type LoadOptions, loadModel, type WeightDType } from "./models/load.js";
 export { MultimodalModel } from "./models/multimodal.js";
+export { type ModelSourceOptions, type ResolvedModel, resolveModelSource } from "./models/source.js";
 export { AbortError, type GenerationStats, generateTokens } from "./runtime/generate.js";
 export {
   type GenerateRequest,

@@ -83,11 +83,8 @@ describe("imp pull", () => {
     assert.equal(j.commit, hub.commitOf(phi2.id));
   });
 
-  test("bad ids and unknown repos are clear errors", async () => {
+  test("an unknown repo is a clear error", async () => {
     const cache = freshCache();
-    const bad = await runCli(["pull", "not a/repo id"], { env: env(cache) });
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /"not a\/repo id" is not a Hugging Face Hub model id/);
     const missing = await runCli(["pull", "test-org/nothing-here"], { env: env(cache) });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /imp: test-org\/nothing-here: not found on the Hub \(HTTP 404\)/);
@@ -117,14 +114,6 @@ describe("--model ORG/NAME", () => {
     });
     assert.equal(offline.code, 0, offline.stderr);
     assert.equal(offline.stdout, viaFolder.stdout);
-    const notCached = await runCli(["run", "--model", qwen2.id, ...args], {
-      env: env(cache, { HF_HUB_OFFLINE: "1" }),
-    });
-    assert.equal(notCached.code, 1);
-    assert.match(
-      notCached.stderr,
-      /test-org\/tiny-imp-qwen2 \(main\) is not in the Hub cache at .* and HF_HUB_OFFLINE is set/,
-    );
   });
 });
 
