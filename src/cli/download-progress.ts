@@ -4,6 +4,7 @@
  * starts and ends, and the total every few seconds.
  */
 import type { PullEvent, PullEventHandler } from "../hub/index.js";
+import { DEFAULT_LOCK_STALE_MS } from "../hub/index.js";
 
 export function formatBytes(n: number): string {
   if (n < 1000) return `${n} B`;
@@ -154,7 +155,9 @@ export function downloadProgress(
         break;
       }
       case "wait":
-        say(`${e.path}: another process is downloading it; waiting`);
+        say(
+          `${e.path}: another process is downloading it; waiting (the lock of a killed download is taken over once ${DEFAULT_LOCK_STALE_MS / 1000} s old)`,
+        );
         break;
       case "notice":
         say(e.message);

@@ -46,6 +46,9 @@ export interface FetchContext {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A lock whose holder has not touched it for this long is taken over (its process died). */
+export const DEFAULT_LOCK_STALE_MS = 10_000;
+
 /** Tries per file when the connection breaks off mid-file, each resuming where the last one stopped. */
 const MAX_ATTEMPTS = 4;
 
@@ -82,7 +85,7 @@ async function lockBlob(ctx: FetchContext, file: RemoteFile, onCompromised: (e: 
       return await lockfile.lock(ctx.cache.blobPath(etagOf(file)), {
         realpath: false,
         lockfilePath: lockPath,
-        stale: ctx.lockStaleMs ?? 10_000,
+        stale: ctx.lockStaleMs ?? DEFAULT_LOCK_STALE_MS,
         onCompromised,
       });
     } catch (e) {

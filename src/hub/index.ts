@@ -1,5 +1,6 @@
 /** The Hugging Face Hub client: model ids → folders in the cache Python's huggingface_hub shares. */
 export { COMMIT_HASH, RepoCache, repoFolderName } from "./cache.js";
+export { DEFAULT_LOCK_STALE_MS } from "./download.js";
 export { HubError } from "./errors.js";
 export type { PullEvent, PullEventHandler } from "./events.js";
 export type { ConfigCheck, ConfigVerdict, PulledModel, PullOptions } from "./pull.js";
