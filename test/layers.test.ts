@@ -23,7 +23,8 @@ const LAYERS: ReadonlyArray<readonly [layer: string, paths: readonly string[]]> 
   ["formats", ["src/formats"]],
   ["kernels", ["src/backend"]],
   ["tensors", ["src/tensor"]],
-  ["io, nn", ["src/io", "src/nn"]],
+  // The Hub client turns a model id into a folder, as io turns a folder into tensors: the same layer.
+  ["io, nn", ["src/io", "src/nn", "src/hub"]],
   ["models", ["src/models"]],
   ["runtime", ["src/runtime"]],
   ["quant, eval, export, parity, synth", ["src/quant", "src/eval", "src/export", "src/parity", "src/synth"]],

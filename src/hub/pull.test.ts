@@ -1,5 +1,5 @@
 /**
- * Pulling models from a local stand-in for the Hub (testing-hub-server.ts) through @huggingface/hub: what lands in
+ * Pulling models from a local stand-in for the Hub (src/testing/hub-server.ts) through @huggingface/hub: what lands in
  * the cache and in which layout, what is never fetched, resuming, hash checks, locks, offline mode, a cache laid
  * out by Python, gated and missing repos, and refusing models imp-ts cannot run before their weights are fetched.
  */
@@ -22,13 +22,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { checkHubConfig } from "../models/source.js";
+import { fixtureRepo, withConfig } from "../testing/hub-repos.js";
+import { gitBlobId, sha256, TestHub } from "../testing/hub-server.js";
 import { RepoCache } from "./cache.js";
 import { HubError } from "./errors.js";
 import type { PullEvent } from "./events.js";
 import type { PullOptions } from "./pull.js";
 import { pullModel } from "./pull.js";
-import { gitBlobId, sha256, TestHub } from "./testing-hub-server.js";
-import { fixtureRepo, withConfig } from "./testing-repos.js";
 
 const phi2 = fixtureRepo("test-org/tiny-imp-phi2", "tiny-imp-phi2");
 const phi3 = fixtureRepo("test-org/tiny-imp-phi3", "tiny-imp-phi3");

@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { TestHub } from "../hub/testing-hub-server.js";
-import { fixtureRepo, withConfig } from "../hub/testing-repos.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
 import { testBackend } from "../testing/backends.js";
 import { fixture } from "../testing/fixtures.js";
+import { fixtureRepo, withConfig } from "../testing/hub-repos.js";
+import { TestHub } from "../testing/hub-server.js";
 import { checkHubConfig, resolveModelSource } from "./source.js";
 
 const qwen2 = fixtureRepo("test-org/tiny-imp-qwen2", "tiny-imp-qwen2");

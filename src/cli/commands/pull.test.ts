@@ -11,11 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { RepoCache } from "../../hub/cache.js";
-import { sha256, TestHub } from "../../hub/testing-hub-server.js";
-import { fixtureRepo } from "../../hub/testing-repos.js";
 import type { CliResult } from "../../testing/cli.js";
 import { runCli } from "../../testing/cli.js";
 import { repoRoot } from "../../testing/fixtures.js";
+import { fixtureRepo } from "../../testing/hub-repos.js";
+import { sha256, TestHub } from "../../testing/hub-server.js";
 
 const phi2 = fixtureRepo("test-org/tiny-imp-phi2", "tiny-imp-phi2");
 const qwen2 = fixtureRepo("test-org/tiny-imp-qwen2", "tiny-imp-qwen2");

@@ -2,9 +2,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
-import { fixture } from "../testing/fixtures.js";
-import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
-import type { ServedRepo } from "./testing-hub-server.js";
+import { fixture } from "./fixtures.js";
+import type { ServedRepo } from "./hub-server.js";
+import { writeTinyTokenizer } from "./tiny-tokenizer.js";
 
 function readTree(dir: string): Record<string, Uint8Array> {
   const out: Record<string, Uint8Array> = {};
