@@ -8,12 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Checkpoint, writeSafetensors } from "../io/safetensors/index.js";
+import { modelParity } from "../parity/model.js";
 import { testBackend } from "../testing/backends.js";
 import { fixture } from "../testing/fixtures.js";
 import { CheckpointError } from "../util/errors.js";
 import { parseModelConfig } from "./config.js";
 import { loadModel } from "./load.js";
-import { modelParity } from "./parity.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-load-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { loadModel } from "../models/load.js";
-import { modelParity } from "../models/parity.js";
+import { modelParity } from "../parity/model.js";
 import { testBackend } from "../testing/backends.js";
 import { fixture } from "../testing/fixtures.js";
 import { saveModelFolder } from "./save.js";

@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Checkpoint, writeSafetensors } from "../../io/safetensors/index.js";
+import { fixtureKind } from "../../parity/fixture.js";
 import { runCli } from "../../testing/cli.js";
 import { fixture, fixturesDir } from "../../testing/fixtures.js";
-import { fixtureKind } from "./parity.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-parity-cli-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -4,28 +4,15 @@
  * (manifest.json + golden.safetensors). One line per fixture, backend and output; exit 1 if any is out of
  * tolerance.
  */
-import { existsSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { Command } from "commander";
 import { Option } from "commander";
-import { UsageError } from "../../util/errors.js";
+import { fixtureKind } from "../../parity/fixture.js";
 
 interface ParityCliOptions {
   backend: "js" | "wasm" | "both";
   threads?: number;
   tolerance?: number;
-}
-
-export type FixtureKind = "model" | "preprocess";
-
-export function fixtureKind(dir: string): FixtureKind {
-  const golden = existsSync(join(dir, "golden.safetensors"));
-  if (golden && existsSync(join(dir, "config.json"))) return "model";
-  if (golden && existsSync(join(dir, "manifest.json"))) return "preprocess";
-  throw new UsageError(
-    `${dir} is not a parity fixture: expected golden.safetensors with config.json (a model) or with ` +
-      "manifest.json (image preprocessing)",
-  );
 }
 
 export function register(program: Command): void {
@@ -45,8 +32,7 @@ export function register(program: Command): void {
     )
     .action(async (dirs: string[], o: ParityCliOptions) => {
       const { createBackend } = await import("../../backend/registry.js");
-      const { modelParity } = await import("../../models/parity.js");
-      const { preprocessParity } = await import("../../io/image/parity.js");
+      const { modelParity, preprocessParity } = await import("../../parity/index.js");
       const kinds = dirs.map((d) => [resolve(d), fixtureKind(resolve(d))] as const);
       const names: Array<"js" | "wasm"> = o.backend === "both" ? ["js", "wasm"] : [o.backend];
       let failed = 0;

@@ -7,23 +7,16 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { FormatError } from "../../util/errors.js";
-import { Checkpoint } from "../safetensors/index.js";
-import { centerCrop } from "./crop.js";
-import { decodeImage } from "./decode.js";
-import { expandToSquare } from "./expand.js";
-import type { ImageProcessorSpec } from "./processor.js";
-import { preprocessForTower, shortestEdgeSize } from "./processor.js";
-import { resizeBicubic } from "./resize.js";
-import type { RgbImage } from "./rgb-image.js";
-
-export interface PreprocessParityResult {
-  output: string;
-  error: number;
-  tolerance: number;
-  ok: boolean;
-  detail?: string;
-}
+import { centerCrop } from "../io/image/crop.js";
+import { decodeImage } from "../io/image/decode.js";
+import { expandToSquare } from "../io/image/expand.js";
+import type { ImageProcessorSpec } from "../io/image/processor.js";
+import { preprocessForTower, shortestEdgeSize } from "../io/image/processor.js";
+import { resizeBicubic } from "../io/image/resize.js";
+import type { RgbImage } from "../io/image/rgb-image.js";
+import { Checkpoint } from "../io/safetensors/index.js";
+import { FormatError } from "../util/errors.js";
+import type { ParityResult } from "./result.js";
 
 interface Manifest {
   target_size: number;
@@ -43,7 +36,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-export async function preprocessParity(dir: string): Promise<PreprocessParityResult[]> {
+export async function preprocessParity(dir: string): Promise<ParityResult[]> {
   let manifest: Manifest;
   try {
     manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Manifest;
@@ -52,7 +45,7 @@ export async function preprocessParity(dir: string): Promise<PreprocessParityRes
   }
   const clip = manifest.shortest_edge !== undefined || manifest.crop_size !== undefined;
   const golden = Checkpoint.open(join(dir, "golden.safetensors"));
-  const results: PreprocessParityResult[] = [];
+  const results: ParityResult[] = [];
   const rgb = (name: string): RgbImage => {
     const e = golden.info(name);
     return { height: e.shape[0]!, width: e.shape[1]!, data: golden.readBytes(name) };

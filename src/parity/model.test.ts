@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { fixtureKind } from "../cli/commands/parity.js";
 import { TEST_BACKENDS, testBackend } from "../testing/backends.js";
 import { fixturesDir } from "../testing/fixtures.js";
-import { modelParity } from "./parity.js";
+import { fixtureKind } from "./fixture.js";
+import { modelParity } from "./model.js";
 
 const folders = readdirSync(fixturesDir())
   .map((f) => join(fixturesDir(), f))

@@ -6,22 +6,13 @@
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { Checkpoint } from "../io/safetensors/index.js";
+import type { WeightDType } from "../models/load.js";
+import { loadModel } from "../models/load.js";
 import { generateTokens } from "../runtime/generate.js";
 import { tidy } from "../tensor/scope.js";
-import type { Tensor } from "../tensor/tensor.js";
 import { fromF32 } from "../tensor/tensor.js";
 import { CheckpointError } from "../util/errors.js";
-import type { WeightDType } from "./load.js";
-import { loadModel } from "./load.js";
-
-export interface ParityResult {
-  output: string;
-  /** max |ours − golden| / max |golden| (or the number of differing tokens). */
-  error: number;
-  tolerance: number;
-  ok: boolean;
-  detail?: string;
-}
+import type { ParityResult } from "./result.js";
 
 /** Relative max error as the fixtures define it. */
 export function relError(ours: ArrayLike<number>, golden: ArrayLike<number>): number {
@@ -128,5 +119,3 @@ export async function modelParity(folder: string, opts: ModelParityOptions): Pro
     model.dispose();
   }
 }
-
-export type { Tensor };
