@@ -220,7 +220,7 @@ trained on it, then stage 1 (connector only, captions) and stage 2 (LoRA + conne
 \`imp train\` and the shipped recipes with scaled-down overrides, merged. It is saved in the Imp-v1.5 layout
 (\`config.json\` with \`model_type: imp_qwen2\`, \`model.safetensors\` in f16, tokenizer files) and is the default model
 of \`imp run\`, \`imp serve\` and \`imp eval run\`. \`npm run train:tiny\` makes it again from scratch
-(\`src/train/builtin.ts\` holds the plan: sizes, steps, learning rates); \`node --import tsx scripts/eval-tiny.ts\`
+(\`src/builtin/plan.ts\` holds the plan: sizes, steps, learning rates); \`node --import tsx scripts/eval-tiny.ts\`
 writes this page.
 `;
 // The page's measured sections are replaced; the rest (the intro on first write, hand-written analysis) is kept.

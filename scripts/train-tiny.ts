@@ -1,5 +1,5 @@
 /**
- * `npm run train:tiny`: makes the built-in model from scratch (src/train/builtin.ts): the generated world, its
+ * `npm run train:tiny`: makes the built-in model from scratch (src/builtin/build.ts): the generated world, its
  * tokenizer, SigLIP and LM pretraining, stage 1 and stage 2 through the shipped recipes, the merge — then writes
  * it to models/imp-tiny. Resumable: finished steps in the work folder are reused and the stages resume from
  * their checkpoints. Deterministic for a seed, backend and thread count.
@@ -10,7 +10,8 @@ import { cpSync, existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/registry.js";
-import { type BuiltinPlan, buildBuiltinModel, FULL_PLAN, SHORT_PLAN } from "../src/train/builtin.js";
+import { buildBuiltinModel } from "../src/builtin/build.js";
+import { type BuiltinPlan, FULL_PLAN, SHORT_PLAN } from "../src/builtin/plan.js";
 import { TINY_MODEL, TINY_WORK } from "./tiny-paths.js";
 
 /** The plan with `over`'s keys replacing its own, one level of sections deep. */
@@ -40,7 +41,7 @@ if (values.help) {
   process.stdout.write(
     "npm run train:tiny -- [--work DIR] [--out DIR] [--threads N] [--short] [--seed N] [--plan FILE.json]\n" +
       "Builds the built-in model from scratch (78 minutes on 2 Zen 5 cores, about 2.5× that on Zen 3; --short: a few steps of each stage).\n" +
-      '--plan merges a JSON object over the plan of src/train/builtin.ts (e.g. {"stage2": {"steps": 500}}).\n' +
+      '--plan merges a JSON object over the plan of src/builtin/plan.ts (e.g. {"stage2": {"steps": 500}}).\n' +
       "--tower-from DIR takes the vision tower of a model this plan made (models/imp-tiny) instead of SigLIP\n" +
       "pretraining (stages 1 and 2 keep it frozen, so it is the tower that phase writes): for trying stage settings.\n",
   );

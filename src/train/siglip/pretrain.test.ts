@@ -12,7 +12,6 @@ import { MultimodalModel } from "../../models/multimodal.js";
 import { testBackend } from "../../testing/backends.js";
 import { tinyTokenizerJson } from "../../testing/tiny-tokenizer.js";
 import { Rng } from "../../util/random.js";
-import { builtinConfig, SHORT_PLAN } from "../builtin.js";
 import { initParams } from "../init.js";
 import { type ContrastivePair, pretrainSiglip, type SiglipStepInfo } from "./pretrain.js";
 
@@ -42,21 +41,52 @@ function toyPair(rng: Rng): ContrastivePair {
   };
 }
 
+/** An Imp-v1.5 `imp_qwen2` config of the toy's sizes: a one-layer 32-wide tower over 8-px patches of 32-px images. */
+function toyConfig(tok: Tokenizer): Record<string, unknown> {
+  const id = (t: string) => tok.tokenToId(t)!;
+  return {
+    architectures: ["ImpQwen2ForCausalLM"],
+    model_type: "imp_qwen2",
+    hidden_size: 32,
+    intermediate_size: 128,
+    num_hidden_layers: 2,
+    num_attention_heads: 1,
+    num_key_value_heads: 1,
+    hidden_act: "silu",
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000.0,
+    vocab_size: Math.ceil(tok.vocabSize / 64) * 64,
+    max_position_embeddings: 512,
+    tie_word_embeddings: false,
+    eos_token_id: id("<|im_end|>"),
+    pad_token_id: id("<|endoftext|>"),
+    image_token: "<image>",
+    image_token_index: id("<image>"),
+    image_aspect_ratio: "square",
+    mm_projector_type: "mlp2x_gelu",
+    mm_hidden_size: 32,
+    mm_vision_select_layer: -2,
+    mm_vision_select_feature: "patch",
+    vision_tower_config: {
+      model_type: "siglip_vision_model",
+      hidden_size: 32,
+      intermediate_size: 128,
+      num_attention_heads: 1,
+      // Select layer −2 drops the last of these two layers.
+      num_hidden_layers: 2,
+      patch_size: PATCH,
+      image_size: SIZE,
+      num_channels: 3,
+      layer_norm_eps: 1e-6,
+      hidden_act: "gelu_pytorch_tanh",
+    },
+  };
+}
+
 async function run(patchLoss: boolean, steps: number): Promise<SiglipStepInfo[]> {
   const backend = await testBackend("js");
   const tok = Tokenizer.fromJson(tinyTokenizerJson(["<|endoftext|>", "<|im_end|>", "<image>"]));
-  const plan = {
-    ...SHORT_PLAN,
-    model: {
-      ...SHORT_PLAN.model,
-      imageSize: SIZE,
-      patch: PATCH,
-      visionHidden: 32,
-      visionLayers: 1,
-      hidden: 32,
-    },
-  };
-  const model = new MultimodalModel(parseModelConfig(builtinConfig(plan, tok), "toy config"), backend);
+  const model = new MultimodalModel(parseModelConfig(toyConfig(tok), "toy config"), backend);
   const rng = new Rng(3);
   initParams(model, backend, rng);
   const data = new Rng(4);

@@ -11,7 +11,7 @@
  *   stage 2: `imp-stage2-lora.json` (LoRA + connector, the mix)     ┘
  *   merge ─► the model folder (config.json + model.safetensors + tokenizer files)
  *
- * Deterministic for a seed (same backend and thread count). `FULL_PLAN` is `npm run train:tiny`; `SHORT_PLAN` is
+ * Deterministic for a seed (same backend and thread count). `FULL_PLAN` (./plan.ts) is `npm run train:tiny`; `SHORT_PLAN` is
  * the few-step version the test suite runs to prove the path works.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -30,168 +30,23 @@ import { boundCountQ, colorQ, type Qa } from "../synth/qa.js";
 import { qaTurns, type RecordCategory, shortTurn } from "../synth/records.js";
 import { renderScene } from "../synth/render.js";
 import { rngFor, STREAM } from "../synth/sampling.js";
-import { categoryOf, DEFAULT_LAYOUT, type Scene, type ShapeLayout } from "../synth/scene.js";
+import { categoryOf, DEFAULT_LAYOUT, type Scene } from "../synth/scene.js";
 import { SHAPE_NAMES } from "../synth/shapes.js";
 import { sceneVariant } from "../synth/variants.js";
 import { imageName, makeScene, splitSeeds } from "../synth/world.js";
 import { writeWorld } from "../synth/write-world.js";
+import { initParams } from "../train/init.js";
+import { corpusSequences, pretrainLm } from "../train/lm-pretrain.js";
+import { mergeAdapter } from "../train/merge.js";
+import type { ProgressSink } from "../train/progress.js";
+import { loadRecipe } from "../train/recipe.js";
+import { runTraining } from "../train/run.js";
+import type { ContrastivePair, SiglipStepInfo } from "../train/siglip/pretrain.js";
+import { pretrainSiglip } from "../train/siglip/pretrain.js";
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/random.js";
-import { initParams } from "./init.js";
-import { corpusSequences, pretrainLm } from "./lm-pretrain.js";
-import { mergeAdapter } from "./merge.js";
-import type { ProgressSink } from "./progress.js";
-import { loadRecipe } from "./recipe.js";
-import { runTraining } from "./run.js";
-import type { ContrastivePair, SiglipStepInfo } from "./siglip/pretrain.js";
-import { pretrainSiglip } from "./siglip/pretrain.js";
-import type { ImagePooling } from "./siglip/towers.js";
-
-export interface BuiltinPlan {
-  seed: number;
-  world: {
-    train: number;
-    val: number;
-    test: number;
-    evalVal: number;
-    corpus: number;
-    vocab: number;
-    popeImages: number;
-    mc: number;
-    /** The share of conversation records that open with a question, not a caption (src/synth/records.ts). */
-    convQuestionFirst: number;
-    /** How shapes scenes place their shapes: "free" (the committed model's world) or on an 8 × 8 "grid" (scene.ts). */
-    layout: ShapeLayout;
-  };
-  model: {
-    imageSize: number;
-    patch: number;
-    visionHidden: number;
-    visionLayers: number;
-    visionHeads: number;
-    hidden: number;
-    layers: number;
-    heads: number;
-    kvHeads: number;
-    intermediate: number;
-    maxPositions: number;
-  };
-  siglip: {
-    steps: number;
-    batch: number;
-    lr: number;
-    embedDim: number;
-    textLayers: number;
-    pooling: ImagePooling;
-    /**
-     * Weight of the patch-level loss (0: none): the patch under each shape's centre against its colour-and-shape
-     * phrase, so that one token per object says what it is (src/train/siglip/pretrain.ts).
-     */
-    patchLoss: number;
-  };
-  lm: { steps: number; batch: number; seqLen: number; lr: number };
-  stage1: { steps: number; batch: number; lr: number };
-  /**
-   * A warm-up between stages 1 and 2 that teaches the LLM to look (0 steps: none): stage 2's recipe and rates on
-   * one colour question per single-object training scene, where the answer is any object patch's colour. From
-   * stage 1, the mix alone never makes a short answer depend on the image; after this warm-up it does, in scenes
-   * of several shapes too (docs/builtin-model.md, "Learning to look"). `counts`: count questions about one colour
-   * and one shape in scenes of several shapes ("How many red circles are there?") per colour question (0: none).
-   */
-  look: { steps: number; batch: number; counts: number };
-  stage2: {
-    steps: number;
-    batch: number;
-    lr: number;
-    connectorLr: number;
-    rank: number;
-    alpha: number;
-    dropout: number;
-    /** Records per category, as a multiple of the category's count in the train split. */
-    weights: Partial<Record<RecordCategory, number>>;
-  };
-}
-
-export const FULL_PLAN: BuiltinPlan = {
-  seed: 1,
-  world: {
-    train: 20000,
-    val: 500,
-    test: 1000,
-    evalVal: 200,
-    corpus: 6000,
-    vocab: 2048,
-    popeImages: 200,
-    mc: 300,
-    // The committed model's world: every conversation opens with a caption (docs/builtin-model.md says what a
-    // run with questions first would change).
-    convQuestionFirst: 0,
-    layout: "free",
-  },
-  model: {
-    // 128 px in 16-px patches: 64 image tokens, each patch a 16×16 piece of a shape's outline or two characters
-    // of a sign (at 64 px the words are not legible).
-    imageSize: 128,
-    patch: 16,
-    visionHidden: 192,
-    visionLayers: 4,
-    visionHeads: 3,
-    hidden: 256,
-    layers: 4,
-    heads: 4,
-    kvHeads: 2,
-    intermediate: 768,
-    maxPositions: 512,
-  },
-  // A bag-of-words text tower (0 layers): caption retrieval then hinges on the image side, which is the part kept.
-  siglip: { steps: 2200, batch: 32, lr: 5e-4, embedDim: 128, textLayers: 0, pooling: "max", patchLoss: 0 },
-  lm: { steps: 600, batch: 16, seqLen: 128, lr: 2e-3 },
-  stage1: { steps: 200, batch: 32, lr: 1e-3 },
-  look: { steps: 0, batch: 16, counts: 0 },
-  stage2: {
-    steps: 800,
-    batch: 32,
-    lr: 1e-3,
-    connectorLr: 5e-4,
-    rank: 32,
-    alpha: 64,
-    dropout: 0.05,
-    weights: { vqa: 1, pope: 0.5, text: 1, chart: 1, mc: 0.3, detail: 0.15, conv: 0.15, caption: 0.05 },
-  },
-};
-
-export const SHORT_PLAN: BuiltinPlan = {
-  ...FULL_PLAN,
-  world: {
-    train: 40,
-    val: 4,
-    test: 12,
-    evalVal: 0,
-    corpus: 30,
-    vocab: 600,
-    popeImages: 6,
-    mc: 6,
-    convQuestionFirst: 0.5,
-    layout: "grid",
-  },
-  model: {
-    ...FULL_PLAN.model,
-    imageSize: 64,
-    visionHidden: 64,
-    visionHeads: 1,
-    visionLayers: 2,
-    hidden: 64,
-    layers: 2,
-    heads: 1,
-    kvHeads: 1,
-    intermediate: 128,
-  },
-  siglip: { ...FULL_PLAN.siglip, steps: 3, batch: 4, embedDim: 32, textLayers: 1, patchLoss: 1 },
-  lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
-  stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
-  look: { steps: 2, batch: 2, counts: 1 },
-  stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8 },
-};
+import { builtinConfig, SPECIAL } from "./config.js";
+import type { BuiltinPlan } from "./plan.js";
 
 export interface BuildOptions {
   /** Scratch folder: the world, the base, the stage outputs (reused when present). */
@@ -206,63 +61,6 @@ export interface BuildOptions {
    * slow host; a from-scratch build leaves it unset).
    */
   towerFrom?: string;
-}
-
-const SPECIAL = { eot: "<|endoftext|>", imEnd: "<|im_end|>", image: "<image>" };
-
-/** config.json of the built-in model (Imp-v1.5 `imp_qwen2` schema). */
-export function builtinConfig(plan: BuiltinPlan, tok: Tokenizer): Record<string, unknown> {
-  const m = plan.model;
-  const id = (t: string) => {
-    const v = tok.tokenToId(t);
-    if (v === undefined) throw new Error(`the world tokenizer lacks ${t}`);
-    return v;
-  };
-  return {
-    architectures: ["ImpQwen2ForCausalLM"],
-    model_type: "imp_qwen2",
-    hidden_size: m.hidden,
-    intermediate_size: m.intermediate,
-    num_hidden_layers: m.layers,
-    num_attention_heads: m.heads,
-    num_key_value_heads: m.kvHeads,
-    hidden_act: "silu",
-    rms_norm_eps: 1e-6,
-    rope_theta: 10000.0,
-    // Embedding rows padded to a multiple of 64, as released checkpoints pad theirs.
-    vocab_size: Math.ceil(tok.vocabSize / 64) * 64,
-    max_position_embeddings: m.maxPositions,
-    tie_word_embeddings: false,
-    use_sliding_window: false,
-    eos_token_id: id(SPECIAL.imEnd),
-    pad_token_id: id(SPECIAL.eot),
-    image_token: SPECIAL.image,
-    image_token_index: id(SPECIAL.image),
-    image_aspect_ratio: "square",
-    tokenizer_model_max_length: m.maxPositions,
-    tokenizer_padding_side: "right",
-    mm_projector_type: "mlp2x_gelu",
-    mm_hidden_size: m.visionHidden,
-    mm_vision_select_layer: -2,
-    mm_vision_select_feature: "patch",
-    mm_vision_tower: "imp-ts/siglip-world-tiny",
-    mm_use_im_start_end: false,
-    mm_use_im_patch_token: false,
-    vision_tower_config: {
-      model_type: "siglip_vision_model",
-      hidden_size: m.visionHidden,
-      intermediate_size: 4 * m.visionHidden,
-      num_attention_heads: m.visionHeads,
-      // The released configs give the original tower's depth; select layer −2 drops its last layer.
-      num_hidden_layers: m.visionLayers + 1,
-      patch_size: m.patch,
-      image_size: m.imageSize,
-      num_channels: 3,
-      layer_norm_eps: 1e-6,
-      hidden_act: "gelu_pytorch_tanh",
-    },
-    torch_dtype: "float16",
-  };
 }
 
 const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];

@@ -22,7 +22,8 @@ import { COLOR_NAMES } from "../synth/palette.js";
 import { SHAPE_NAMES, SHAPE_PLURALS } from "../synth/shapes.js";
 import { makeScene, splitSeeds } from "../synth/world.js";
 import { testBackend } from "../testing/backends.js";
-import { buildBuiltinModel, objectCentres, SHORT_PLAN } from "./builtin.js";
+import { buildBuiltinModel, objectCentres } from "./build.js";
+import { SHORT_PLAN } from "./plan.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-builtin-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));

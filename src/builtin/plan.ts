@@ -1,0 +1,154 @@
+/**
+ * The built-in model's plan: the generated world's size, the model's sizes, and each training phase's steps and
+ * rates. `FULL_PLAN` makes the committed model (`npm run train:tiny`); `SHORT_PLAN` is the few-step version the
+ * test suite runs to prove the path works (./build.ts runs a plan).
+ */
+import type { RecordCategory } from "../synth/records.js";
+import type { ShapeLayout } from "../synth/scene.js";
+import type { ImagePooling } from "../train/siglip/towers.js";
+
+export interface BuiltinPlan {
+  seed: number;
+  world: {
+    train: number;
+    val: number;
+    test: number;
+    evalVal: number;
+    corpus: number;
+    vocab: number;
+    popeImages: number;
+    mc: number;
+    /** The share of conversation records that open with a question, not a caption (src/synth/records.ts). */
+    convQuestionFirst: number;
+    /** How shapes scenes place their shapes: "free" (the committed model's world) or on an 8 × 8 "grid" (scene.ts). */
+    layout: ShapeLayout;
+  };
+  model: {
+    imageSize: number;
+    patch: number;
+    visionHidden: number;
+    visionLayers: number;
+    visionHeads: number;
+    hidden: number;
+    layers: number;
+    heads: number;
+    kvHeads: number;
+    intermediate: number;
+    maxPositions: number;
+  };
+  siglip: {
+    steps: number;
+    batch: number;
+    lr: number;
+    embedDim: number;
+    textLayers: number;
+    pooling: ImagePooling;
+    /**
+     * Weight of the patch-level loss (0: none): the patch under each shape's centre against its colour-and-shape
+     * phrase, so that one token per object says what it is (src/train/siglip/pretrain.ts).
+     */
+    patchLoss: number;
+  };
+  lm: { steps: number; batch: number; seqLen: number; lr: number };
+  stage1: { steps: number; batch: number; lr: number };
+  /**
+   * A warm-up between stages 1 and 2 that teaches the LLM to look (0 steps: none): stage 2's recipe and rates on
+   * one colour question per single-object training scene, where the answer is any object patch's colour. From
+   * stage 1, the mix alone never makes a short answer depend on the image; after this warm-up it does, in scenes
+   * of several shapes too (docs/builtin-model.md, "Learning to look"). `counts`: count questions about one colour
+   * and one shape in scenes of several shapes ("How many red circles are there?") per colour question (0: none).
+   */
+  look: { steps: number; batch: number; counts: number };
+  stage2: {
+    steps: number;
+    batch: number;
+    lr: number;
+    connectorLr: number;
+    rank: number;
+    alpha: number;
+    dropout: number;
+    /** Records per category, as a multiple of the category's count in the train split. */
+    weights: Partial<Record<RecordCategory, number>>;
+  };
+}
+
+export const FULL_PLAN: BuiltinPlan = {
+  seed: 1,
+  world: {
+    train: 20000,
+    val: 500,
+    test: 1000,
+    evalVal: 200,
+    corpus: 6000,
+    vocab: 2048,
+    popeImages: 200,
+    mc: 300,
+    // The committed model's world: every conversation opens with a caption (docs/builtin-model.md says what a
+    // run with questions first would change).
+    convQuestionFirst: 0,
+    layout: "free",
+  },
+  model: {
+    // 128 px in 16-px patches: 64 image tokens, each patch a 16×16 piece of a shape's outline or two characters
+    // of a sign (at 64 px the words are not legible).
+    imageSize: 128,
+    patch: 16,
+    visionHidden: 192,
+    visionLayers: 4,
+    visionHeads: 3,
+    hidden: 256,
+    layers: 4,
+    heads: 4,
+    kvHeads: 2,
+    intermediate: 768,
+    maxPositions: 512,
+  },
+  // A bag-of-words text tower (0 layers): caption retrieval then hinges on the image side, which is the part kept.
+  siglip: { steps: 2200, batch: 32, lr: 5e-4, embedDim: 128, textLayers: 0, pooling: "max", patchLoss: 0 },
+  lm: { steps: 600, batch: 16, seqLen: 128, lr: 2e-3 },
+  stage1: { steps: 200, batch: 32, lr: 1e-3 },
+  look: { steps: 0, batch: 16, counts: 0 },
+  stage2: {
+    steps: 800,
+    batch: 32,
+    lr: 1e-3,
+    connectorLr: 5e-4,
+    rank: 32,
+    alpha: 64,
+    dropout: 0.05,
+    weights: { vqa: 1, pope: 0.5, text: 1, chart: 1, mc: 0.3, detail: 0.15, conv: 0.15, caption: 0.05 },
+  },
+};
+
+export const SHORT_PLAN: BuiltinPlan = {
+  ...FULL_PLAN,
+  world: {
+    train: 40,
+    val: 4,
+    test: 12,
+    evalVal: 0,
+    corpus: 30,
+    vocab: 600,
+    popeImages: 6,
+    mc: 6,
+    convQuestionFirst: 0.5,
+    layout: "grid",
+  },
+  model: {
+    ...FULL_PLAN.model,
+    imageSize: 64,
+    visionHidden: 64,
+    visionHeads: 1,
+    visionLayers: 2,
+    hidden: 64,
+    layers: 2,
+    heads: 1,
+    kvHeads: 1,
+    intermediate: 128,
+  },
+  siglip: { ...FULL_PLAN.siglip, steps: 3, batch: 4, embedDim: 32, textLayers: 1, patchLoss: 1 },
+  lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
+  stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
+  look: { steps: 2, batch: 2, counts: 1 },
+  stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8 },
+};
