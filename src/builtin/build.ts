@@ -14,7 +14,7 @@
  * Deterministic for a seed (same backend and thread count). `FULL_PLAN` (./plan.ts) is `npm run train:tiny`; `SHORT_PLAN` is
  * the few-step version the test suite runs to prove the path works.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { f32ToF16Bits } from "../formats/half.js";
@@ -43,6 +43,7 @@ import { loadRecipe } from "../train/recipe.js";
 import { runTraining } from "../train/run.js";
 import type { ContrastivePair, SiglipStepInfo } from "../train/siglip/pretrain.js";
 import { pretrainSiglip } from "../train/siglip/pretrain.js";
+import { copyAtomic, writeAtomic, writeFolderAtomic, writeJsonAtomic } from "../util/atomic-file.js";
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/random.js";
 import { builtinConfig, SPECIAL } from "./config.js";
@@ -217,7 +218,7 @@ function writeLookSet(file: string, plan: BuiltinPlan): { colors: number; counts
       s.objects.length > 1 ? boundCountQ(s, rngFor(s.id, STREAM.questions ^ LOOK_COUNT_STREAM)) : null;
     if (qa) counts.push(record(s.id, "look-count", qa));
   }
-  writeFileSync(file, `${JSON.stringify([...colors, ...counts])}\n`);
+  writeAtomic(file, `${JSON.stringify([...colors, ...counts])}\n`);
   return { colors: colors.length, counts: counts.length };
 }
 
@@ -228,7 +229,7 @@ const LOOK_COUNT_STREAM = 0x100d;
 /** A stage's data mixture over the world's train files. */
 function writeMixture(file: string, world: string, sources: readonly MixtureSource[]): void {
   const lines = sources.map((x) => `  - { name: ${x.name}, path: ${x.path}, weight: ${x.weight} }`);
-  writeFileSync(file, `seed: 1\nimages: ${join(world, "images")}\nsources:\n${lines.join("\n")}\n`);
+  writeAtomic(file, `seed: 1\nimages: ${join(world, "images")}\nsources:\n${lines.join("\n")}\n`);
 }
 
 interface MixtureSource {
@@ -280,26 +281,28 @@ async function pretrainBase(
         if (s % 50 === 0 || s === lp.steps - 1) log(`  lm step ${s}: loss ${r.loss.toFixed(4)}`);
       },
     });
-    // The base: every tensor in f16, the tokenizer, config.json.
-    mkdirSync(base, { recursive: true });
-    writeSafetensors(
-      join(base, "model.safetensors"),
-      model.namedParameters().map(([name, p]) => {
-        const t = p.value;
-        if (donor && name.startsWith(VISION_PREFIX)) {
-          const e = donor.has(name) ? donor.info(name) : null;
-          if (e?.dtype !== "F16" || e.shape.join() !== t.shape.join())
-            throw new UsageError(
-              `${towerFrom}: "${name}" is ${e ? `${e.dtype} [${e.shape}]` : "missing"}; this plan's tower needs F16 [${t.shape}]`,
-            );
-          return { name, dtype: "F16" as const, shape: [...t.shape], data: () => donor.readBytes(name) };
-        }
-        return { name, dtype: "F16" as const, shape: [...t.shape], data: () => halfBytes(t.toF32()) };
-      }),
-      { format: "pt" },
-    );
-    for (const f of TOKENIZER_FILES) copyFileSync(join(world, "tokenizer", f), join(base, f));
-    writeFileSync(join(base, "config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
+    // The base: every tensor in f16, the tokenizer, config.json; the folder appears whole (a resumed build skips
+    // pretraining when it is there).
+    writeFolderAtomic(base, (dir) => {
+      writeSafetensors(
+        join(dir, "model.safetensors"),
+        model.namedParameters().map(([name, p]) => {
+          const t = p.value;
+          if (donor && name.startsWith(VISION_PREFIX)) {
+            const e = donor.has(name) ? donor.info(name) : null;
+            if (e?.dtype !== "F16" || e.shape.join() !== t.shape.join())
+              throw new UsageError(
+                `${towerFrom}: "${name}" is ${e ? `${e.dtype} [${e.shape}]` : "missing"}; this plan's tower needs F16 [${t.shape}]`,
+              );
+            return { name, dtype: "F16" as const, shape: [...t.shape], data: () => donor.readBytes(name) };
+          }
+          return { name, dtype: "F16" as const, shape: [...t.shape], data: () => halfBytes(t.toF32()) };
+        }),
+        { format: "pt" },
+      );
+      for (const f of TOKENIZER_FILES) copyAtomic(join(world, "tokenizer", f), join(dir, f));
+      writeJsonAtomic(join(dir, "config.json"), cfg);
+    });
   } finally {
     donor?.close();
     model.dispose();

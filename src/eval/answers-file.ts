@@ -4,8 +4,9 @@
  * skipped. Lines are matched to questions by (question id, prompt); identical questions by count.
  */
 import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
+import { writeAtomic } from "../util/atomic-file.js";
 import { FormatError } from "../util/errors.js";
-import { at, expectObject, expectString, field, writeAtomic } from "./files.js";
+import { at, expectObject, expectString, field } from "./files.js";
 import { answerKey } from "./tasks.js";
 
 export interface AnswerLine {

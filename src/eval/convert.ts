@@ -14,18 +14,9 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { writeAtomic, writeJsonAtomic } from "../util/atomic-file.js";
 import { FormatError } from "../util/errors.js";
-import {
-  at,
-  expectObject,
-  expectString,
-  field,
-  idKey,
-  readJsonl,
-  readText,
-  writeAtomic,
-  writeJsonAtomic,
-} from "./files.js";
+import { at, expectObject, expectString, field, idKey, readJsonl, readText } from "./files.js";
 import { gqaPrediction } from "./gqa.js";
 import { pyStrip } from "./python-compat.js";
 import { SHORT_ANSWER_PROMPT } from "./tasks.js";

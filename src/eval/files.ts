@@ -1,10 +1,8 @@
 /**
  * Reading benchmark files (JSON, JSON lines) with errors that name the file, the line and the key, typed
- * question-id keys that compare as Python dict keys do, and atomic writes of outputs.
+ * question-id keys that compare as Python dict keys do (outputs are written with util/atomic-file.ts).
  */
-import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import { FormatError } from "../util/errors.js";
 
 /** A JSON object as parsed. */
@@ -226,26 +224,6 @@ export function showKey(key: string): string {
   if (key.startsWith("s:")) return JSON.stringify(key.slice(2));
   if (key.startsWith("n:")) return key.slice(2);
   return key;
-}
-
-/** Writes a file atomically: a temporary file beside it, then a rename, so readers never see half a file. */
-export function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temporary file was never created
-    }
-    throw err;
-  }
-}
-
-export function writeJsonAtomic(path: string, value: unknown): void {
-  writeAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /**

@@ -9,14 +9,15 @@
  *   console.log(summary.score);
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { writeAtomic, writeJsonAtomic } from "../util/atomic-file.js";
 import { ImpError, UsageError } from "../util/errors.js";
 import type { Answerer } from "./answerer.js";
 import { isInOrder, matchAnswers, OrderedAppender, readAnswerLines, writeInOrder } from "./answers-file.js";
 import { BENCHMARKS, type BenchmarkName } from "./benchmarks.js";
-import { showKey, writeAtomic, writeJsonAtomic } from "./files.js";
+import { showKey } from "./files.js";
 import { ProgressBar, type ProgressSink } from "./progress.js";
 import { pyJsonDumps, pyStrip } from "./python-compat.js";
 import { renderRunReport } from "./report.js";
@@ -139,7 +140,7 @@ export async function runEval(opts: RunOptions): Promise<RunSummary> {
   const keys = slice.map((t) => t.key);
 
   mkdirSync(dirname(out), { recursive: true });
-  if (!existsSync(out)) writeFileSync(out, ""); // an empty shard still leaves its (empty) answers file
+  if (!existsSync(out)) writeAtomic(out, ""); // an empty shard still leaves its (empty) answers file
   const existing = readAnswerLines(out, true);
   const { answered, unmatched } = matchAnswers(keys, existing);
   if (unmatched.length > 0) {

@@ -5,10 +5,11 @@
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { writeJsonAtomic } from "../util/atomic-file.js";
 import type { BenchmarkName } from "./benchmarks.js";
 import { writeGqaPredictions, writeMmeResults, writeVqav2Submission } from "./convert.js";
 import type { ScoreOptions } from "./coverage.js";
-import { at, expectObject, expectString, field, readJsonl, writeJsonAtomic } from "./files.js";
+import { at, expectObject, expectString, field, readJsonl } from "./files.js";
 import { scoreGqa } from "./gqa.js";
 import { scoreMmbench } from "./mmbench.js";
 import { scoreMme } from "./mme.js";

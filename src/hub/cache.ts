@@ -22,7 +22,7 @@ import {
   unlinkSync,
 } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { writeFileAtomic } from "../io/safetensors/atomic.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
 import { HubError } from "./errors.js";
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;

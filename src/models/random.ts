@@ -3,13 +3,14 @@
  * config.json), written tensor by tensor so a 3B model never sits in memory. Seeded: the same seed writes the
  * same bytes. Speed and memory measurements need real shapes, not real weights.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { numel } from "../formats/dtype.js";
 import { f32ToF16Bits } from "../formats/half.js";
 import type { StDtype } from "../io/safetensors/index.js";
 import { writeShardedSafetensors } from "../io/safetensors/index.js";
 import type { Param } from "../nn/module.js";
+import { writeJsonAtomic } from "../util/atomic-file.js";
 import { parseModelConfig } from "./config.js";
 import { MultimodalModel } from "./multimodal.js";
 
@@ -80,10 +81,7 @@ export function writeRandomCheckpoint(
     };
   });
   writeShardedSafetensors(dir, entries, { maxShardBytes: opts.maxShardBytes ?? 2 ** 30 });
-  writeFileSync(
-    join(dir, "config.json"),
-    `${JSON.stringify({ ...configJson, torch_dtype: dtypeName(dtype) }, null, 2)}\n`,
-  );
+  writeJsonAtomic(join(dir, "config.json"), { ...configJson, torch_dtype: dtypeName(dtype) });
   return total;
 }
 

@@ -4,9 +4,10 @@
  * writes (LLaVA answers.jsonl; results.json for VQAv2). Scoring it must give 100% — a check that the sets are
  * consistent and parse with the official formats.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LETTER_PROMPT } from "../eval/tasks.js";
+import { writeAtomic } from "../util/atomic-file.js";
 import type { EvalBenchmark } from "./testsets.js";
 
 type Json = Record<string, unknown>;
@@ -18,7 +19,7 @@ const readJsonl = (p: string): Json[] =>
     .filter((l) => l.trim() !== "")
     .map((l) => JSON.parse(l) as Json);
 const writeJsonl = (p: string, rows: readonly unknown[]) =>
-  writeFileSync(p, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  writeAtomic(p, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
 
 function line(questionId: unknown, prompt: string, text: string, extra: Json = {}): Json {
   return {
@@ -38,7 +39,7 @@ export function writeOracleAnswers(bench: EvalBenchmark, folder: string): string
     case "vqav2": {
       const ann = (readJson(join(folder, "annotations.json")) as { annotations: Json[] }).annotations;
       const out = join(folder, "results.json");
-      writeFileSync(
+      writeAtomic(
         out,
         JSON.stringify(ann.map((a) => ({ question_id: a.question_id, answer: a.multiple_choice_answer }))),
       );

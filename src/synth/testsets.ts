@@ -19,6 +19,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeAtomic } from "../util/atomic-file.js";
 import { LETTERS, makeMc, mcPrompt, rotate } from "./mc.js";
 import { POPE_KINDS, popeNegatives, popeQuestion, popeStats, presentCategories } from "./pope.js";
 import { drawQuestions, type Family, type Qa, SHAPES_FAMILIES } from "./qa.js";
@@ -71,15 +72,16 @@ const VQA_INFO = { description: "imp-ts generated world", version: "2.0", year: 
 const LICENSE = { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" };
 
 function writeJson(path: string, value: unknown): void {
-  writeFileSync(path, JSON.stringify(value));
+  writeAtomic(path, JSON.stringify(value));
 }
 
 function writeJsonl(path: string, rows: readonly unknown[]): void {
-  writeFileSync(path, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  writeAtomic(path, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
 }
 
 function writeImages(dir: string, scenes: readonly Scene[], png: (s: Scene) => Uint8Array): void {
   mkdirSync(dir, { recursive: true });
+  // Plain writes, as the world's images (write-world.ts): the world is complete once world.json is written.
   for (const s of scenes) writeFileSync(join(dir, imageName(s.id)), png(s));
 }
 
@@ -348,8 +350,8 @@ export function writeMmbench(dir: string, items: readonly McItem[], png: (s: Sce
   });
   mkdirSync(dir, { recursive: true });
   const tsv = `${rows.join("\n")}\n`;
-  writeFileSync(join(dir, "mmbench_dev.tsv"), tsv);
-  writeFileSync(join(dir, "mmbench_dev_20230712.tsv"), tsv);
+  writeAtomic(join(dir, "mmbench_dev.tsv"), tsv);
+  writeAtomic(join(dir, "mmbench_dev_20230712.tsv"), tsv);
   return n;
 }
 
@@ -386,7 +388,7 @@ export function writeScienceQa(dir: string, items: readonly McItem[], png: (s: S
     });
     const imgDir = join(dir, "images", "test", pid);
     mkdirSync(imgDir, { recursive: true });
-    writeFileSync(join(imgDir, "image.png"), png(it.scene));
+    writeFileSync(join(imgDir, "image.png"), png(it.scene)); // plain, as writeImages says
   }
   writeJson(join(dir, "problems.json"), problems);
   writeJson(join(dir, "pid_splits.json"), {

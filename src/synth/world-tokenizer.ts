@@ -4,9 +4,10 @@
  * `<|im_end|>`) plus `<image>`, so a prompt's image placeholder can be one id. The config files follow Qwen2's
  * (no BOS; EOS `<|im_end|>`, PAD `<|endoftext|>`), as transformers and src/io/tokenizer read them.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { IMP_SYSTEM } from "../io/template/phi2.js";
+import { writeAtomic, writeJsonAtomic } from "../util/atomic-file.js";
 import { type BpeModel, tokenizerJson, trainBpe } from "./bpe-trainer.js";
 
 export const SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>"] as const;
@@ -65,7 +66,7 @@ export function trainWorldTokenizer(texts: Iterable<string>, vocabSize = DEFAULT
 /** Writes tokenizer.json, tokenizer_config.json and special_tokens_map.json into `dir`. */
 export function writeTokenizerFolder(dir: string, model: BpeModel): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson(model)));
-  writeFileSync(join(dir, "tokenizer_config.json"), `${JSON.stringify(tokenizerConfig(model), null, 2)}\n`);
-  writeFileSync(join(dir, "special_tokens_map.json"), `${JSON.stringify(SPECIAL_TOKENS_MAP, null, 2)}\n`);
+  writeAtomic(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson(model)));
+  writeJsonAtomic(join(dir, "tokenizer_config.json"), tokenizerConfig(model));
+  writeJsonAtomic(join(dir, "special_tokens_map.json"), SPECIAL_TOKENS_MAP);
 }

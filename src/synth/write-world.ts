@@ -8,6 +8,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeAtomic, writeJsonAtomic } from "../util/atomic-file.js";
 import { UsageError } from "../util/errors.js";
 import { corpusText } from "./corpus.js";
 import { encodePng } from "./png.js";
@@ -112,7 +113,7 @@ function pngCache(): (s: Scene) => Uint8Array {
 
 /** Writes a JSON array one record per line: still one JSON document, but easy to page through. */
 function writeRecords(path: string, records: readonly LlavaRecord[]): void {
-  writeFileSync(
+  writeAtomic(
     path,
     records.length === 0 ? "[]\n" : `[\n${records.map((r) => JSON.stringify(r)).join(",\n")}\n]\n`,
   );
@@ -134,6 +135,8 @@ function trainingSplit(
   const byCat = new Map<RecordCategory, LlavaRecord[]>(RECORD_CATEGORIES.map((c) => [c, []]));
   scenes.forEach((s, i) => {
     const name = imageName(s.id);
+    // Images skip the atomic write's two fsyncs (4 ms a file, over a minute for a world): the world counts as
+    // written only once world.json is (last, atomically), and a world without it is written again whole.
     writeFileSync(join(imgDir, name), png(s));
     const recs = sceneRecords(s, `${split}/${name}`, stats, recordOpts);
     for (const c of RECORD_CATEGORIES) {
@@ -209,7 +212,7 @@ export function writeWorld(opts: WorldOptions): WorldManifest {
   );
   const nCorpus = opts.corpus ?? 0;
   const corpus = timed("corpus", () => corpusText(splitSeeds("corpus", nCorpus).map(scene)));
-  writeFileSync(join(out, "corpus.txt"), corpus);
+  writeAtomic(join(out, "corpus.txt"), corpus);
   manifest.corpus = {
     scenes: nCorpus,
     characters: corpus.length,
@@ -227,8 +230,8 @@ export function writeWorld(opts: WorldOptions): WorldManifest {
     merges: model.merges.length,
     specialTokens: model.specialTokens,
   };
-  writeFileSync(join(out, "world.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-  writeFileSync(join(out, "README.md"), worldReadme(manifest));
+  writeAtomic(join(out, "README.md"), worldReadme(manifest));
+  writeJsonAtomic(join(out, "world.json"), manifest);
   return manifest;
 }
 

@@ -11,12 +11,12 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { f32ToBf16Array, f32ToF16Array } from "../formats/half.js";
-import { syncDir } from "../io/safetensors/atomic.js";
 import type { StDtype } from "../io/safetensors/index.js";
 import { Checkpoint, INDEX_FILE, writeSafetensors } from "../io/safetensors/index.js";
 import { detectLayout, resolveSource } from "../models/layout.js";
 import { readModelConfig } from "../models/load.js";
 import { MultimodalModel } from "../models/multimodal.js";
+import { syncDir } from "../util/atomic-file.js";
 import { CheckpointError, UsageError } from "../util/errors.js";
 import { toF32 } from "./peft.js";
 

@@ -4,7 +4,7 @@
  * half a line, after its last checkpoint), so the log of a resumed run reads as one uninterrupted run.
  */
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { writeTextAtomic } from "./files.js";
+import { writeAtomic } from "../util/atomic-file.js";
 
 export interface StepMetrics {
   step: number;
@@ -42,7 +42,7 @@ export class MetricsLog {
   /** Keeps the steps ≤ `step` (a fresh run: none). */
   truncate(step: number): void {
     const kept = readMetrics(this.file).filter((m) => m.step <= step);
-    writeTextAtomic(this.file, kept.map((m) => `${JSON.stringify(m)}\n`).join(""));
+    writeAtomic(this.file, kept.map((m) => `${JSON.stringify(m)}\n`).join(""));
   }
 
   append(m: StepMetrics): void {

@@ -15,9 +15,9 @@ import { Linear } from "../nn/layers.js";
 import type { LoraAdapter } from "../nn/lora.js";
 import { keep } from "../tensor/scope.js";
 import { fromF32 } from "../tensor/tensor.js";
+import { writeJsonAtomic } from "../util/atomic-file.js";
 import { CheckpointError } from "../util/errors.js";
 import type { Rng } from "../util/random.js";
-import { writeJsonAtomic } from "./files.js";
 import type { LoraRecipe } from "./recipe.js";
 
 export const ADAPTER_WEIGHTS = "adapter_model.safetensors";

@@ -10,14 +10,13 @@
  * exists whole or not at all; a run killed at any moment resumes from the newest one and, on the same backend and
  * thread count, ends with the same weights bit for bit. Older checkpoints beyond `keep_checkpoints` are removed.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { syncDir } from "../io/safetensors/atomic.js";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { basename, join } from "node:path";
 import { Checkpoint, writeSafetensors } from "../io/safetensors/index.js";
 import { viewF32 } from "../tensor/tensor.js";
+import { tempFolderFor, writeFolderAtomic, writeJsonAtomic } from "../util/atomic-file.js";
 import { CheckpointError } from "../util/errors.js";
 import type { AdamW } from "./adamw.js";
-import { writeJsonAtomic } from "./files.js";
 
 export interface RunState {
   version: 1;
@@ -55,35 +54,36 @@ export function saveRunCheckpoint(output: string, optimizer: AdamW, state: RunSt
   const dir = checkpointsDir(output);
   mkdirSync(dir, { recursive: true });
   const name = `step-${String(state.step).padStart(6, "0")}`;
-  const tmp = join(dir, `.${name}.${process.pid}.tmp`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
+  const final = join(dir, name);
   const params = optimizer.params();
   const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  writeSafetensors(
-    join(tmp, "trainable.safetensors"),
-    params.map((p) => ({
-      name: p.name,
-      dtype: "F32" as const,
-      shape: [...p.tensor.shape],
-      data: () => bytes(viewF32(p.tensor).slice()),
-    })),
-  );
-  writeSafetensors(
-    join(tmp, "optimizer.safetensors"),
-    params.flatMap((p) => {
-      const s = optimizer.state.get(p.name)!;
-      return [
-        { name: `${p.name}.exp_avg`, dtype: "F32" as const, shape: [...p.tensor.shape], data: bytes(s.m) },
-        { name: `${p.name}.exp_avg_sq`, dtype: "F32" as const, shape: [...p.tensor.shape], data: bytes(s.v) },
-      ];
-    }),
-  );
-  writeJsonAtomic(join(tmp, "state.json"), state);
-  const final = join(dir, name);
-  rmSync(final, { recursive: true, force: true });
-  renameSync(tmp, final);
-  syncDir(dir);
+  writeFolderAtomic(final, (tmp) => {
+    writeSafetensors(
+      join(tmp, "trainable.safetensors"),
+      params.map((p) => ({
+        name: p.name,
+        dtype: "F32" as const,
+        shape: [...p.tensor.shape],
+        data: () => bytes(viewF32(p.tensor).slice()),
+      })),
+    );
+    writeSafetensors(
+      join(tmp, "optimizer.safetensors"),
+      params.flatMap((p) => {
+        const s = optimizer.state.get(p.name)!;
+        return [
+          { name: `${p.name}.exp_avg`, dtype: "F32" as const, shape: [...p.tensor.shape], data: bytes(s.m) },
+          {
+            name: `${p.name}.exp_avg_sq`,
+            dtype: "F32" as const,
+            shape: [...p.tensor.shape],
+            data: bytes(s.v),
+          },
+        ];
+      }),
+    );
+    writeJsonAtomic(join(tmp, "state.json"), state);
+  });
   // Keep the newest `keep` (never the one just written), and drop temporaries a killed run left behind.
   const all = readdirSync(dir)
     .map((f) => STEP_DIR.exec(f))
@@ -91,7 +91,7 @@ export function saveRunCheckpoint(output: string, optimizer: AdamW, state: RunSt
     .sort((a, b) => Number(b[1]) - Number(a[1]));
   for (const m of all.slice(Math.max(1, keep))) rmSync(join(dir, m[0]), { recursive: true, force: true });
   for (const f of readdirSync(dir))
-    if (f.endsWith(".tmp") && f !== `.${name}.${process.pid}.tmp`)
+    if (f.endsWith(".tmp") && f !== basename(tempFolderFor(final)))
       rmSync(join(dir, f), { recursive: true, force: true });
   return final;
 }

@@ -19,6 +19,7 @@ import { Tokenizer } from "../io/tokenizer/index.js";
 import { loadModel } from "../models/load.js";
 import type { MultimodalModel } from "../models/multimodal.js";
 import { imageSpecFor } from "../runtime/pipeline.js";
+import { writeAtomic, writeJsonAtomic } from "../util/atomic-file.js";
 import { FormatError, UsageError } from "../util/errors.js";
 import { Rng } from "../util/random.js";
 import { AdamW } from "./adamw.js";
@@ -28,7 +29,6 @@ import { curveSvg } from "./curve.js";
 import type { PreparedExample } from "./encode.js";
 import { chooseTemplate, Encoder } from "./encode.js";
 import { exportCheckpoint } from "./export-checkpoint.js";
-import { writeJsonAtomic, writeTextAtomic } from "./files.js";
 import { MetricsLog, readMetrics } from "./metrics.js";
 import type { Example, MixtureSpec, ResolvedMixture } from "./mixture.js";
 import {
@@ -278,7 +278,7 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
 
     const outputs = writeOutputs(recipe, model, setup);
     const all = readMetrics(join(out, "metrics.jsonl"));
-    writeTextAtomic(
+    writeAtomic(
       join(out, "curve.svg"),
       curveSvg(all, `${recipe.output}: stage ${recipe.stage} (${recipe.train})`),
     );

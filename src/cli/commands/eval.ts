@@ -274,7 +274,8 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
     .requiredOption("--out <file>", "markdown report to write")
     .option("--chart <file>", "SVG chart to write (default: the report's name with .svg)")
     .action(async (files: string[], o: { out: string; chart?: string }) => {
-      const { readJson, writeAtomic } = await import("../../eval/files.js");
+      const { readJson } = await import("../../eval/files.js");
+      const { writeAtomic } = await import("../../util/atomic-file.js");
       const { renderComparison, renderComparisonSvg } = await import("../../eval/report.js");
       const runs = files.map((f) => readJson(f, "run summary") as import("../../eval/runner.js").RunSummary);
       for (const [i, r] of runs.entries()) {

@@ -1,6 +1,6 @@
 /**
  * The GGUF writer: metadata of every GGUF value type, tensor infos, aligned data, written as one stream into a
- * temporary file that is renamed over the target only when complete (io/safetensors/atomic.ts). Tensor bytes
+ * temporary file that is renamed over the target only when complete (util/atomic-file.ts). Tensor bytes
  * are asked for one tensor at a time, so a model is never whole in memory. Format: ./constants.ts.
  *
  * @example
@@ -8,7 +8,7 @@
  *   { name: "token_embd.weight", shape: [vocab, hidden], type: "F16", data: () => bytes },
  * ]);
  */
-import { writeFileAtomic } from "../../io/safetensors/atomic.js";
+import { writeFileAtomic } from "../../util/atomic-file.js";
 import { ShapeError, UsageError } from "../../util/errors.js";
 import { ByteWriter } from "./bytes.js";
 import {

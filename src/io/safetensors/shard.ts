@@ -14,8 +14,8 @@
  */
 import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { PendingFile, syncDir, writeFileAtomic } from "../../util/atomic-file.js";
 import { CheckpointError, ImpError } from "../../util/errors.js";
-import { PendingFile, syncDir, writeFileAtomic } from "./atomic.js";
 import { checkEntry, checkMetadata, type FilePlan, fillFile, planFile, type StWriteEntry } from "./write.js";
 
 export const INDEX_FILE = "model.safetensors.index.json";

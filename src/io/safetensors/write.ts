@@ -1,5 +1,5 @@
 /**
- * Writing one safetensors file, atomically (./atomic.ts) and streamed: the header, then each tensor's bytes
+ * Writing one safetensors file, atomically (util/atomic-file.ts) and streamed: the header, then each tensor's bytes
  * straight from the caller's buffer, never gathered into one big buffer.
  *
  * The layout matches the reference writer (huggingface/safetensors `tensor.rs`, `prepare`): tensors sorted
@@ -7,8 +7,9 @@
  * packed with no gaps; compact JSON with "__metadata__" first when given, then the tensors in that order;
  * the JSON padded with spaces to a multiple of 8 bytes so that the data section is 8-byte aligned.
  */
+
+import { type PendingFile, writeFileAtomic } from "../../util/atomic-file.js";
 import { CheckpointError, ImpError } from "../../util/errors.js";
-import { type PendingFile, writeFileAtomic } from "./atomic.js";
 import { dtypeRank, isStDtype, ST_DTYPES, type StDtype, shapeProblem, tensorByteLength } from "./dtype.js";
 import { MAX_HEADER_BYTES } from "./header.js";
 

@@ -1,13 +1,25 @@
 /**
- * A file written beside its target under a temporary name and moved into place only when complete:
- * write, fsync, close, rename (atomic within one file system), then fsync the folder so the rename itself
- * survives a power cut. A crash leaves the old target or the new one, never a mix; `abort` removes the
- * temporary file when the writer fails. Only a hard kill can leave a `.*.tmp` file behind.
+ * Every output is written atomically, through this file: written beside its target under a temporary name and
+ * moved into place only when complete: write, fsync, close, rename (atomic within one file system), then fsync the
+ * folder so the rename itself survives a power cut. A crash leaves the old target or the new one, never a mix;
+ * `abort` removes the temporary file when the writer fails. Only a hard kill can leave a `.*.tmp` file behind.
+ * A folder that must appear whole (a checkpoint) is built under a temporary name and renamed the same way.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
-import { CheckpointError } from "../../util/errors.js";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { CheckpointError } from "./errors.js";
 
 /** Largest single write: under the 2 GiB − 1 that one write(2) through Node may move. */
 export const DEFAULT_WRITE_CHUNK_BYTES = 1 << 30;
@@ -121,4 +133,47 @@ export function writeFileAtomic(
     throw e;
   }
   syncDir(dirname(target));
+}
+
+/** Writes text (UTF-8) or bytes to `target` atomically. */
+export function writeAtomic(target: string, data: string | Uint8Array): void {
+  writeFileAtomic(target, (f) => f.write(typeof data === "string" ? new TextEncoder().encode(data) : data));
+}
+
+/** Writes `value` as JSON (2-space indent, trailing newline) to `target` atomically. */
+export function writeJsonAtomic(target: string, value: unknown): void {
+  writeAtomic(target, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Copies `source` to `target` atomically (the copy fsynced, as every output is). */
+export function copyAtomic(source: string, target: string): void {
+  writeAtomic(target, readFileSync(source));
+}
+
+/** The temporary name a folder is built under, beside `out`: `.NAME.PID.tmp`. */
+export function tempFolderFor(out: string): string {
+  return join(dirname(resolve(out)), `.${basename(out)}.${process.pid}.tmp`);
+}
+
+/**
+ * Builds the folder `out` whole: `fill` writes into a fresh temporary folder beside it, which is then fsynced and
+ * renamed over `out` (an existing `out` is removed first), and the parent folder fsynced. On any error the
+ * temporary folder is removed and `out` is left as it was.
+ */
+export function writeFolderAtomic<T>(out: string, fill: (tmp: string) => T): T {
+  const tmp = tempFolderFor(out);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  let result: T;
+  try {
+    result = fill(tmp);
+    syncDir(tmp);
+    if (existsSync(out)) rmSync(out, { recursive: true, force: true });
+    renameSync(tmp, out);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  syncDir(dirname(resolve(out)));
+  return result;
 }
