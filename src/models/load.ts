@@ -232,7 +232,13 @@ export async function loadModel(folder: string, opts: LoadOptions): Promise<Load
       const k = key(src);
       let stored = cache.get(k);
       if (!stored) {
-        stored = readStored(backend, ckpt, entry, where, quantizedFormats(ckpt, entry.file));
+        stored = readStored(
+          backend,
+          ckpt,
+          entry,
+          where,
+          quantizedFormats(ckpt.files.find((x) => x.path === entry.file)?.metadata ?? {}, entry.file),
+        );
         cache.set(k, stored);
       }
       const part = sliceRows(stored, src, p, name, where);
@@ -263,9 +269,11 @@ function key(src: TensorSource): string {
 }
 
 /** The {tensor: "q8_0" | "q4_0"} map of a file written by `imp quantize` (empty for other files). */
-function quantizedFormats(ckpt: Checkpoint, file: string): Record<string, string> {
-  const f = ckpt.files.find((x) => x.path === file);
-  const raw = f?.metadata[QUANT_METADATA_KEY];
+export function quantizedFormats(
+  metadata: Readonly<Record<string, string>>,
+  file: string,
+): Record<string, string> {
+  const raw = metadata[QUANT_METADATA_KEY];
   if (!raw) return {};
   try {
     return JSON.parse(raw) as Record<string, string>;
