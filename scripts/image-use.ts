@@ -14,10 +14,10 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/registry.js";
 import { ProgressBar } from "../src/eval/progress.js";
+import { imageSpecFor } from "../src/io/image/image-spec.js";
 import { templateForModelType } from "../src/io/template/index.js";
 import { Tokenizer } from "../src/io/tokenizer/index.js";
 import { loadModel } from "../src/models/load.js";
-import { imageSpecFor } from "../src/runtime/pipeline.js";
 import { RECORD_CATEGORIES } from "../src/synth/records.js";
 import { tidy } from "../src/tensor/scope.js";
 import { fromF32 } from "../src/tensor/tensor.js";
@@ -51,7 +51,7 @@ const { model, config, visionFolder } = await loadModel(values.model, { backend,
 const vision = config.vision;
 if (!vision) throw new Error(`${values.model}: the model has no vision tower`);
 const tokenizer = await Tokenizer.fromFolder(values.model);
-const imageSpec = await imageSpecFor(model, values.model, visionFolder);
+const imageSpec = await imageSpecFor(model.config, values.model, visionFolder);
 const chat = templateForModelType(config.modelType);
 const shape = [3, vision.imageSize, vision.imageSize];
 

@@ -10,20 +10,12 @@
  * It composes the pieces of the design's data flow: decode + preprocess the image, render the conversation
  * template, tokenize with the image placeholder, generate, detokenize as a stream with stop strings.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import type { BackendName } from "../backend/registry.js";
 import { createBackend } from "../backend/registry.js";
 import type { ImageProcessorSpec, RgbImage } from "../io/image/index.js";
-import {
-  decodeImage,
-  padColorFromMean,
-  preprocessForTower,
-  readClipPreprocessorConfig,
-  siglipSpec,
-} from "../io/image/index.js";
+import { decodeImage, imageSpecFor, preprocessForTower } from "../io/image/index.js";
 import type { ChatMessage, ConversationTemplate } from "../io/template/index.js";
 import { templateForModelType } from "../io/template/index.js";
 import { createStreamDecoder, Tokenizer } from "../io/tokenizer/index.js";
@@ -142,7 +134,7 @@ export class ImpPipeline {
     });
     const tokenizer = await Tokenizer.fromFolder(folder);
     const template = templateForModelType(loaded.config.modelType);
-    const spec = await imageSpecFor(loaded.model, folder, loaded.visionFolder);
+    const spec = await imageSpecFor(loaded.model.config, folder, loaded.visionFolder);
     return new ImpPipeline(
       loaded.model,
       tokenizer,
@@ -280,37 +272,4 @@ export class ImpPipeline {
     this.model.dispose();
     this.model.backend.dispose();
   }
-}
-
-/** The image processor a model's config implies (Imp: SigLIP's; LLaVA-1.5: its CLIP folder's). */
-export async function imageSpecFor(
-  model: MultimodalModel,
-  folder: string,
-  visionFolder: string | null,
-): Promise<ImageProcessorSpec | null> {
-  const v = model.config.vision;
-  if (!v) return null;
-  const aspect = model.config.imageAspectRatio === "pad" ? "pad" : "square";
-  if (v.kind === "clip") {
-    const dir = [visionFolder, folder].find((d) => d && existsSync(join(d, "preprocessor_config.json")));
-    if (!dir)
-      throw new UsageError(`no preprocessor_config.json for the CLIP tower in ${visionFolder ?? folder}`);
-    return readClipPreprocessorConfig(join(dir, "preprocessor_config.json"), aspect);
-  }
-  const spec = siglipSpec(v.imageSize, aspect);
-  const file = join(folder, "preprocessor_config.json");
-  if (existsSync(file)) {
-    // A SigLIP processor config may set its own mean/std (the Imp releases use 0.5).
-    const pc = JSON.parse(readFileSync(file, "utf8")) as { image_mean?: number[]; image_std?: number[] };
-    if (pc.image_mean?.length === 3 && pc.image_std?.length === 3) {
-      const mean = pc.image_mean as unknown as readonly [number, number, number];
-      return {
-        ...spec,
-        mean,
-        std: pc.image_std as unknown as readonly [number, number, number],
-        padColor: padColorFromMean(mean),
-      };
-    }
-  }
-  return spec;
 }

@@ -14,11 +14,11 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { createBackend } from "../backend/registry.js";
+import { imageSpecFor } from "../io/image/image-spec.js";
 import { templateForModelType } from "../io/template/index.js";
 import { Tokenizer } from "../io/tokenizer/index.js";
 import { loadModel } from "../models/load.js";
 import type { MultimodalModel } from "../models/multimodal.js";
-import { imageSpecFor } from "../runtime/pipeline.js";
 import { writeAtomic, writeJsonAtomic } from "../util/atomic-file.js";
 import { FormatError, UsageError } from "../util/errors.js";
 import { Rng } from "../util/random.js";
@@ -143,7 +143,7 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
     const encoder = new Encoder({
       tokenizer,
       template,
-      imageSpec: await imageSpecFor(model, recipe.base, loaded.visionFolder),
+      imageSpec: await imageSpecFor(model.config, recipe.base, loaded.visionFolder),
       imageTokens: model.imageTokens,
       imagePlacement: loaded.config.imagePlacement,
       maxLength,

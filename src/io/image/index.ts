@@ -11,6 +11,7 @@ export { centerCrop } from "./crop.js";
 export { DEFAULT_MAX_PIXELS, type DecodeImageOptions, decodeImage } from "./decode.js";
 export { expandToSquare, padColorFromMean } from "./expand.js";
 export { detectFormat, type ImageFormat, type ImageHeader, readImageHeader } from "./header.js";
+export { type ImageConfig, imageSpecFor } from "./image-spec.js";
 export { type NormalizeOptions, toPixelValues } from "./normalize.js";
 export {
   type AspectMode,
