@@ -3,22 +3,15 @@
  * registers itself here. Errors a user can cause (ImpError) print their message and exit 1; the stack is
  * printed only with --debug.
  */
-import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { ImpError } from "../util/errors.js";
+import { packageVersion } from "../util/package-version.js";
 
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [];
 
 /** Registers a subcommand module, loaded lazily so `imp --help` stays fast. */
 export function addCommandModule(load: () => Promise<{ register(program: Command): void }>): void {
   commandModules.push(load);
-}
-
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
 }
 
 export async function buildProgram(): Promise<Command> {

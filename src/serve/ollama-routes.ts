@@ -5,10 +5,10 @@
  * are in nanoseconds; errors are `{error: "message"}`.
  */
 import type { Hono } from "hono";
-import { packageVersion } from "../cli/program.js";
 import type { Turn } from "../runtime/engine/conversation.js";
 import { checkText } from "../runtime/engine/conversation.js";
 import { AbortError } from "../runtime/generate.js";
+import { packageVersion } from "../util/package-version.js";
 import type { ChatRequest, ImageRef, PreparedJob } from "./chat-request.js";
 import { prepareJob } from "./chat-request.js";
 import type { ServeContext, ServeEnv } from "./context.js";

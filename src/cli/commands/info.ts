@@ -1,6 +1,6 @@
 /** `imp info`: what this installation has (version, backends, threads, SIMD features). */
 import type { Command } from "commander";
-import { packageVersion } from "../program.js";
+import { packageVersion } from "../../util/package-version.js";
 
 export function register(program: Command): void {
   program
