@@ -7,12 +7,11 @@
 import type { Hono } from "hono";
 import type { Turn } from "../runtime/engine/conversation.js";
 import { checkText } from "../runtime/engine/conversation.js";
-import { AbortError } from "../runtime/generate.js";
 import { packageVersion } from "../util/package-version.js";
 import type { ChatRequest, ImageRef, PreparedJob } from "./chat-request.js";
 import { prepareJob } from "./chat-request.js";
 import type { ServeContext, ServeEnv } from "./context.js";
-import { invalid, mapError, toOllamaBody } from "./errors.js";
+import { invalid, toOllamaBody } from "./errors.js";
 import type { JsonObject } from "./fields.js";
 import {
   isObject,
@@ -26,6 +25,7 @@ import {
 } from "./fields.js";
 import { decodeBase64 } from "./image-source.js";
 import type { RunOutcome } from "./scheduler.js";
+import { streamRun } from "./stream.js";
 
 export function ollamaRoutes(app: Hono<ServeEnv>, ctx: ServeContext): void {
   app.get("/api/version", (c) => c.json({ version: packageVersion() }));
@@ -87,57 +87,14 @@ export function ollamaRoutes(app: Hono<ServeEnv>, ctx: ServeContext): void {
       return c.json(final(out, text));
     }
 
-    const enc = new TextEncoder();
-    let done!: () => void;
-    c.set(
-      "streamDone",
-      new Promise<void>((r) => {
-        done = r;
-      }),
-    );
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        let open = true;
-        const line = (obj: unknown) => {
-          if (!open) return;
-          try {
-            controller.enqueue(enc.encode(`${JSON.stringify(obj)}\n`));
-          } catch {
-            open = false;
-          }
-        };
-        run
-          .start((text) =>
-            line({
-              model,
-              created_at: createdAt(),
-              message: { role: "assistant", content: text },
-              done: false,
-            }),
-          )
-          .then((out) => line(final(out, "")))
-          .catch((err: unknown) => {
-            if (err instanceof AbortError) return;
-            const mapped = mapError(err);
-            if (mapped.internal)
-              ctx.log(`imp serve: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-            line(toOllamaBody(mapped));
-          })
-          .finally(() => {
-            if (open) {
-              open = false;
-              try {
-                controller.close();
-              } catch {}
-            }
-            done();
-          });
-      },
-      cancel() {
-        run.cancel();
-      },
+    const line = (obj: unknown) => `${JSON.stringify(obj)}\n`;
+    return streamRun(c, run, ctx, {
+      headers: { "content-type": "application/x-ndjson" },
+      text: (text) =>
+        line({ model, created_at: createdAt(), message: { role: "assistant", content: text }, done: false }),
+      end: (out) => line(final(out, "")),
+      error: (mapped) => line(toOllamaBody(mapped)),
     });
-    return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
   });
 }
 

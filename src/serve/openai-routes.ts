@@ -6,14 +6,13 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Context, Hono } from "hono";
-import { AbortError } from "../runtime/generate.js";
 import type { ChatRequest, PreparedJob } from "./chat-request.js";
 import { prepareJob } from "./chat-request.js";
 import type { ServeContext, ServeEnv } from "./context.js";
-import { mapError } from "./errors.js";
 import { parseJsonBody } from "./fields.js";
 import { parseOpenAiChat } from "./openai-request.js";
 import type { RunOutcome, ScheduledRun } from "./scheduler.js";
+import { streamRun } from "./stream.js";
 
 export function openAiRoutes(app: Hono<ServeEnv>, ctx: ServeContext): void {
   app.get("/v1/models", (c) =>
@@ -78,79 +77,39 @@ function streamed(
   prepared: PreparedJob,
   ctx: ServeContext,
 ): Response {
-  const enc = new TextEncoder();
-  let done!: () => void;
-  c.set(
-    "streamDone",
-    new Promise<void>((r) => {
-      done = r;
-    }),
-  );
-  const chunk = (delta: Record<string, string>, finish: string | null) => ({
-    ...meta,
-    object: "chat.completion.chunk",
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-    ...(req.includeUsage ? { usage: null } : {}),
-  });
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      let open = true;
-      const write = (s: string) => {
-        if (!open) return;
-        try {
-          controller.enqueue(enc.encode(s));
-        } catch {
-          open = false;
-        }
-      };
-      const send = (obj: unknown) => write(`data: ${JSON.stringify(obj)}\n\n`);
-      // A comment line now and then keeps proxies from closing a stream that waits in the queue or a prefill.
-      const keepAlive = setInterval(() => write(": keep-alive\n\n"), 15_000);
-      send(chunk({ role: "assistant", content: "" }, null));
-      run
-        .start((text) => send(chunk({ content: text }, null)))
-        .then((out) => {
-          send(chunk({}, out.finishReason));
-          if (req.includeUsage)
-            send({
-              ...meta,
-              object: "chat.completion.chunk",
-              choices: [],
-              usage: usage(prepared, out),
-              timings: timings(out),
-            });
-          write("data: [DONE]\n\n");
-        })
-        .catch((err: unknown) => {
-          if (err instanceof AbortError) return; // the client is gone: nobody to tell
-          const mapped = mapError(err);
-          if (mapped.internal)
-            ctx.log(`imp serve: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-          // After the 200 and the first chunks, an error can only travel in the stream: the openai client
-          // raises an APIError for a data line holding `error`.
-          send(mapped.body);
-        })
-        .finally(() => {
-          clearInterval(keepAlive);
-          if (open) {
-            open = false;
-            try {
-              controller.close();
-            } catch {}
-          }
-          done();
-        });
-    },
-    cancel() {
-      run.cancel();
-    },
-  });
-  return new Response(body, {
+  const data = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
+  const chunk = (delta: Record<string, string>, finish: string | null) =>
+    data({
+      ...meta,
+      object: "chat.completion.chunk",
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(req.includeUsage ? { usage: null } : {}),
+    });
+  return streamRun(c, run, ctx, {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
       "x-accel-buffering": "no",
     },
+    opening: chunk({ role: "assistant", content: "" }, null),
+    text: (text) => chunk({ content: text }, null),
+    end: (out) =>
+      chunk({}, out.finishReason) +
+      (req.includeUsage
+        ? data({
+            ...meta,
+            object: "chat.completion.chunk",
+            choices: [],
+            usage: usage(prepared, out),
+            timings: timings(out),
+          })
+        : "") +
+      "data: [DONE]\n\n",
+    // After the 200 and the first chunks, an error can only travel in the stream: the openai client raises an
+    // APIError for a data line holding `error`.
+    error: (mapped) => data(mapped.body),
+    // A comment line now and then keeps proxies from closing a stream that waits in the queue or a prefill.
+    keepAlive: { frame: ": keep-alive\n\n", everyMs: 15_000 },
   });
 }
 
