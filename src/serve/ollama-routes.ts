@@ -8,7 +8,7 @@ import type { Hono } from "hono";
 import type { Turn } from "../runtime/engine/conversation.js";
 import { checkText } from "../runtime/engine/conversation.js";
 import { packageVersion } from "../util/package-version.js";
-import type { ChatRequest, ImageRef, PreparedJob } from "./chat-request.js";
+import type { ChatRequest, PreparedJob } from "./chat-request.js";
 import { prepareJob } from "./chat-request.js";
 import type { ServeContext, ServeEnv } from "./context.js";
 import { invalid, toOllamaBody } from "./errors.js";
@@ -24,6 +24,7 @@ import {
   unsupportedUnless,
 } from "./fields.js";
 import { decodeBase64 } from "./image-source.js";
+import { parseMessages } from "./messages.js";
 import type { RunOutcome } from "./scheduler.js";
 import { streamRun } from "./stream.js";
 
@@ -135,20 +136,12 @@ export function parseOllamaChat(body: JsonObject, maxMessages: number): ChatRequ
     seed: optNumber(o.seed, "options.seed", { integer: true }),
   };
 
-  const v = body.messages;
-  if (v === undefined || v === null) throw invalid("messages", "required: the conversation, an array");
-  if (!Array.isArray(v)) throw invalid("messages", `expected an array, got ${typeName(v)}`);
-  if (v.length > maxMessages) throw invalid("messages", `at most ${maxMessages} messages, got ${v.length}`);
-  const images: ImageRef[] = [];
-  const turns = v.map((m, i): Turn => {
-    const f = `messages[${i}]`;
-    if (!isObject(m)) throw invalid(f, `expected a message object, got ${typeName(m)}`);
-    if (typeof m.role !== "string") throw invalid(`${f}.role`, `expected a string, got ${typeName(m.role)}`);
-    const role = ROLES[m.role];
-    if (!role) throw invalid(`${f}.role`, `unknown role "${m.role}"; expected system, user or assistant`);
-    const text = checkText(optString(m.content, `${f}.content`) ?? "", `${f}.content`);
-    let hasImage = false;
-    if (m.images !== undefined && m.images !== null) {
+  const { turns, images } = parseMessages(body.messages, maxMessages, {
+    roles: ROLES,
+    nonEmpty: false,
+    content: (m, f, role, images) => {
+      const text = checkText(optString(m.content, `${f}.content`) ?? "", `${f}.content`);
+      if (m.images === undefined || m.images === null) return text;
       if (!Array.isArray(m.images))
         throw invalid(`${f}.images`, `expected an array of base64 strings, got ${typeName(m.images)}`);
       if (m.images.length > 0 && role !== "user")
@@ -159,10 +152,9 @@ export function parseOllamaChat(body: JsonObject, maxMessages: number): ChatRequ
         // Ollama takes raw base64; a data: URL prefix is tolerated.
         const data = img.startsWith("data:") ? img.slice(img.indexOf(",") + 1) : img;
         images.push({ field, bytes: async (opts) => decodeBase64(data, field, opts.limits.maxImageBytes) });
-        hasImage = true;
       });
-    }
-    return { role, text, field: `${f}.role`, hasImage };
+      return text;
+    },
   });
   return {
     model,

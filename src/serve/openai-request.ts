@@ -20,6 +20,7 @@ import {
   unsupportedUnless,
 } from "./fields.js";
 import { imageUrlBytes } from "./image-source.js";
+import { parseMessages } from "./messages.js";
 
 const ROLES: Record<string, Turn["role"]> = {
   system: "system",
@@ -80,7 +81,11 @@ export function parseOpenAiChat(body: JsonObject, maxMessages: number): ChatRequ
     }),
     seed,
   };
-  const { turns, images } = parseMessages(body.messages, maxMessages);
+  const { turns, images } = parseMessages(body.messages, maxMessages, {
+    roles: ROLES,
+    nonEmpty: true,
+    content: (m, f, role, images) => parseContent(m.content, `${f}.content`, role, images),
+  });
   return {
     model,
     turns,
@@ -91,32 +96,6 @@ export function parseOpenAiChat(body: JsonObject, maxMessages: number): ChatRequ
     stream,
     includeUsage,
   };
-}
-
-function parseMessages(v: unknown, maxMessages: number): { turns: Turn[]; images: ImageRef[] } {
-  if (v === undefined || v === null)
-    throw invalid("messages", "required: the conversation, a non-empty array");
-  if (!Array.isArray(v)) throw invalid("messages", `expected an array, got ${typeName(v)}`);
-  if (v.length === 0) throw invalid("messages", "the conversation is empty");
-  if (v.length > maxMessages) throw invalid("messages", `at most ${maxMessages} messages, got ${v.length}`);
-  const images: ImageRef[] = [];
-  const turns = v.map((m, i): Turn => {
-    const f = `messages[${i}]`;
-    if (!isObject(m)) throw invalid(f, `expected a message object, got ${typeName(m)}`);
-    if (typeof m.role !== "string") throw invalid(`${f}.role`, `expected a string, got ${typeName(m.role)}`);
-    const role = ROLES[m.role];
-    if (!role)
-      throw invalid(
-        `${f}.role`,
-        m.role === "tool" || m.role === "function"
-          ? `role "${m.role}" is not supported (no tool calls)`
-          : `unknown role "${m.role}"; expected system, developer, user or assistant`,
-      );
-    const before = images.length;
-    const text = parseContent(m.content, `${f}.content`, role, images);
-    return { role, text, field: `${f}.role`, hasImage: images.length > before };
-  });
-  return { turns, images };
 }
 
 /** A message's content: a string, or parts (`text`; `image_url` in user messages only). */
