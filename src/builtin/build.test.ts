@@ -76,6 +76,7 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   assert.equal(s2.connector_init, join(tmp, "work", "look"));
   const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as Record<string, unknown>;
   assert.equal(cfg.model_type, "imp_qwen2");
+  assert.equal(cfg.mm_image_placement, "after_text");
   const ck = Checkpoint.open(out);
   assert.ok(ck.has("model.vision_tower.vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight"));
   assert.ok(ck.has("model.mm_projector.2.weight"));
@@ -85,6 +86,7 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   const images = join(tmp, "work", "world", "images", "train");
   const image = join(images, readdirSync(images)[0]!);
   const r = await imp.generate({ image, prompt: "What color is the shape?", maxNewTokens: 4 });
+  assert.match(imp.promptIds({ prompt: "What color is the shape?" }, true).text, /shape\?\n<image>/);
   assert.ok(r.tokens.length >= 1);
   assert.equal(r.stats.imageTokens, (SHORT_PLAN.model.imageSize / SHORT_PLAN.model.patch) ** 2);
   imp.model.dispose();

@@ -3,6 +3,7 @@
  * rates. `FULL_PLAN` makes the committed model (`npm run train:tiny`); `SHORT_PLAN` is the few-step version the
  * test suite runs to prove the path works (./build.ts runs a plan).
  */
+import type { ImagePlacement } from "../io/template/index.js";
 import type { RecordCategory } from "../synth/records.js";
 import type { ShapeLayout } from "../synth/scene.js";
 import type { ImagePooling } from "../train/siglip/towers.js";
@@ -35,6 +36,13 @@ export interface BuiltinPlan {
     kvHeads: number;
     intermediate: number;
     maxPositions: number;
+    /**
+     * Where the image goes in the prompt, written into config.json (`mm_image_placement`) before the first stage,
+     * so the trainer and every front end build the prompt that way: "before_text" as the official checkpoints
+     * (the committed model), "after_text" for the question first (docs/builtin-model.md, "The question before the
+     * image").
+     */
+    imagePlacement: ImagePlacement;
   };
   siglip: {
     steps: number;
@@ -102,6 +110,7 @@ export const FULL_PLAN: BuiltinPlan = {
     kvHeads: 2,
     intermediate: 768,
     maxPositions: 512,
+    imagePlacement: "before_text",
   },
   // A bag-of-words text tower (0 layers): caption retrieval then hinges on the image side, which is the part kept.
   siglip: { steps: 2200, batch: 32, lr: 5e-4, embedDim: 128, textLayers: 0, pooling: "max", patchLoss: 0 },
@@ -145,6 +154,8 @@ export const SHORT_PLAN: BuiltinPlan = {
     heads: 1,
     kvHeads: 1,
     intermediate: 128,
+    // The question-first path end to end in the suite: config key, trainer prompts, answers.
+    imagePlacement: "after_text",
   },
   siglip: { ...FULL_PLAN.siglip, steps: 3, batch: 4, embedDim: 32, textLayers: 1, patchLoss: 1 },
   lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
