@@ -21,7 +21,7 @@ function crc32(bytes: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -31,7 +31,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function pngChunk(type: string, data: Uint8Array): Uint8Array {
+export function pngChunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, data.length);
@@ -56,31 +56,54 @@ export interface TestPng {
 
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
-/** A valid PNG (filter type 0 on every row, no interlacing). */
-export function encodeTestPng(p: TestPng): Uint8Array {
+/** A valid PNG (filter type 0 on every row; Adam7-interlaced when asked). */
+export function encodeTestPng(p: TestPng & { interlaced?: boolean }): Uint8Array {
   const ch = CHANNELS[p.colorType]!;
-  const rowBytes = Math.ceil((p.width * ch * p.depth) / 8);
-  const raw = new Uint8Array((rowBytes + 1) * p.height);
-  for (let y = 0; y < p.height; y++) {
-    const row = raw.subarray(y * (rowBytes + 1) + 1, (y + 1) * (rowBytes + 1));
-    for (let i = 0; i < p.width * ch; i++) {
-      const v = p.samples[y * p.width * ch + i]!;
-      if (p.depth === 16) {
-        row[i * 2] = v >> 8;
-        row[i * 2 + 1] = v & 255;
-      } else if (p.depth === 8) {
-        row[i] = v;
-      } else {
-        const bit = i * p.depth;
-        row[bit >> 3]! |= v << (8 - p.depth - (bit & 7));
-      }
+  // Each pass is a small image of the pixels it holds (the whole image when not interlaced).
+  const passes = p.interlaced
+    ? [
+        [0, 0, 8, 8],
+        [4, 0, 8, 8],
+        [0, 4, 4, 8],
+        [2, 0, 4, 4],
+        [0, 2, 2, 4],
+        [1, 0, 2, 2],
+        [0, 1, 1, 2],
+      ]
+    : [[0, 0, 1, 1]];
+  const rows: Uint8Array[] = [];
+  for (const [x0, y0, dx, dy] of passes as [number, number, number, number][]) {
+    const xs: number[] = [];
+    for (let x = x0; x < p.width; x += dx) xs.push(x);
+    if (xs.length === 0) continue;
+    const rowBytes = Math.ceil((xs.length * ch * p.depth) / 8);
+    for (let y = y0; y < p.height; y += dy) {
+      const line = new Uint8Array(rowBytes + 1);
+      const row = line.subarray(1);
+      xs.forEach((x, k) => {
+        for (let c = 0; c < ch; c++) {
+          const i = k * ch + c;
+          const v = p.samples[(y * p.width + x) * ch + c]!;
+          if (p.depth === 16) {
+            row[i * 2] = v >> 8;
+            row[i * 2 + 1] = v & 255;
+          } else if (p.depth === 8) {
+            row[i] = v;
+          } else {
+            const bit = i * p.depth;
+            row[bit >> 3]! |= v << (8 - p.depth - (bit & 7));
+          }
+        }
+      });
+      rows.push(line);
     }
   }
+  const raw = concat(rows);
   const ihdr = new Uint8Array(13);
   const dv = new DataView(ihdr.buffer);
   dv.setUint32(0, p.width);
   dv.setUint32(4, p.height);
-  ihdr.set([p.depth, p.colorType, 0, 0, 0], 8);
+  ihdr.set([p.depth, p.colorType, 0, 0, p.interlaced ? 1 : 0], 8);
   const parts = [Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), pngChunk("IHDR", ihdr)];
   if (p.plte) parts.push(pngChunk("PLTE", Uint8Array.from(p.plte)));
   if (p.trns) parts.push(pngChunk("tRNS", Uint8Array.from(p.trns)));

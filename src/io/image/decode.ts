@@ -20,6 +20,8 @@ export interface DecodeImageOptions {
   maxPixels?: number;
   /** The file name or URL, used in error messages. */
   source?: string;
+  /** Quote an unrecognised file's first bytes in the error (default true; a server turns it off). */
+  quoteBytes?: boolean;
 }
 
 /**
@@ -36,7 +38,7 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeImageOptions = 
   if (!(bytes instanceof Uint8Array))
     throw new UsageError(`${source}: decodeImage needs a Uint8Array of file bytes`);
 
-  const header = readImageHeader(bytes, source);
+  const header = readImageHeader(bytes, source, { quoteBytes: opts.quoteBytes });
   const { width, height, format } = header;
   const name = FORMAT_NAMES[format];
   if (width * height > maxPixels) {
@@ -63,6 +65,8 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeImageOptions = 
         break;
     }
   } catch (e) {
+    // A decoder's own refusal (a bomb, a limit) already says what is wrong.
+    if (e instanceof FormatError) throw new FormatError(`${source}: ${e.message}`, { cause: e });
     const detail = e instanceof Error ? e.message : String(e);
     throw new FormatError(`${source}: corrupt or truncated ${name} file (${detail})`, { cause: e });
   }

@@ -73,8 +73,16 @@ function truncatedSignature(b: Uint8Array): ImageFormat | null {
   return null;
 }
 
-/** Reads format and size; throws FormatError naming `source` for unknown, truncated or malformed headers. */
-export function readImageHeader(bytes: Uint8Array, source = "image"): ImageHeader {
+/**
+ * Reads format and size; throws FormatError naming `source` for unknown, truncated or malformed headers.
+ * `quoteBytes: false` keeps an unknown file's first bytes out of the message (a server reading a local file
+ * for a client must not show it the file's content).
+ */
+export function readImageHeader(
+  bytes: Uint8Array,
+  source = "image",
+  opts: { quoteBytes?: boolean } = {},
+): ImageHeader {
   const format = detectFormat(bytes);
   if (!format) {
     if (bytes.length === 0)
@@ -88,7 +96,8 @@ export function readImageHeader(bytes: Uint8Array, source = "image"): ImageHeade
     throw new FormatError(
       other
         ? `${source}: ${other} images are not supported (expected PNG, JPEG, WebP or GIF)`
-        : `${source}: not a PNG, JPEG, WebP or GIF image (the file starts with ${hex(bytes, 8)})`,
+        : `${source}: not a PNG, JPEG, WebP or GIF image` +
+            (opts.quoteBytes === false ? "" : ` (the file starts with ${hex(bytes, 8)})`),
     );
   }
   const fail = (what: string): never => {

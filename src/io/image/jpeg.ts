@@ -15,11 +15,14 @@
  * marker to read four components; one saying "no transform" is inserted when the file has none, which is the
  * meaning Pillow and libjpeg give such files.
  *
+ * Files of more than MAX_JPEG_SCANS scans are refused before decoding (a cheap way to make libjpeg busy).
+ *
  * Truncated files are refused, as Pillow refuses them ("image file is truncated"), where libjpeg alone would
  * fill the missing part with grey and only warn.
  */
 import decodeWasm, { init as initWasm } from "@jsquash/jpeg/decode.js";
 import { decode as decodeJpegJs } from "jpeg-js";
+import { FormatError } from "../../util/errors.js";
 import type { RgbImage } from "./rgb-image.js";
 import { type DecodedRgba, rgbaToRgb, WasmCodec } from "./wasm-codec.js";
 
@@ -39,12 +42,31 @@ function hasEndMarker(b: Uint8Array, scanStart: number): boolean {
   return false;
 }
 
+/**
+ * Scans a JPEG may have. Each scan of a progressive file makes libjpeg walk every block of the image again,
+ * so a small file of many near-empty scans costs seconds; encoders write about 10 (libjpeg's default
+ * progression) and libjpeg-turbo's own fuzzing stops at 500.
+ */
+export const MAX_JPEG_SCANS = 100;
+
+/** Start-of-scan markers from the first scan on (0xFF 0xDA cannot occur inside entropy-coded data). */
+function countScans(b: Uint8Array, scanStart: number): number {
+  let n = 0;
+  for (let i = scanStart; i + 1 < b.length; i++) if (b[i] === 0xff && b[i + 1] === 0xda) n++;
+  return n;
+}
+
 export async function decodeJpeg(
   bytes: Uint8Array,
   header: { width: number; height: number; components?: number; adobe?: boolean; scanStart?: number },
 ): Promise<RgbImage> {
   if (!hasEndMarker(bytes, header.scanStart ?? 2))
     throw new Error("the file ends before the end-of-image marker (truncated)");
+  const scans = countScans(bytes, header.scanStart ?? 2);
+  if (scans > MAX_JPEG_SCANS)
+    throw new FormatError(
+      `the JPEG has ${scans} scans, over the limit of ${MAX_JPEG_SCANS} (each one decodes the whole image again)`,
+    );
   const components = header.components ?? 3;
   if (components === 4) return decodeCmyk(bytes, header);
   if (components !== 1 && components !== 3)

@@ -9,13 +9,16 @@
  * - palette ("P", any depth): each index through the PLTE colours; an index past the palette gives black
  *   (Pillow's palette entries start zeroed);
  * - tRNS transparency, gamma and colour profiles are ignored for RGB, as Pillow ignores them;
- * - APNG: the default image (IDAT), which is what Pillow shows as the first frame.
+ * - APNG: the default image (IDAT), which is what Pillow shows as the first frame; other frames are never
+ *   inflated.
  */
 import { decode as decodeFastPng } from "fast-png";
+import { boundedPng } from "./png-bounds.js";
 import type { RgbImage } from "./rgb-image.js";
 
 export function decodePng(bytes: Uint8Array): RgbImage {
-  const png = decodeFastPng(bytes, { checkCrc: true });
+  // Bombs are refused and metadata dropped first (png-bounds.ts), which also checked every CRC.
+  const png = decodeFastPng(boundedPng(bytes));
   const { width, height, depth, channels } = png;
   const n = width * height;
   const out = new Uint8Array(n * 3);

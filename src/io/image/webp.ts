@@ -6,8 +6,11 @@
  * - Animations: the first frame is placed on a canvas of transparent black at its offset, with no blending
  *   (libwebp's animation decoder starts from a zeroed canvas and the first frame is a key frame), so the
  *   area the frame does not cover is black. The frame's own chunks are wrapped in a still WebP to decode.
+ * - Before libwebp runs, the bitstream's own size must match the canvas (still) or the frame's rectangle
+ *   (animation), so a small container cannot smuggle in a huge image.
  */
 import decodeWasm, { init as initWasm } from "@jsquash/webp/decode.js";
+import { FormatError } from "../../util/errors.js";
 import type { RgbImage } from "./rgb-image.js";
 import { type DecodedRgba, rgbaToRgb, WasmCodec } from "./wasm-codec.js";
 
@@ -71,6 +74,38 @@ function stillWebp(frameChunks: Chunk[], width: number, height: number): Uint8Ar
   return out;
 }
 
+/** The size a VP8 or VP8L bitstream declares (what libwebp allocates for), or null for another chunk. */
+function bitstreamSize(c: Chunk): { width: number; height: number } | null {
+  const b = c.payload;
+  if (c.tag === "VP8 ") {
+    if (b.length < 10 || b[3] !== 0x9d || b[4] !== 0x01 || b[5] !== 0x2a)
+      throw new Error("bad VP8 start code");
+    return { width: (b[6]! | (b[7]! << 8)) & 0x3fff, height: (b[8]! | (b[9]! << 8)) & 0x3fff };
+  }
+  if (c.tag === "VP8L") {
+    if (b.length < 5 || b[0] !== 0x2f) throw new Error("bad VP8L signature");
+    const bits = (b[1]! | (b[2]! << 8) | (b[3]! << 16) | (b[4]! << 24)) >>> 0;
+    return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
+  }
+  return null;
+}
+
+/**
+ * Refuses image data whose bitstream declares another size than its container (the VP8X canvas, or an
+ * animation frame's rectangle) before libwebp allocates for it: the container's size is what the pixel limit
+ * was checked against.
+ */
+function checkBitstream(list: Chunk[], width: number, height: number, what: string): void {
+  const image = list.find((c) => c.tag === "VP8 " || c.tag === "VP8L");
+  if (!image) throw new Error(`${what} has no image data (VP8 or VP8L chunk)`);
+  const size = bitstreamSize(image)!;
+  if (size.width !== width || size.height !== height)
+    throw new FormatError(
+      `the WebP's ${what} is ${width}×${height} but its image data declares ` +
+        `${size.width}×${size.height}; refused before decoding`,
+    );
+}
+
 async function decodeStill(bytes: Uint8Array): Promise<RgbImage> {
   const { image } = await codec.run(bytes);
   return rgbaToRgb(image);
@@ -80,27 +115,34 @@ export async function decodeWebp(
   bytes: Uint8Array,
   header: { width: number; height: number; animated?: boolean },
 ): Promise<RgbImage> {
-  if (!header.animated) return decodeStill(bytes);
   const riffEnd = 8 + new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
-  const frame = chunks(bytes, 12, riffEnd).find((c) => c.tag === "ANMF");
+  const top = chunks(bytes, 12, riffEnd);
+  if (!header.animated) {
+    // A plain VP8 or VP8L file's size was read from its bitstream; a VP8X one's from the canvas.
+    if (top[0]?.tag === "VP8X") checkBitstream(top, header.width, header.height, "canvas");
+    return decodeStill(bytes);
+  }
+  const frame = top.find((c) => c.tag === "ANMF");
   if (!frame) throw new Error("animated WebP without any frame (ANMF chunk)");
   const f = frame.payload;
   if (f.length < 16) throw new Error("the first ANMF chunk is too short");
   const left = 2 * u24(f, 0);
-  const top = 2 * u24(f, 3);
+  const y0 = 2 * u24(f, 3);
   const fw = u24(f, 6) + 1;
   const fh = u24(f, 9) + 1;
   const { width: W, height: H } = header;
   // libwebp refuses a frame that does not fit the canvas, and so does Pillow.
-  if (left + fw > W || top + fh > H) {
-    throw new Error(`the first frame (${fw}×${fh} at ${left},${top}) does not fit the ${W}×${H} canvas`);
+  if (left + fw > W || y0 + fh > H) {
+    throw new Error(`the first frame (${fw}×${fh} at ${left},${y0}) does not fit the ${W}×${H} canvas`);
   }
-  const sub = await decodeStill(stillWebp(chunks(f, 16, f.length), fw, fh));
+  const frameChunks = chunks(f, 16, f.length);
+  checkBitstream(frameChunks, fw, fh, "first frame");
+  const sub = await decodeStill(stillWebp(frameChunks, fw, fh));
   if (sub.width !== fw || sub.height !== fh) {
     throw new Error(`first frame decodes to ${sub.width}×${sub.height}, its header says ${fw}×${fh}`);
   }
   const out = new Uint8Array(W * H * 3); // transparent black → RGB (0, 0, 0)
   for (let y = 0; y < fh; y++)
-    out.set(sub.data.subarray(y * fw * 3, (y + 1) * fw * 3), ((top + y) * W + left) * 3);
+    out.set(sub.data.subarray(y * fw * 3, (y + 1) * fw * 3), ((y0 + y) * W + left) * 3);
   return { width: W, height: H, data: out };
 }
