@@ -30,7 +30,7 @@ function post(
 ): Promise<Response> {
   return Promise.resolve(
     app.fetch(
-      new Request(`http://imp${path}`, {
+      new Request(`http://localhost${path}`, {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },
         body: typeof body === "string" ? body : JSON.stringify(body),
@@ -185,7 +185,7 @@ describe("answers", () => {
       unknown
     >;
     assert.equal(load.done_reason, "load");
-    const tags = (await (await app.fetch(new Request("http://imp/api/tags"))).json()) as {
+    const tags = (await (await app.fetch(new Request("http://localhost/api/tags"))).json()) as {
       models: Array<{ name: string }>;
     };
     assert.equal(tags.models[0]!.name, "fake-model");
@@ -424,8 +424,9 @@ describe("bad input: a 4xx in OpenAI's shape naming the field", () => {
       },
     });
     const res = await limited.fetch(
-      new Request("http://imp/v1/chat/completions", {
+      new Request("http://localhost/v1/chat/completions", {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: chunked,
         duplex: "half",
       } as RequestInit),
@@ -458,8 +459,8 @@ describe("bad input: a 4xx in OpenAI's shape naming the field", () => {
   });
 
   test("unknown routes are 404s in the same shape", async () => {
-    await expectError(await app.fetch(new Request("http://imp/v2/nothing")), 404, null, /no route/);
-    await expectError(await app.fetch(new Request("http://imp/../../etc/passwd")), 404, null);
+    await expectError(await app.fetch(new Request("http://localhost/v2/nothing")), 404, null, /no route/);
+    await expectError(await app.fetch(new Request("http://localhost/../../etc/passwd")), 404, null);
   });
 });
 
@@ -471,42 +472,42 @@ describe("API key", () => {
     await expectError(await chat(app, user("a"), { authorization: "Bearer wrong" }), 401, null);
     await expectError(await chat(app, user("a"), { authorization: "s3cret" }), 401, null);
     assert.equal((await chat(app, user("a"), { authorization: "Bearer s3cret" })).status, 200);
-    assert.equal((await app.fetch(new Request("http://imp/v1/models"))).status, 401);
-    assert.equal((await app.fetch(new Request("http://imp/metrics"))).status, 401);
+    assert.equal((await app.fetch(new Request("http://localhost/v1/models"))).status, 401);
+    assert.equal((await app.fetch(new Request("http://localhost/metrics"))).status, 401);
     const ollama = await post(app, "/api/chat", { messages: [] });
     assert.equal(ollama.status, 401);
     assert.match(((await ollama.json()) as { error: string }).error, /API key/);
-    assert.equal((await app.fetch(new Request("http://imp/health"))).status, 200);
-    assert.equal((await app.fetch(new Request("http://imp/"))).status, 200);
+    assert.equal((await app.fetch(new Request("http://localhost/health"))).status, 200);
+    assert.equal((await app.fetch(new Request("http://localhost/"))).status, 200);
   });
 });
 
 describe("health, models, metrics, page", () => {
   test("/health and /v1/models", async () => {
     const { app } = setup();
-    const health = (await (await app.fetch(new Request("http://imp/health"))).json()) as Record<
+    const health = (await (await app.fetch(new Request("http://localhost/health"))).json()) as Record<
       string,
       unknown
     >;
     assert.equal(health.status, "ok");
     assert.deepEqual(health.queue, { active: 0, waiting: 0, maxWaiting: 16, slots: 1 });
-    const models = (await (await app.fetch(new Request("http://imp/v1/models"))).json()) as {
+    const models = (await (await app.fetch(new Request("http://localhost/v1/models"))).json()) as {
       data: Array<{ id: string; object: string }>;
     };
     assert.deepEqual(
       models.data.map((m) => [m.id, m.object]),
       [["fake-model", "model"]],
     );
-    assert.equal((await app.fetch(new Request("http://imp/v1/models/fake-model"))).status, 200);
-    assert.equal((await app.fetch(new Request("http://imp/v1/models/gpt-4"))).status, 404);
+    assert.equal((await app.fetch(new Request("http://localhost/v1/models/fake-model"))).status, 200);
+    assert.equal((await app.fetch(new Request("http://localhost/v1/models/gpt-4"))).status, 404);
   });
 
   test("/metrics counts requests by route and status, tokens, and the queue", async () => {
     const { app } = setup();
     await (await chat(app, { ...user("a b c"), max_tokens: 4 })).json();
     await (await chat(app, { messages: 1 })).json();
-    await (await app.fetch(new Request("http://imp/no/such/path/123"))).text();
-    const text = await (await app.fetch(new Request("http://imp/metrics"))).text();
+    await (await app.fetch(new Request("http://localhost/no/such/path/123"))).text();
+    const text = await (await app.fetch(new Request("http://localhost/metrics"))).text();
     assert.match(
       text,
       /imp_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="200"\} 1/,
@@ -524,7 +525,7 @@ describe("health, models, metrics, page", () => {
 
   test("the page and its assets, with a same-origin-only CSP", async () => {
     const { app } = setup();
-    const page = await app.fetch(new Request("http://imp/"));
+    const page = await app.fetch(new Request("http://localhost/"));
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type") ?? "", /text\/html/);
     assert.match(page.headers.get("content-security-policy") ?? "", /default-src 'self'/);
@@ -533,9 +534,9 @@ describe("health, models, metrics, page", () => {
     // No external resources: every src/href is a local path.
     for (const [, url] of html.matchAll(/(?:src|href)="([^"]+)"/g)) assert.ok(url!.startsWith("/"), url);
     for (const f of ["/app.js", "/sse.js", "/style.css"])
-      assert.equal((await app.fetch(new Request(`http://imp${f}`))).status, 200, f);
+      assert.equal((await app.fetch(new Request(`http://localhost${f}`))).status, 200, f);
     const { app: noWeb } = setup({ web: false });
-    assert.equal((await noWeb.fetch(new Request("http://imp/"))).status, 404);
+    assert.equal((await noWeb.fetch(new Request("http://localhost/"))).status, 404);
   });
 });
 
@@ -548,9 +549,11 @@ describe("the model's files for the in-tab engine", () => {
       // Hugging Face cache snapshots link their files: a link is served as its target.
       symlinkSync(join(folder, "blob"), join(folder, "model.safetensors"));
       writeFileSync(join(folder, "notes.txt"), "private");
+      // A dangling link with a loader's name is left out of the list, not a 500.
+      symlinkSync(join(folder, "gone"), join(folder, "tokenizer.json"));
       const { app } = setup({ inTab: { folder, dtype: "q4" } });
       const get = (path: string, headers: Record<string, string> = {}) =>
-        Promise.resolve(app.fetch(new Request(`http://imp${path}`, { headers })));
+        Promise.resolve(app.fetch(new Request(`http://localhost${path}`, { headers })));
       const list = await get("/model/files");
       assert.equal(list.status, 200);
       assert.deepEqual(await list.json(), {
@@ -565,16 +568,162 @@ describe("the model's files for the in-tab engine", () => {
       assert.equal(weights.headers.get("content-length"), "5");
       assert.equal(weights.headers.get("cross-origin-resource-policy"), "same-origin");
       assert.deepEqual([...new Uint8Array(await weights.arrayBuffer())], [1, 2, 3, 4, 5]);
-      for (const name of ["notes.txt", "blob", "missing.safetensors", "..%2Fconfig.json"])
+      for (const name of ["notes.txt", "blob", "missing.safetensors", "tokenizer.json", "..%2Fconfig.json"])
         assert.equal((await get(`/model/${name}`)).status, 404, name);
 
       const { app: keyed } = setup({ inTab: { folder }, apiKey: "k" });
       const getKeyed = (headers: Record<string, string>) =>
-        Promise.resolve(keyed.fetch(new Request("http://imp/model/config.json", { headers })));
+        Promise.resolve(keyed.fetch(new Request("http://localhost/model/config.json", { headers })));
       assert.equal((await getKeyed({})).status, 401);
       assert.equal((await getKeyed({ authorization: "Bearer k" })).status, 200);
     } finally {
       rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("same origin only", () => {
+  const send = (
+    app: App,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+    base = "http://localhost",
+  ) => Promise.resolve(app.fetch(new Request(`${base}${path}`, { method, headers, body })));
+  const answer = JSON.stringify({ model: "m", ...user("hi") });
+
+  test("POST bodies must be application/json: text/plain and forms are a 415 (on both APIs)", async () => {
+    const { app, engine } = setup();
+    for (const type of [
+      "text/plain;charset=UTF-8",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data",
+    ]) {
+      const res = await send(app, "POST", "/v1/chat/completions", { "content-type": type }, answer);
+      const err = await expectError(res, 415, null, /Content-Type: application\/json/);
+      assert.equal(err.code, "unsupported_media_type");
+      const ollama = await send(app, "POST", "/api/chat", { "content-type": type }, answer);
+      assert.equal(ollama.status, 415);
+      assert.match(((await ollama.json()) as { error: string }).error, /application\/json/);
+    }
+    // A byte body carries no type at all.
+    const untyped = await app.fetch(
+      new Request("http://localhost/v1/chat/completions", {
+        method: "POST",
+        body: new TextEncoder().encode(answer),
+      }),
+    );
+    await expectError(untyped, 415, null, /got none/);
+    assert.equal(engine.runs.length, 0);
+    const ok = await send(
+      app,
+      "POST",
+      "/v1/chat/completions",
+      { "content-type": "application/json; charset=utf-8" },
+      answer,
+    );
+    assert.equal(ok.status, 200);
+  });
+
+  test("another site's Origin is refused, even with a body a browser sends without asking", async () => {
+    const { app, engine } = setup();
+    for (const [method, path, type] of [
+      ["POST", "/v1/chat/completions", "text/plain"],
+      ["POST", "/v1/chat/completions", "application/json"],
+      ["GET", "/v1/models", ""],
+      ["GET", "/health", ""],
+    ] as const) {
+      const headers: Record<string, string> = { origin: "http://evil.example" };
+      if (type) headers["content-type"] = type;
+      const res = await send(app, method, path, headers, method === "POST" ? answer : undefined);
+      const err = await expectError(res, 403, null, /http:\/\/evil\.example .*--cors/);
+      assert.equal(err.code, "cross_origin_refused");
+      assert.equal(res.headers.get("access-control-allow-origin"), null);
+    }
+    for (const origin of ["null", "http://localhost.evil.example", "https://localhost:8443"])
+      assert.equal((await send(app, "GET", "/v1/models", { origin })).status, 403, origin);
+    assert.equal(engine.runs.length, 0);
+    // The server's own page sends its own origin.
+    const own = await send(
+      app,
+      "POST",
+      "/v1/chat/completions",
+      { origin: "http://localhost", "content-type": "application/json" },
+      answer,
+    );
+    assert.equal(own.status, 200);
+  });
+
+  test("--cors ORIGIN: that site gets CORS headers and its preflight; others are still refused", async () => {
+    const { app } = setup({ corsOrigins: ["https://app.example"] });
+    const pre = await send(app, "OPTIONS", "/v1/chat/completions", {
+      origin: "https://app.example",
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "authorization, content-type",
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get("access-control-allow-origin"), "https://app.example");
+    assert.match(pre.headers.get("access-control-allow-headers") ?? "", /authorization.*content-type/);
+    assert.match(pre.headers.get("access-control-allow-methods") ?? "", /POST/);
+    const res = await send(
+      app,
+      "POST",
+      "/v1/chat/completions",
+      { origin: "https://app.example", "content-type": "application/json" },
+      answer,
+    );
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("access-control-allow-origin"), "https://app.example");
+    assert.equal(res.headers.get("vary"), "Origin");
+    // Errors carry the headers too, so the page can read them.
+    const bad = await send(
+      app,
+      "POST",
+      "/v1/chat/completions",
+      { origin: "https://app.example", "content-type": "application/json" },
+      "{",
+    );
+    assert.equal(bad.status, 400);
+    assert.equal(bad.headers.get("access-control-allow-origin"), "https://app.example");
+    assert.equal(
+      (await send(app, "OPTIONS", "/v1/chat/completions", { origin: "https://other.example" })).status,
+      403,
+    );
+  });
+
+  test("a foreign Host (DNS rebinding) is a 403; loopback names, the bind address and --allow-host pass", async () => {
+    const { app } = setup({ bindHost: "127.0.0.1", allowHosts: ["imp-box.lan"] });
+    for (const base of [
+      "http://evil.example:8080",
+      "http://localhost.evil.example",
+      "http://10.0.0.7:8080",
+    ]) {
+      const res = await send(app, "GET", "/v1/models", {}, undefined, base);
+      const err = await expectError(res, 403, null, /does not answer to the host .*--allow-host/);
+      assert.equal(err.code, "host_not_allowed");
+    }
+    for (const base of [
+      "http://localhost:8080",
+      "http://127.0.0.1:1",
+      "http://[::1]:8080",
+      "http://IMP-BOX.lan:9",
+    ])
+      assert.equal((await send(app, "GET", "/v1/models", {}, undefined, base)).status, 200, base);
+    // Bound to all interfaces, any IP address is this machine; names still need --allow-host.
+    const { app: wide } = setup({ bindHost: "0.0.0.0" });
+    assert.equal((await send(wide, "GET", "/health", {}, undefined, "http://192.168.1.9:8080")).status, 200);
+    assert.equal((await send(wide, "GET", "/health", {}, undefined, "http://evil.example:8080")).status, 403);
+  });
+
+  test('a role named like an object member ("constructor") is an unknown role', async () => {
+    const { app } = setup();
+    for (const role of ["constructor", "__proto__", "toString"]) {
+      const res = await chat(app, { messages: [{ role, content: "hi" }] });
+      await expectError(res, 400, "messages[0].role", new RegExp(`unknown role "${role}"`));
+      const ollama = await post(app, "/api/chat", { model: "m", messages: [{ role, content: "hi" }] });
+      assert.equal(ollama.status, 400);
+      assert.match(((await ollama.json()) as { error: string }).error, /unknown role/);
     }
   });
 });

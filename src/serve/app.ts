@@ -1,12 +1,13 @@
 /**
  * The HTTP application: OpenAI's and Ollama's chat APIs, /health, /metrics and the web page, over one
- * engine, behind a bounded queue, a body limit and an optional API key. Handlers take a standard Request,
+ * engine, behind same-origin checks (Host, Origin, JSON bodies), a bounded queue, a body limit and an optional
+ * API key. Handlers take a standard Request,
  * so tests call `app.fetch(new Request(...))` with no port; server.ts binds it to a socket.
  *
  * @example
  * const engine = await WorkerEngine.start({ folder: "models/imp-tiny" });
  * const { app } = createApp({ engine });
- * const res = await app.fetch(new Request("http://imp/v1/models"));
+ * const res = await app.fetch(new Request("http://localhost/v1/models"));
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -22,6 +23,7 @@ import { modelFileBody, modelFiles } from "./model-files.js";
 import { ollamaRoutes } from "./ollama-routes.js";
 import { openAiRoutes } from "./openai-routes.js";
 import { RequestQueue } from "./queue.js";
+import { sameOrigin } from "./same-origin.js";
 import { Scheduler } from "./scheduler.js";
 import { ENGINE_DIR, ENGINE_HEADERS, loadStaticFiles, PAGE_HEADERS } from "./static-files.js";
 
@@ -41,6 +43,13 @@ export interface AppOptions {
    * there is one), so the page can run the same model in the browser tab (default: not served).
    */
   inTab?: { folder: string; dtype?: WeightDType; visionDtype?: WeightDType } | null;
+  /**
+   * Which requests a browser may make (same-origin.ts): the bind address and extra Host names to answer to,
+   * and other sites' origins allowed through CORS. Loopback names are always allowed.
+   */
+  bindHost?: string;
+  allowHosts?: readonly string[];
+  corsOrigins?: readonly string[];
   /** Include the process's metrics (RSS, heap, event loop) in /metrics (default true). */
   processMetrics?: boolean;
   log?: (line: string) => void;
@@ -94,6 +103,12 @@ export function createApp(opts: AppOptions): ServeApp {
     if (streamDone) void streamDone.finally(observe);
     else observe();
   });
+
+  // Before the key and the body: a foreign Host or site, or a non-JSON body, costs nothing.
+  app.use(
+    "*",
+    sameOrigin({ bindHost: opts.bindHost, allowHosts: opts.allowHosts, corsOrigins: opts.corsOrigins }),
+  );
 
   if (opts.apiKey) {
     const check = apiKeyChecker(opts.apiKey);

@@ -3,12 +3,13 @@
  * without a key, and exits cleanly on SIGTERM.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fixture, repoRoot } from "../testing/fixtures.js";
+import { rawGet } from "../testing/raw-http.js";
 import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-serve-cli-"));
@@ -35,6 +36,10 @@ test("imp serve --model DIR --port 0 --host 0.0.0.0: listens, warns, answers, st
       "js",
       "--model-name",
       "tiny",
+      "--allow-host",
+      "imp-box.lan",
+      "--cors",
+      "http://app.example:3000",
     ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, IMP_API_KEY: "" } },
   );
@@ -58,6 +63,7 @@ test("imp serve --model DIR --port 0 --host 0.0.0.0: listens, warns, answers, st
     assert.deepEqual([health.status, health.model], ["ok", "tiny"]);
     const res = await fetch(`${url}/v1/chat/completions`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       // Greedy: with the server's default (temperature 1, a fresh random seed per request) the random-weight fixture
       // sometimes draws its stop token first, and the answer would be one token long.
       body: JSON.stringify({
@@ -68,8 +74,37 @@ test("imp serve --model DIR --port 0 --host 0.0.0.0: listens, warns, answers, st
       }),
     });
     assert.equal(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens, 2);
+    // Bound to all interfaces: an IP or a --allow-host name is answered, another name (DNS rebinding) is not;
+    // a --cors origin gets CORS headers, another site is refused.
+    const port = Number(new URL(url).port);
+    const get = (headers: Record<string, string>) => rawGet(port, "/v1/models", headers);
+    assert.equal((await get({ host: `10.1.2.3:${port}` })).status, 200);
+    assert.equal((await get({ host: `imp-box.lan:${port}` })).status, 200);
+    assert.equal((await get({ host: `evil.example:${port}` })).status, 403);
+    const cors = await get({ host: `127.0.0.1:${port}`, origin: "http://app.example:3000" });
+    assert.equal(cors.status, 200);
+    assert.equal(cors.headers["access-control-allow-origin"], "http://app.example:3000");
+    assert.equal((await get({ host: `127.0.0.1:${port}`, origin: "http://evil.example" })).status, 403);
   } finally {
     child.kill("SIGTERM");
   }
   assert.equal(await exited, 0, stderr);
+});
+
+test("imp serve --allow-local-images with a missing folder is refused at start", () => {
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(repoRoot, "src/cli/main.ts"),
+      "serve",
+      "--allow-local-images",
+      join(tmp, "nope"),
+    ],
+    { encoding: "utf8", env: { ...process.env, IMP_API_KEY: "" }, timeout: 60_000 },
+  );
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /--allow-local-images .*nope: no such folder/);
+  assert.doesNotMatch(r.stderr, /listening|loading/);
 });

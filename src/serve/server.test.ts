@@ -207,8 +207,9 @@ describe("with a fixture model in the worker engine", () => {
       log: () => {},
     });
     const res = await app.fetch(
-      new Request("http://imp/v1/chat/completions", {
+      new Request("http://localhost/v1/chat/completions", {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({
           model: "tiny",
           temperature: 0,

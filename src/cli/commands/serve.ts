@@ -22,7 +22,29 @@ interface ServeOptions extends ModelCliOptions {
   maxImageMegapixels: number;
   maxMessages: number;
   allowLocalImages?: string;
+  allowHost: string[];
+  cors: string[];
   web: boolean;
+}
+
+const collect = (v: string, all: string[]) => [...all, v];
+
+/** A web origin as browsers send it: scheme, host and port only. */
+function origin(v: string): string {
+  if (v === "*") return v;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new UsageError(
+      `--cors needs an origin like https://app.example or http://localhost:3000, got "${v}"`,
+    );
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.origin !== v.replace(/\/+$/, ""))
+    throw new UsageError(
+      `--cors needs an origin (scheme://host[:port], no path), got "${v}"; did you mean ${url.origin}?`,
+    );
+  return url.origin;
 }
 
 function positiveNumber(name: string) {
@@ -98,6 +120,21 @@ export function register(program: Command): void {
       "--allow-local-images <dir>",
       "let image_url take file: URLs of images under DIR (never outside it); default: data: URLs only",
     )
+    .option(
+      "--allow-host <name>",
+      "also answer requests whose Host is NAME (this machine's name, a proxy's); repeatable. By default only " +
+        "the bind address, localhost, 127.0.0.1 and [::1] (and any IP when bound to all interfaces), which " +
+        "stops DNS rebinding",
+      collect,
+      [],
+    )
+    .option(
+      "--cors <origin>",
+      "let web pages from ORIGIN (https://app.example) call the API, with CORS headers; repeatable. By default " +
+        "requests from other sites are refused (403)",
+      (v: string, all: string[]) => [...all, origin(v)],
+      [],
+    )
     .option("--no-web", "do not serve the web chat page at /");
   addModelOptions(cmd).addHelpText(
     "after",
@@ -111,6 +148,14 @@ export function register(program: Command): void {
     const { WorkerEngine, createApp, listen } = await import("../../serve/index.js");
     const { isLoopback } = await import("../../serve/auth.js");
     const { defaultThreads } = await import("../../backend/registry.js");
+    if (o.allowLocalImages !== undefined) {
+      const { statSync } = await import("node:fs");
+      const st = statSync(o.allowLocalImages, { throwIfNoEntry: false });
+      if (!st?.isDirectory())
+        throw new UsageError(
+          `--allow-local-images ${o.allowLocalImages}: ${st ? "not a folder" : "no such folder"} (give the folder whose images file: URLs may name)`,
+        );
+    }
     const { folder, visionTower, name } = await resolveModelOption(o);
     const apiKey = o.apiKey ?? (process.env.IMP_API_KEY || undefined);
     const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -142,6 +187,9 @@ export function register(program: Command): void {
       engine,
       apiKey,
       allowLocalImages: o.allowLocalImages ?? null,
+      bindHost: o.host,
+      allowHosts: o.allowHost,
+      corsOrigins: o.cors,
       maxQueue: o.maxQueue,
       web: o.web,
       // The page's in-tab engine loads the same folder (a tower in another folder is not served).
