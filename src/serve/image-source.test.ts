@@ -79,6 +79,21 @@ describe("image_url", () => {
     const small: ImageSourceOptions = { limits: { ...limits, maxImageBytes: 10 }, allowLocalImages: allowed };
     await refuses(imageUrlBytes(url(join(allowed, "sub", "a.png")), "u", small), "u", /over the limit/);
   });
+
+  test("a local file that is not an image: the error does not show its content", async () => {
+    const allowed = join(tmp, "allowed-text");
+    mkdirSync(allowed, { recursive: true });
+    writeFileSync(join(allowed, "notes.png"), "SECRET=hunter2\n");
+    const opts: ImageSourceOptions = { limits, allowLocalImages: allowed };
+    const bytes = await imageUrlBytes(pathToFileURL(join(allowed, "notes.png")).href, "u", opts);
+    await assert.rejects(decodeRequestImage(bytes, "u", opts), (e: unknown) => {
+      assert.ok(e instanceof ApiError);
+      assert.match(e.message, /not a PNG, JPEG, WebP or GIF image/);
+      // Neither the text nor its hex ("SECRET=h" is 53 45 43 52 45 54 3d 68).
+      assert.doesNotMatch(e.message, /SECRET|53 45 43|starts with/);
+      return true;
+    });
+  });
 });
 
 describe("decoding", () => {

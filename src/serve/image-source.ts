@@ -107,7 +107,12 @@ export async function decodeRequestImage(
   opts: Pick<ImageSourceOptions, "limits">,
 ): Promise<RgbImage> {
   try {
-    return await decodeImage(bytes, { maxPixels: opts.limits.maxImagePixels, source: "image" });
+    // A file: URL's bytes are a local file: the error must not show the client what is in it.
+    return await decodeImage(bytes, {
+      maxPixels: opts.limits.maxImagePixels,
+      source: "image",
+      quoteBytes: false,
+    });
   } catch (err) {
     if (err instanceof ImpError) throw invalid(field, err.message, "invalid_image");
     throw err;

@@ -18,10 +18,14 @@ export interface ModelFile {
 
 /** The loader's files at the top of `folder`, by name (links followed, as the loader follows them). */
 export function modelFiles(folder: string): ModelFile[] {
-  return readdirSync(folder)
-    .filter((name) => LOADED.test(name) && statSync(join(folder, name)).isFile())
-    .sort()
-    .map((name) => ({ name, bytes: statSync(join(folder, name)).size }));
+  const out: ModelFile[] = [];
+  for (const name of readdirSync(folder).sort()) {
+    if (!LOADED.test(name)) continue;
+    // A dangling link (or one to a folder) is not a file the loader could read: left out, not a 500.
+    const stat = statSync(join(folder, name), { throwIfNoEntry: false });
+    if (stat?.isFile()) out.push({ name, bytes: stat.size });
+  }
+  return out;
 }
 
 /** A listed file as a streamed response body, or null when `name` is not one of them. */
