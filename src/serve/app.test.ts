@@ -490,7 +490,7 @@ describe("health, models, metrics, page", () => {
       unknown
     >;
     assert.equal(health.status, "ok");
-    assert.deepEqual(health.queue, { active: 0, waiting: 0, maxWaiting: 16, slots: 1 });
+    assert.deepEqual(health.queue, { active: 0, waiting: 0, preparing: 0, maxWaiting: 16, slots: 1 });
     const models = (await (await app.fetch(new Request("http://localhost/v1/models"))).json()) as {
       data: Array<{ id: string; object: string }>;
     };

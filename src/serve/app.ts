@@ -146,6 +146,7 @@ export function createApp(opts: AppOptions): ServeApp {
         queue: {
           active: queue.active,
           waiting: queue.waiting,
+          preparing: ctx.scheduler.preparing,
           maxWaiting: queue.maxWaiting,
           slots: queue.concurrency,
         },

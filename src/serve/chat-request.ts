@@ -1,7 +1,8 @@
 /**
  * A chat request as both APIs (OpenAI's and Ollama's) reduce to, and its preparation into an engine job:
  * the image loaded and decoded, the conversation rendered, its length checked against the context.
- * Everything here runs before the request is queued, so bad input never waits behind good input.
+ * Everything here runs before the request is queued, so bad input never waits behind good input; the heavy
+ * part (decoding, tokenizing) runs in the engine's threads within the server's capacity (Scheduler.prepare).
  */
 import { randomInt } from "node:crypto";
 import type { Turn } from "../runtime/engine/conversation.js";
@@ -10,7 +11,7 @@ import type { Engine, EngineJob } from "../runtime/engine/engine.js";
 import type { SamplingOptions } from "../runtime/sampler.js";
 import { invalid } from "./errors.js";
 import type { ImageSourceOptions } from "./image-source.js";
-import { decodeRequestImage } from "./image-source.js";
+import type { Scheduler } from "./scheduler.js";
 
 export interface ImageRef {
   /** The request field that holds it, for errors. */
@@ -39,6 +40,8 @@ export interface PreparedJob {
 export async function prepareJob(
   req: ChatRequest,
   engine: Engine,
+  scheduler: Scheduler,
+  signal: AbortSignal,
   opts: ImageSourceOptions & { maxImages: number; defaultMaxTokens: number },
 ): Promise<PreparedJob> {
   if (req.images.length > opts.maxImages)
@@ -51,10 +54,29 @@ export async function prepareJob(
   if (ref && engine.info.imageTokens === 0)
     throw invalid(ref.field, `the model ${engine.info.id} has no vision tower; it takes no images`);
   const messages = toTemplateMessages(req.turns);
-  const image = ref ? await decodeRequestImage(await ref.bytes(opts), ref.field, opts) : undefined;
-
   const context = engine.info.contextLength;
-  const positions = engine.promptPositions(messages, image !== undefined);
+  // A cheap bound first: text longer than any prompt that fits is refused before anything is tokenized.
+  const maxChars = engine.info.maxPromptChars;
+  const chars = messages.reduce((n, m) => n + m.content.length, 0);
+  if (maxChars !== null && chars > maxChars)
+    throw invalid(
+      "messages",
+      `too many tokens for the context: the messages hold ${chars} characters, more than the ${maxChars} ` +
+        `that the model's context of ${context} tokens can hold with its tokenizer`,
+      "context_length_exceeded",
+    );
+  // Decoding and tokenizing take the engine's threads and a place in the server's capacity (429 when full),
+  // and stop when the client goes away.
+  const { positions, image } = await scheduler.prepare(signal, async (s) => {
+    const bytes = ref ? await ref.bytes(opts) : undefined;
+    return engine.prepare(
+      {
+        messages,
+        image: ref && bytes ? { bytes, field: ref.field, maxPixels: opts.limits.maxImagePixels } : undefined,
+      },
+      s,
+    );
+  });
   // generate.ts needs one free position for the first new token.
   if (positions >= context)
     throw invalid(

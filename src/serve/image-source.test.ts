@@ -5,9 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
+import { prepareHere } from "../runtime/engine/prepare.js";
 import { encodeTestPng } from "../testing/image-encoders.js";
+import { RequestError } from "../util/errors.js";
 import { ApiError } from "./errors.js";
-import { decodeBase64, decodeRequestImage, type ImageSourceOptions, imageUrlBytes } from "./image-source.js";
+import { decodeBase64, type ImageSourceOptions, imageUrlBytes } from "./image-source.js";
 
 const png = encodeTestPng({ width: 4, height: 3, depth: 8, colorType: 2, samples: new Array(36).fill(7) });
 const b64 = Buffer.from(png).toString("base64");
@@ -22,6 +24,25 @@ async function refuses(p: Promise<unknown>, field: string, pattern: RegExp): Pro
     assert.ok(e instanceof ApiError, `expected an ApiError, got ${String(e)}`);
     assert.equal(e.status, 400);
     assert.equal(e.param, field);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+/** The engine's decoding of a request's image (runtime/engine/prepare.ts), as the server calls it. */
+async function decodeRequestImage(bytes: Uint8Array, field: string, opts: { limits: typeof limits }) {
+  const { image } = await prepareHere(() => 0, {
+    messages: [],
+    image: { bytes, field, maxPixels: opts.limits.maxImagePixels },
+  });
+  return image!;
+}
+
+async function refusesImage(p: Promise<unknown>, field: string, pattern: RegExp): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof RequestError, `expected a RequestError, got ${String(e)}`);
+    assert.equal(e.field, field);
+    assert.equal(e.code, "invalid_image");
     assert.match(e.message, pattern);
     return true;
   });
@@ -87,7 +108,7 @@ describe("image_url", () => {
     const opts: ImageSourceOptions = { limits, allowLocalImages: allowed };
     const bytes = await imageUrlBytes(pathToFileURL(join(allowed, "notes.png")).href, "u", opts);
     await assert.rejects(decodeRequestImage(bytes, "u", opts), (e: unknown) => {
-      assert.ok(e instanceof ApiError);
+      assert.ok(e instanceof RequestError);
       assert.match(e.message, /not a PNG, JPEG, WebP or GIF image/);
       // Neither the text nor its hex ("SECRET=h" is 53 45 43 52 45 54 3d 68).
       assert.doesNotMatch(e.message, /SECRET|53 45 43|starts with/);
@@ -100,9 +121,13 @@ describe("decoding", () => {
   test("a corrupt image and one over the pixel limit are 400s naming the field", async () => {
     const img = await decodeRequestImage(png, "f", { limits });
     assert.equal(img.width, 4);
-    await refuses(decodeRequestImage(png.slice(0, 40), "f", { limits }), "f", /.+/);
-    await refuses(decodeRequestImage(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), "f", { limits }), "f", /.+/);
-    await refuses(
+    await refusesImage(decodeRequestImage(png.slice(0, 40), "f", { limits }), "f", /.+/);
+    await refusesImage(
+      decodeRequestImage(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), "f", { limits }),
+      "f",
+      /.+/,
+    );
+    await refusesImage(
       decodeRequestImage(png, "f", { limits: { ...limits, maxImagePixels: 11 } }),
       "f",
       /over the limit/,

@@ -1,15 +1,12 @@
 /**
  * Where a request's image comes from: an OpenAI `image_url` (a `data:` URL; a `file:` URL only under the
  * folder that `--allow-local-images` names) or an Ollama base64 string. Nothing is ever fetched from a
- * network. The bytes are decoded here, with the byte and pixel limits, so a bad image is a 400 naming
- * its field before the request waits in the queue.
+ * network. The byte limit is checked here; the engine decodes the bytes (runtime/engine/prepare.ts) with the
+ * pixel limit, so a bad image is a 400 naming its field before the request waits in the queue.
  */
 import { readFile, realpath, stat } from "node:fs/promises";
 import { isAbsolute, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { RgbImage } from "../io/image/index.js";
-import { decodeImage } from "../io/image/index.js";
-import { ImpError } from "../util/errors.js";
 import { invalid } from "./errors.js";
 import type { ServeLimits } from "./limits.js";
 
@@ -98,23 +95,4 @@ async function localFileBytes(url: string, field: string, opts: ImageSourceOptio
       "image_too_large",
     );
   return new Uint8Array(await readFile(real!));
-}
-
-/** Decodes image bytes to RGB; a corrupt or oversized image is a 400 naming the field. */
-export async function decodeRequestImage(
-  bytes: Uint8Array,
-  field: string,
-  opts: Pick<ImageSourceOptions, "limits">,
-): Promise<RgbImage> {
-  try {
-    // A file: URL's bytes are a local file: the error must not show the client what is in it.
-    return await decodeImage(bytes, {
-      maxPixels: opts.limits.maxImagePixels,
-      source: "image",
-      quoteBytes: false,
-    });
-  } catch (err) {
-    if (err instanceof ImpError) throw invalid(field, err.message, "invalid_image");
-    throw err;
-  }
 }

@@ -64,8 +64,7 @@ export function ollamaRoutes(app: Hono<ServeEnv>, ctx: ServeContext): void {
         done: true,
       });
     const req = parseOllamaChat(body, ctx.limits.maxMessages);
-    ctx.scheduler.assertCapacity();
-    const prepared = await prepareJob(req, ctx.engine, {
+    const prepared = await prepareJob(req, ctx.engine, ctx.scheduler, c.req.raw.signal, {
       ...ctx.images,
       maxImages: ctx.limits.maxImages,
       defaultMaxTokens: ctx.limits.defaultMaxTokens,

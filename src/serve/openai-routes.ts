@@ -29,8 +29,7 @@ export function openAiRoutes(app: Hono<ServeEnv>, ctx: ServeContext): void {
 
   app.post("/v1/chat/completions", async (c) => {
     const req = parseOpenAiChat(parseJsonBody(await c.req.text()), ctx.limits.maxMessages);
-    ctx.scheduler.assertCapacity();
-    const prepared = await prepareJob(req, ctx.engine, {
+    const prepared = await prepareJob(req, ctx.engine, ctx.scheduler, c.req.raw.signal, {
       ...ctx.images,
       maxImages: ctx.limits.maxImages,
       defaultMaxTokens: ctx.limits.defaultMaxTokens,

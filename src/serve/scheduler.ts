@@ -40,10 +40,58 @@ export class Scheduler {
     readonly timeoutMs: number,
   ) {}
 
-  /** Throws the 429 now if the queue is full: checked before a request's image is decoded. */
+  /** Requests admitted and being prepared (image decoded, prompt counted) before they are queued. */
+  preparing = 0;
+
+  /**
+   * Throws the 429 now if the server is full: requests being prepared count as waiting, so running + waiting +
+   * preparing never passes the slots + the queue's places.
+   */
   assertCapacity(): void {
-    if (this.queue.active >= this.queue.concurrency && this.queue.waiting >= this.queue.maxWaiting)
-      throw this.queueFull(new QueueFullError(this.queue.waiting));
+    const q = this.queue;
+    if (q.active + q.waiting + this.preparing >= q.concurrency + q.maxWaiting)
+      throw this.queueFull(new QueueFullError(q.waiting + this.preparing));
+  }
+
+  /**
+   * Runs a request's preparation within the server's capacity (a 429 at once when it is full), cancelled when
+   * the client goes away and cut off (504) at the request's time limit.
+   */
+  async prepare<T>(clientSignal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    this.assertCapacity();
+    this.preparing++;
+    this.updateGauges();
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const onClientGone = () => controller.abort();
+    clientSignal.addEventListener("abort", onClientGone, { once: true });
+    if (clientSignal.aborted) controller.abort();
+    try {
+      return await work(controller.signal);
+    } catch (err) {
+      if (timedOut && err instanceof AbortError) throw this.timeoutError();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      clientSignal.removeEventListener("abort", onClientGone);
+      this.preparing--;
+      this.updateGauges();
+    }
+  }
+
+  private timeoutError(): ApiError {
+    return new ApiError(
+      504,
+      `the request took longer than the server's limit of ${this.timeoutMs / 1000} s`,
+      null,
+      "timeout",
+      {},
+      "timeout_error",
+    );
   }
 
   private queueFull(err: QueueFullError): ApiError {
@@ -92,15 +140,7 @@ export class Scheduler {
     slot.catch(() => {});
     this.updateGauges();
 
-    const timeoutError = () =>
-      new ApiError(
-        504,
-        `the request took longer than the server's limit of ${this.timeoutMs / 1000} s`,
-        null,
-        "timeout",
-        {},
-        "timeout_error",
-      );
+    const timeoutError = () => this.timeoutError();
 
     return {
       cancel: () => controller.abort(),

@@ -145,7 +145,11 @@ describe("with a fixture model in the worker engine", () => {
       messages: [{ role: "user", content: QUESTION, images: [Buffer.from(imageBytes).toString("base64")] }],
       options: { temperature: 0, num_predict: 12 },
     };
-    const streamed = await fetch(`${server.url}/api/chat`, { method: "POST", body: JSON.stringify(body) });
+    const streamed = await fetch(`${server.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     const lines = (await streamed.text())
       .trim()
       .split("\n")
@@ -155,6 +159,7 @@ describe("with a fixture model in the worker engine", () => {
     assert.equal(lines.at(-1)!.eval_count, want.tokens.length);
     const whole = await fetch(`${server.url}/api/chat`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ ...body, stream: false }),
     });
     assert.equal(((await whole.json()) as { message: { content: string } }).message.content, want.text);
@@ -266,9 +271,11 @@ describe("with a fixture model in the worker engine", () => {
       // The engine raises the library's error; the server's one handler answers it with a 500.
       (e: Error) => mapError(e).status === 500 && /engine stopped/.test(e.message),
     );
+    // Greedy: a random draw from the random-weight fixture sometimes picks its stop token first.
     const res = await client.chat.completions.create({
       model: "tiny",
       max_tokens: 3,
+      temperature: 0,
       messages: [{ role: "user", content: "Are you back?" }],
     });
     assert.equal(res.usage?.completion_tokens, 3);
@@ -345,6 +352,7 @@ describe("with the scripted engine", () => {
       assert.equal(err.code, "queue_full");
       const streamed = await fetch(`${server.url}/v1/chat/completions`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "d" }] }),
       });
       assert.equal(streamed.status, 429, "a stream is refused before it starts");

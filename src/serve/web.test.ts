@@ -91,6 +91,7 @@ describe("the web page in headless Chromium", { skip }, () => {
     // The server's own greedy answer to the same request, to compare with what the page shows.
     const expected = await fetch(`${server.url}/v1/chat/completions`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({
         model: "tiny",
         temperature: 0,

@@ -5,7 +5,8 @@
  */
 import type { ChatMessage } from "../io/template/index.js";
 import type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "../runtime/engine/engine.js";
-import { emptyStats } from "../runtime/generate.js";
+import { type PreparedInput, type PrepareInput, prepareHere } from "../runtime/engine/prepare.js";
+import { AbortError, emptyStats } from "../runtime/generate.js";
 
 export interface FakeRun {
   job: EngineJob;
@@ -27,6 +28,9 @@ export class FakeEngine implements Engine {
       words?: number;
       contextLength?: number;
       imageTokens?: number;
+      maxPromptChars?: number | null;
+      /** How long each request's preparation takes (it ends early when its signal fires). */
+      prepareDelayMs?: number;
     } = {},
   ) {
     this.info = {
@@ -36,6 +40,7 @@ export class FakeEngine implements Engine {
       imageTokens: opts.imageTokens ?? 16,
       backend: "none",
       threads: 1,
+      maxPromptChars: opts.maxPromptChars ?? null,
     };
   }
 
@@ -43,6 +48,21 @@ export class FakeEngine implements Engine {
   promptPositions(messages: readonly ChatMessage[], hasImage: boolean): number {
     const words = messages.reduce((n, m) => n + m.content.split(/\s+/).filter(Boolean).length, 0);
     return words + (hasImage ? this.info.imageTokens : 0);
+  }
+
+  /** Preparations started, and those whose signal fired before they ended. */
+  prepared = 0;
+  prepareAborted = 0;
+
+  /** Decodes for real (the bounds are under test), counts with promptPositions, after `prepareDelayMs`. */
+  async prepare(input: PrepareInput, signal: AbortSignal): Promise<PreparedInput> {
+    this.prepared++;
+    await sleep(this.opts.prepareDelayMs ?? 0, signal);
+    if (signal.aborted) {
+      this.prepareAborted++;
+      throw new AbortError("cancelled while it was prepared");
+    }
+    return prepareHere((m, hasImage) => this.promptPositions(m, hasImage), input);
   }
 
   /** Resolves once `n` runs have started. */

@@ -37,11 +37,18 @@ export class Tokenizer {
   readonly modelMaxLength: number | undefined;
   /** Ids of the special added tokens (the ones `skipSpecialTokens` drops). */
   readonly specialIds: ReadonlySet<number>;
+  /**
+   * The most characters of text one token can stand for, or null when there is no such bound: with it, a text
+   * of n characters is at least n / maxTokenChars tokens, known without tokenizing. A BPE token's string is
+   * at least as long as the text it encodes (byte-level: one character per UTF-8 byte; byte fallback: `<0x41>`);
+   * a vocabulary that fuses runs of unknown characters into one token gives no bound.
+   */
+  readonly maxTokenChars: number | null;
 
   private readonly inner: HfTokenizer;
   private readonly settings: TokenizerSettings;
 
-  private constructor(inner: HfTokenizer, settings: TokenizerSettings) {
+  private constructor(inner: HfTokenizer, settings: TokenizerSettings, model: Record<string, unknown>) {
     this.inner = inner;
     this.settings = settings;
     const idOf = (t: string | undefined) => (t === undefined ? undefined : inner.token_to_id(t));
@@ -50,8 +57,14 @@ export class Tokenizer {
     this.padId = idOf(settings.padToken);
     this.unkId = idOf(settings.unkToken);
     let maxId = -1;
-    for (const id of inner.get_vocab(true).values()) if (id > maxId) maxId = id;
+    let longest = 0;
+    for (const [token, id] of inner.get_vocab(true)) {
+      if (id > maxId) maxId = id;
+      if (token.length > longest) longest = token.length;
+    }
     this.vocabSize = maxId + 1;
+    const fusesUnknown = model.fuse_unk === true && model.byte_fallback !== true && model.unk_token != null;
+    this.maxTokenChars = model.type === "BPE" && !fusesUnknown && longest > 0 ? longest : null;
     this.modelMaxLength = settings.modelMaxLength;
     const special = new Set<number>();
     for (const [id, tok] of inner.get_added_tokens_decoder()) if (tok.special) special.add(id);
@@ -88,7 +101,12 @@ export class Tokenizer {
     } catch (e) {
       throw new FormatError(`tokenizer.json: ${(e as Error).message}`, { cause: e });
     }
-    return new Tokenizer(inner, settings);
+    const model = (json as { model?: unknown }).model;
+    return new Tokenizer(
+      inner,
+      settings,
+      typeof model === "object" && model !== null ? (model as Record<string, unknown>) : {},
+    );
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {

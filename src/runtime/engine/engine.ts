@@ -10,6 +10,7 @@ import type { GenerationStats } from "../generate.js";
 import { AbortError, emptyStats } from "../generate.js";
 import type { ImpPipeline } from "../pipeline.js";
 import type { SamplingOptions } from "../sampler.js";
+import type { PreparedInput, PrepareInput } from "./prepare.js";
 
 /** One generation, as the engine needs it: validated, the image decoded, `<image>` marking where it goes. */
 export interface EngineJob {
@@ -47,6 +48,11 @@ export interface EngineInfo {
   imageTokens: number;
   backend: string;
   threads: number;
+  /**
+   * No prompt of more characters than this fits the context (prepare.ts maxPromptChars), or null when the
+   * tokenizer gives no bound: longer text is refused before it is tokenized.
+   */
+  maxPromptChars: number | null;
 }
 
 export interface Engine {
@@ -56,10 +62,12 @@ export interface Engine {
   /** Jobs it can run at once (the queue's concurrency). */
   readonly slots: number;
   /**
-   * Prompt positions (text tokens + image embeddings) of a conversation, on the caller's thread, so an
-   * over-long prompt is refused before it is queued.
+   * Decodes a request's image and counts its prompt's positions (text tokens + image embeddings), so bad input
+   * is refused before it is queued; off the caller's thread where the engine has threads (a small pool, with
+   * waiting and cancellation). Rejects with AbortError when `signal` fires first, with a RequestError naming
+   * the field for a bad image.
    */
-  promptPositions(messages: readonly ChatMessage[], hasImage: boolean): number;
+  prepare(input: PrepareInput, signal: AbortSignal): Promise<PreparedInput>;
   /** Runs one job. Resolves when the model is free again (also after an abort); rejects on a failure. */
   run(job: EngineJob, hooks: EngineHooks): Promise<EngineResult>;
   close(): Promise<void>;

@@ -8,18 +8,22 @@
  */
 import { basename } from "node:path";
 import type { ChatMessage } from "../../io/template/index.js";
+import { AbortError } from "../generate.js";
 import type { ImpPipeline } from "../pipeline.js";
 import type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "./engine.js";
 import { runOnPipeline } from "./engine.js";
+import { maxPromptChars, type PreparedInput, type PrepareInput, prepareHere } from "./prepare.js";
 
 export function pipelineInfo(pipeline: ImpPipeline, id?: string): EngineInfo {
+  const contextLength = pipeline.model.config.llm.maxPositions;
   return {
     id: id ?? basename(pipeline.folder),
     modelType: pipeline.model.config.modelType,
-    contextLength: pipeline.model.config.llm.maxPositions,
+    contextLength,
     imageTokens: pipeline.imageTokens,
     backend: pipeline.backend.name,
     threads: pipeline.backend.threads,
+    maxPromptChars: maxPromptChars(contextLength, pipeline.tokenizer.maxTokenChars),
   };
 }
 
@@ -40,6 +44,12 @@ export class InProcessEngine implements Engine {
 
   promptPositions(messages: readonly ChatMessage[], hasImage: boolean): number {
     return this.pipeline.prompt.promptPositions(messages, hasImage);
+  }
+
+  /** On this thread: decoding and tokenizing block it, as generating does. */
+  async prepare(input: PrepareInput, signal: AbortSignal): Promise<PreparedInput> {
+    if (signal.aborted) throw new AbortError("cancelled before it was prepared");
+    return prepareHere((m, hasImage) => this.pipeline.prompt.promptPositions(m, hasImage), input);
   }
 
   async run(job: EngineJob, hooks: EngineHooks): Promise<EngineResult> {

@@ -2,7 +2,8 @@
  * The server's engine: the model runs in worker threads (engine-worker.ts), one pipeline and one job at a
  * time each, so minutes of prefill never block the HTTP event loop (health checks, queueing, disconnects).
  * An abort sets the job's cancel flag in shared memory, which the worker reads before every layer, so it stops
- * within a layer even inside a vision or prefill pass. A worker that dies fails its job with a 500 and
+ * within a layer even inside a vision or prefill pass. Requests are prepared (image decoded, prompt counted) in
+ * a small pool of other threads (prepare-pool.ts). A worker that dies fails its job with a 500 and
  * is started again; the server itself keeps running.
  *
  * @example
@@ -10,33 +11,25 @@
  * const app = createApp({ engine });
  */
 import { basename } from "node:path";
-import { Worker } from "node:worker_threads";
-import type { ChatMessage } from "../../io/template/index.js";
-import { templateForModelType } from "../../io/template/index.js";
-import { Tokenizer } from "../../io/tokenizer/index.js";
+import type { Worker } from "node:worker_threads";
 import { EngineError } from "../../util/errors.js";
 import { AbortError } from "../generate.js";
-import { PromptBuilder } from "../prompt.js";
 import type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "./engine.js";
 import { deserializeError } from "./errors.js";
+import type { PreparedInput, PrepareInput } from "./prepare.js";
+import { PreparePool } from "./prepare-pool.js";
 import type { FromWorker, ToWorker, WorkerInit, WorkerPromptSettings } from "./worker-protocol.js";
-
-// Compiled, the worker is engine-worker.js beside this file. Under tsx (tests, scripts) it is the .ts source,
-// and Node 20 loads a worker's entry before the inherited `--import tsx` hooks apply, so a one-line module
-// registers tsx first, then imports it.
-const FROM_SOURCE = import.meta.url.endsWith(".ts");
-const WORKER_URL = new URL(`./engine-worker${FROM_SOURCE ? ".ts" : ".js"}`, import.meta.url);
+import { startWorker } from "./worker-thread.js";
 
 function newWorker(workerData: WorkerInit): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData });
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData });
+  return startWorker("engine-worker", workerData);
 }
 
 export interface WorkerEngineOptions extends WorkerInit {
   /** Worker threads, each with its own copy of the model (default 1). */
   workers?: number;
+  /** Worker threads that decode requests' images and count their prompts (default 2; prepare-pool.ts). */
+  prepareWorkers?: number;
   /** Called with a line to log (worker restarts). */
   log?: (line: string) => void;
 }
@@ -157,7 +150,7 @@ export class WorkerEngine implements Engine {
 
   private constructor(
     readonly info: EngineInfo,
-    private readonly prompt: PromptBuilder,
+    private readonly preparer: PreparePool,
     private readonly pool: EngineSlot[],
     private readonly log: (line: string) => void,
   ) {}
@@ -166,26 +159,26 @@ export class WorkerEngine implements Engine {
   static async start(opts: WorkerEngineOptions): Promise<WorkerEngine> {
     const n = opts.workers ?? 1;
     const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const { workers: _w, log: _l, ...init } = opts;
+    const { workers: _w, log: _l, prepareWorkers, ...init } = opts;
     const init2: WorkerInit = { ...init, id: init.id ?? basename(init.folder) };
     let engine: WorkerEngine | null = null;
     const onFatal = (slot: EngineSlot, err: Error) => engine?.restart(slot, err);
     const pool = Array.from({ length: n }, () => new EngineSlot(init2, onFatal));
+    let preparer: PreparePool | null = null;
     try {
       const started = await Promise.all(pool.map((s) => s.start()));
       const { info, prompt } = started[0]!;
-      // The same prompt rule as the worker's pipeline, on this thread, so an over-long prompt is refused before
-      // it is queued.
-      const builder = new PromptBuilder({
-        tokenizer: await Tokenizer.fromFolder(init2.folder),
-        template: templateForModelType(info.modelType),
-        imageTokens: info.imageTokens,
-        ...prompt,
-      });
-      engine = new WorkerEngine(info, builder, pool, log);
+      // The same prompt rule as the worker's pipeline, in threads of their own, so bad input is refused before
+      // it is queued without blocking this thread or waiting behind a generation.
+      preparer = await PreparePool.start(
+        { folder: init2.folder, modelType: info.modelType, imageTokens: info.imageTokens, prompt },
+        prepareWorkers ?? 2,
+        log,
+      );
+      engine = new WorkerEngine(info, preparer, pool, log);
       return engine;
     } catch (err) {
-      await Promise.all(pool.map((s) => s.stop()));
+      await Promise.all([...pool.map((s) => s.stop()), preparer?.close()]);
       throw err;
     }
   }
@@ -198,8 +191,8 @@ export class WorkerEngine implements Engine {
     return this.pool.length;
   }
 
-  promptPositions(messages: readonly ChatMessage[], hasImage: boolean): number {
-    return this.prompt.promptPositions(messages, hasImage);
+  prepare(input: PrepareInput, signal: AbortSignal): Promise<PreparedInput> {
+    return this.preparer.run(input, signal);
   }
 
   async run(job: EngineJob, hooks: EngineHooks): Promise<EngineResult> {
@@ -234,6 +227,6 @@ export class WorkerEngine implements Engine {
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.pool.map((s) => s.stop()));
+    await Promise.all([...this.pool.map((s) => s.stop()), this.preparer.close()]);
   }
 }

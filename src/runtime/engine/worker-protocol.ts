@@ -4,6 +4,7 @@ import type { ImagePlacement } from "../../io/template/index.js";
 import type { WeightDType } from "../../models/load.js";
 import type { EngineInfo, EngineJob, EngineResult } from "./engine.js";
 import type { SerializedError } from "./errors.js";
+import type { PreparedInput, PrepareInput } from "./prepare.js";
 
 /** How the worker loads its pipeline (plain data: it crosses the thread boundary as workerData). */
 export interface WorkerInit {
@@ -40,4 +41,21 @@ export type FromWorker =
   | { type: "load-error"; error: SerializedError }
   | { type: "text"; id: number; text: string }
   | { type: "done"; id: number; result: EngineResult }
+  | { type: "error"; id: number; error: SerializedError };
+
+/** How a preparation worker (prepare-worker.ts) builds its prompts: the same rule as the engine's workers. */
+export interface PrepareInit {
+  folder: string;
+  modelType: string;
+  imageTokens: number;
+  prompt: WorkerPromptSettings;
+}
+
+export type ToPrepareWorker = { type: "prepare"; id: number; input: PrepareInput };
+
+export type FromPrepareWorker =
+  | { type: "ready" }
+  | { type: "load-error"; error: SerializedError }
+  /** `recycle`: the worker grew (a large image through a WebAssembly decoder): start a fresh one to free it. */
+  | { type: "prepared"; id: number; result: PreparedInput; recycle: boolean }
   | { type: "error"; id: number; error: SerializedError };
