@@ -365,6 +365,49 @@ describe("with the scripted engine", () => {
     }
   });
 
+  test("preparations count in the capacity (429 when full) and stop when their client goes away", async () => {
+    const engine = new FakeEngine({ prepareDelayMs: 60_000 });
+    const server = await start(engine, { maxQueue: 1 });
+    const health = async () =>
+      ((await (await fetch(`${server.url}/health`)).json()) as { queue: { preparing: number } }).queue;
+    try {
+      const client = clientFor(server);
+      const controller = new AbortController();
+      const slow = [1, 2].map(() =>
+        client.chat.completions
+          .create({ model: "m", messages: [{ role: "user", content: "a" }] }, { signal: controller.signal })
+          .catch((e: Error) => e),
+      );
+      for (let i = 0; i < 100 && (await health()).preparing < 2; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      assert.equal((await health()).preparing, 2);
+      // One slot + one place in the queue, both taken by preparations: the third is refused at once.
+      const err = await client.chat.completions
+        .create({ model: "m", messages: [{ role: "user", content: "c" }] })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      assert.ok(err instanceof OpenAI.RateLimitError, String(err));
+      assert.equal(err.code, "queue_full");
+      // The clients give up: their preparations stop now (within the poll's 2 s), not after their minute.
+      controller.abort();
+      await Promise.all(slow);
+      for (let i = 0; i < 200 && engine.prepareAborted < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(engine.prepareAborted, 2);
+      assert.equal((await health()).preparing, 0);
+      engine.prepareDelayMs = 0;
+      const res = await client.chat.completions.create({
+        model: "m",
+        messages: [{ role: "user", content: "d" }],
+      });
+      assert.equal(res.choices[0]!.message.content, "w0 w1 w2 w3 w4 w5 w6 w7");
+      assert.equal(engine.runs.length, 1, "the cancelled requests never ran");
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a wrong API key is a 401 for the openai client; the right one works", async () => {
     const server = await start(new FakeEngine(), { apiKey: "let-me-in" });
     try {

@@ -42,6 +42,7 @@ export class FakeEngine implements Engine {
       threads: 1,
       maxPromptChars: opts.maxPromptChars ?? null,
     };
+    this.prepareDelayMs = opts.prepareDelayMs ?? 0;
   }
 
   /** One position per word of every message, plus the image's. */
@@ -53,11 +54,13 @@ export class FakeEngine implements Engine {
   /** Preparations started, and those whose signal fired before they ended. */
   prepared = 0;
   prepareAborted = 0;
+  /** How long each preparation takes from now on. */
+  prepareDelayMs: number;
 
   /** Decodes for real (the bounds are under test), counts with promptPositions, after `prepareDelayMs`. */
   async prepare(input: PrepareInput, signal: AbortSignal): Promise<PreparedInput> {
     this.prepared++;
-    await sleep(this.opts.prepareDelayMs ?? 0, signal);
+    await sleep(this.prepareDelayMs, signal);
     if (signal.aborted) {
       this.prepareAborted++;
       throw new AbortError("cancelled while it was prepared");
