@@ -727,3 +727,30 @@ describe("same origin only", () => {
     }
   });
 });
+
+describe("preparation (image decoding, prompt counting) before the queue", () => {
+  test("text longer than the context could hold is refused from its length, never tokenized", async () => {
+    const { app, engine } = setup({}, new FakeEngine({ maxPromptChars: 100 }));
+    const err = await expectError(
+      await chat(app, user("y".repeat(101))),
+      400,
+      "messages",
+      /101 characters, more than the 100/,
+    );
+    assert.equal(err.code, "context_length_exceeded");
+    assert.equal(engine.prepared, 0);
+    assert.equal((await chat(app, user("y".repeat(100)))).status, 200);
+    assert.equal(engine.prepared, 1);
+  });
+
+  test("a preparation that outlasts the time limit is a 504, and frees its place", async () => {
+    const { app, ctx, engine } = setup(
+      { limits: { timeoutMs: 50 } },
+      new FakeEngine({ prepareDelayMs: 60_000 }),
+    );
+    const err = await expectError(await chat(app, user("hi")), 504, null, /limit of 0\.05 s/);
+    assert.equal(err.code, "timeout");
+    assert.equal(engine.prepareAborted, 1);
+    assert.equal(ctx.scheduler.preparing, 0);
+  });
+});
