@@ -1,6 +1,6 @@
 /**
  * The HTTP server: OpenAI- and Ollama-compatible chat over an engine (a worker thread by default), with
- * a bounded queue, limits, metrics and the web page. `imp serve` (src/cli/commands/serve.ts) wires it up.
+ * same-origin checks, a bounded queue, limits, metrics and the web page. `imp serve` (src/cli/commands/serve.ts) wires it up.
  *
  * @example
  * const engine = await WorkerEngine.start({ folder: "models/imp-tiny" });
@@ -10,6 +10,7 @@
 
 export type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "../runtime/engine/engine.js";
 export { InProcessEngine } from "../runtime/engine/in-process-engine.js";
+export type { PrepareInput, PreparedInput } from "../runtime/engine/prepare.js";
 export { WorkerEngine, type WorkerEngineOptions } from "../runtime/engine/worker-engine.js";
 export { type AppOptions, createApp, type ServeApp } from "./app.js";
 export { DEFAULT_LIMITS, type ServeLimits } from "./limits.js";
