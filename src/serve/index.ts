@@ -10,7 +10,7 @@
 
 export type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "../runtime/engine/engine.js";
 export { InProcessEngine } from "../runtime/engine/in-process-engine.js";
-export type { PrepareInput, PreparedInput } from "../runtime/engine/prepare.js";
+export type { PreparedInput, PrepareInput } from "../runtime/engine/prepare.js";
 export { WorkerEngine, type WorkerEngineOptions } from "../runtime/engine/worker-engine.js";
 export { type AppOptions, createApp, type ServeApp } from "./app.js";
 export { DEFAULT_LIMITS, type ServeLimits } from "./limits.js";
