@@ -55,6 +55,12 @@ async function loadModel() {
   }
 }
 
+/** The settings' visual tokens per image, or undefined for the model's own. */
+function imageTokens() {
+  const n = Number($("image-tokens").value);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 function setStatus(text) {
   statusLine.textContent = text;
 }
@@ -255,6 +261,7 @@ async function send(text) {
         {
           turns: job.turns,
           image: job.image ?? undefined,
+          imageTokens: imageTokens(),
           maxNewTokens: Number($("max-tokens").value) || 256,
           sampling: { temperature },
         },
@@ -290,6 +297,7 @@ async function send(text) {
         stream_options: { include_usage: true },
         max_tokens: Number($("max-tokens").value) || 256,
         temperature: Number($("temperature").value) || 0,
+        image_tokens: imageTokens(),
       }),
     });
     if (!res.ok) {

@@ -48,6 +48,8 @@ export type ToEngine =
       /** Mapped onto the template as the server maps a request's messages (serve/conversation.ts). */
       turns: PageTurn[];
       image?: Uint8Array;
+      /** Visual tokens for the image (the model's own when absent). */
+      imageTokens?: number;
       maxNewTokens: number;
       sampling: SamplingOptions;
       cancel: Int32Array;
@@ -169,7 +171,14 @@ async function answer(pipeline: ImpPipeline, m: Extract<ToEngine, { type: "run" 
   // The server's path (serve/engine.ts); a cancel arrives as the shared flag, read before every layer.
   const result = await runOnPipeline(
     pipeline,
-    { messages, image, maxNewTokens: m.maxNewTokens, sampling: m.sampling, stop: [] },
+    {
+      messages,
+      image,
+      imageTokens: m.imageTokens,
+      maxNewTokens: m.maxNewTokens,
+      sampling: m.sampling,
+      stop: [],
+    },
     {
       signal: new AbortController().signal,
       interrupted: () => Atomics.load(m.cancel, 0) !== 0,

@@ -51,6 +51,8 @@ export interface GenerationStats {
   imageTokens: number;
   /** Images whose embeddings came from the image cache (the tower did not run for them). */
   imageCacheHits: number;
+  /** Images whose positions the conversation cache held (neither the tower nor their prefill ran). */
+  imagePrefixHits: number;
   /** Prompt positions taken from the conversation cache instead of run again. */
   cachedPositions: number;
   generatedTokens: number;
@@ -67,6 +69,7 @@ export function emptyStats(promptTokens = 0): GenerationStats {
     prefillPositions: 0,
     imageTokens: 0,
     imageCacheHits: 0,
+    imagePrefixHits: 0,
     cachedPositions: 0,
     generatedTokens: 0,
     visionMs: 0,
@@ -134,6 +137,7 @@ export function generateTokens(
         stats.cachedPositions = reused;
       }
       const rest = suffixAfter(model, inputIds, reused, imageTokens);
+      stats.imagePrefixHits = images.length - rest.images.length;
       let t0 = now();
       const pinned: string[] = [];
       const owned: Tensor[] = [];

@@ -8,6 +8,7 @@ import { randomInt } from "node:crypto";
 import type { Turn } from "../runtime/engine/conversation.js";
 import { toTemplateMessages } from "../runtime/engine/conversation.js";
 import type { Engine, EngineJob } from "../runtime/engine/engine.js";
+import { checkImageTokens } from "../runtime/engine/engine.js";
 import type { SamplingOptions } from "../runtime/sampler.js";
 import { invalid } from "./errors.js";
 import type { ImageSourceOptions } from "./image-source.js";
@@ -24,6 +25,8 @@ export interface ChatRequest {
   turns: Turn[];
   images: ImageRef[];
   maxTokens?: number;
+  /** Visual tokens for the image (`image_tokens`), and the field that gave it; the server's default when absent. */
+  imageTokens?: { value: number; field: string };
   sampling: SamplingOptions;
   stop: string[];
   stream: boolean;
@@ -53,6 +56,10 @@ export async function prepareJob(
   const ref = req.images[0];
   if (ref && engine.info.imageTokens === 0)
     throw invalid(ref.field, `the model ${engine.info.id} has no vision tower; it takes no images`);
+  const imageTokens =
+    ref && req.imageTokens
+      ? checkImageTokens(engine.info, req.imageTokens.value, req.imageTokens.field)
+      : undefined;
   const messages = toTemplateMessages(req.turns);
   const context = engine.info.contextLength;
   // A cheap bound first: text longer than any prompt that fits is refused before anything is tokenized.
@@ -73,6 +80,7 @@ export async function prepareJob(
       {
         messages,
         image: ref && bytes ? { bytes, field: ref.field, maxPixels: opts.limits.maxImagePixels } : undefined,
+        imageTokens,
       },
       s,
     );
@@ -82,7 +90,7 @@ export async function prepareJob(
     throw invalid(
       "messages",
       `too many tokens for the context: the prompt takes ${positions} positions ` +
-        `(text tokens + ${image ? engine.info.imageTokens : 0} image tokens) and the model's context is ${context}`,
+        `(text tokens + ${image ? (imageTokens ?? engine.info.imageTokens) : 0} image tokens) and the model's context is ${context}`,
       "context_length_exceeded",
     );
   const maxNewTokens = Math.min(req.maxTokens ?? opts.defaultMaxTokens, context - positions);
@@ -90,6 +98,7 @@ export async function prepareJob(
     job: {
       messages,
       image,
+      imageTokens,
       maxNewTokens,
       // Without a seed each request samples differently (the sampler's own default would repeat one draw).
       sampling: { ...req.sampling, seed: req.sampling.seed ?? randomInt(2 ** 31) },

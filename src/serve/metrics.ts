@@ -39,6 +39,17 @@ export class ServerMetrics {
     labelNames: ["outcome"] as const,
     registers: [this.registry],
   });
+  readonly imageCache = new Counter({
+    name: "imp_image_cache_total",
+    help: "Images asked about, by whether their embeddings were kept from an earlier request (hit) or computed (miss)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  readonly conversationCachePositions = new Counter({
+    name: "imp_conversation_cache_positions_total",
+    help: "Prompt positions taken from the last conversation's KV cache instead of run again",
+    registers: [this.registry],
+  });
   readonly rejected = new Counter({
     name: "imp_queue_rejected_total",
     help: "Requests refused because the queue was full (429)",

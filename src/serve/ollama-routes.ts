@@ -127,6 +127,8 @@ export function parseOllamaChat(body: JsonObject, maxMessages: number): ChatRequ
     o = body.options;
   }
   const numPredict = optNumber(o.num_predict, "options.num_predict", { integer: true, min: -2 });
+  // Not Ollama's: Imp's fewer-visual-tokens lever per request, beside the other model options.
+  const imageTokens = optNumber(o.image_tokens, "options.image_tokens", { integer: true, min: 1 });
   const sampling = {
     temperature: optNumber(o.temperature, "options.temperature", { min: 0 }) ?? 0.8,
     topP: optNumber(o.top_p, "options.top_p", { min: 0, exclusiveMin: true, max: 1 }),
@@ -168,6 +170,8 @@ export function parseOllamaChat(body: JsonObject, maxMessages: number): ChatRequ
           : numPredict === 0
             ? 1
             : numPredict,
+    imageTokens:
+      imageTokens === undefined ? undefined : { value: imageTokens, field: "options.image_tokens" },
     sampling,
     stop: stopList(o.stop, "options.stop", 16),
     stream,

@@ -63,6 +63,8 @@ export function parseOpenAiChat(body: JsonObject, maxMessages: number): ChatRequ
     optNumber(body.max_completion_tokens, "max_completion_tokens", { min: 1, integer: true }) ??
     optNumber(body.max_tokens, "max_tokens", { min: 1, integer: true });
   const stream = optBoolean(body.stream, "stream") ?? false;
+  // Not OpenAI's: Imp's fewer-visual-tokens lever per request.
+  const imageTokens = optNumber(body.image_tokens, "image_tokens", { min: 1, integer: true });
   let includeUsage = false;
   if (body.stream_options !== undefined && body.stream_options !== null) {
     if (!isObject(body.stream_options))
@@ -91,6 +93,7 @@ export function parseOpenAiChat(body: JsonObject, maxMessages: number): ChatRequ
     turns,
     images,
     maxTokens,
+    imageTokens: imageTokens === undefined ? undefined : { value: imageTokens, field: "image_tokens" },
     sampling,
     stop: stopList(body.stop, "stop", 4),
     stream,

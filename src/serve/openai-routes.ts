@@ -131,6 +131,11 @@ function timings(out: RunOutcome) {
     vision_ms: ms(s.visionMs),
     prefill_ms: ms(s.prefillMs),
     decode_ms: ms(s.decodeMs),
+    image_tokens: s.imageTokens,
+    // Where the image's embeddings came from: the image cache, the conversation cache (its positions kept with
+    // the conversation's), or the tower (null: computed now, or no image).
+    image_cache: s.imageCacheHits > 0 ? "image" : s.imagePrefixHits > 0 ? "conversation" : null,
+    cached_prompt_positions: s.cachedPositions,
     total_ms: ms(out.totalMs),
     // The first token comes from the prefill; the decode time covers the ones after it.
     decode_tokens_per_second:

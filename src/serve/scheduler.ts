@@ -175,6 +175,12 @@ export class Scheduler {
           this.metrics.generationSeconds.observe(genSeconds);
           this.metrics.promptTokens.inc(result.stats.prefillPositions);
           this.metrics.completionTokens.inc(result.stats.generatedTokens);
+          const s = result.stats;
+          if (s.imageTokens > 0)
+            this.metrics.imageCache.inc({
+              result: s.imageCacheHits + s.imagePrefixHits > 0 ? "hit" : "miss",
+            });
+          this.metrics.conversationCachePositions.inc(s.cachedPositions);
           if (result.finishReason === "abort") {
             outcome = timedOut ? "timeout" : "abort";
             if (timedOut) throw timeoutError();

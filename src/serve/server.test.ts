@@ -283,6 +283,111 @@ describe("with a fixture model in the worker engine", () => {
   });
 });
 
+describe("with a fixture model, fewer visual tokens and the caches", () => {
+  let engine: WorkerEngine;
+  let server: Listening;
+  let reference: ImpPipeline;
+  let client: OpenAI;
+
+  before(async () => {
+    const dir = join(tmp, "tiny-caches");
+    cpSync(fixture("tiny-imp-qwen2"), dir, { recursive: true });
+    writeTinyTokenizer(dir, "imp_qwen2");
+    const started = WorkerEngine.start({
+      folder: dir,
+      backend: "js",
+      id: "tiny",
+      log: () => {},
+      imageCacheBytes: 1 << 20,
+      conversationCacheBytes: 64 << 20,
+    });
+    reference = await ImpPipeline.load(dir, { backend: "js" });
+    engine = await started;
+    server = await listen(createApp({ engine, processMetrics: false, log: () => {} }).app, {
+      host: "127.0.0.1",
+      port: 0,
+    });
+    client = clientFor(server);
+  });
+  after(async () => {
+    await server?.close();
+    await engine?.close();
+    reference?.dispose();
+  });
+
+  const ask = (text: string, extra: Record<string, unknown> = {}) =>
+    fetch(`${server.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "tiny",
+        temperature: 0,
+        max_tokens: 6,
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "image_url", image_url: { url: imageUrl } },
+              { type: "text", text },
+            ],
+          },
+        ],
+        ...extra,
+      }),
+    });
+  type Answer = {
+    choices: { message: { content: string } }[];
+    usage: { prompt_tokens: number };
+    timings: { image_tokens: number; image_cache: string | null; cached_prompt_positions: number };
+  };
+
+  test("image_tokens per request: fewer positions, the library's answer; a count the tower cannot take is a 400", async () => {
+    const own = (await (await ask(QUESTION)).json()) as Answer;
+    const nine = (await (await ask(QUESTION, { image_tokens: 9 })).json()) as Answer;
+    assert.equal(own.timings.image_tokens, 16);
+    assert.equal(nine.timings.image_tokens, 9);
+    assert.equal(own.usage.prompt_tokens - nine.usage.prompt_tokens, 16 - 9);
+    const want = await reference.generate({
+      image: imageBytes,
+      prompt: QUESTION,
+      maxNewTokens: 6,
+      imageTokens: 9,
+    });
+    assert.equal(nine.choices[0]!.message.content, want.text);
+    const bad = await ask(QUESTION, { image_tokens: 10 });
+    assert.equal(bad.status, 400);
+    const err = ((await bad.json()) as { error: { param: string; message: string } }).error;
+    assert.equal(err.param, "image_tokens");
+    assert.match(err.message, /10 is not a square number of patches/);
+    const ollama = await fetch(`${server.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "tiny",
+        stream: false,
+        options: { temperature: 0, num_predict: 6, image_tokens: 9 },
+        messages: [{ role: "user", content: QUESTION, images: [Buffer.from(imageBytes).toString("base64")] }],
+      }),
+    });
+    const o = (await ollama.json()) as { message: { content: string }; prompt_eval_count: number };
+    assert.equal(o.message.content, want.text);
+    assert.equal(o.prompt_eval_count, nine.usage.prompt_tokens);
+  });
+
+  test("a second question about the image comes from the caches, with the cold answer; /metrics counts it", async () => {
+    await ask("First question?");
+    const follow = (await (await ask("Second question?")).json()) as Answer;
+    assert.notEqual(follow.timings.image_cache, null);
+    assert.ok(follow.timings.cached_prompt_positions >= 16);
+    const want = await reference.generate({ image: imageBytes, prompt: "Second question?", maxNewTokens: 6 });
+    assert.equal(follow.choices[0]!.message.content, want.text);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /imp_image_cache_total\{result="hit"\} [1-9]/);
+    assert.match(metrics, /imp_image_cache_total\{result="miss"\} [1-9]/);
+    assert.match(metrics, /imp_conversation_cache_positions_total [1-9]/);
+  });
+});
+
 describe("with the scripted engine", () => {
   async function start(engine: FakeEngine, opts: Partial<AppOptions> = {}) {
     const { app } = createApp({ engine, processMetrics: false, log: () => {}, ...opts });

@@ -38,6 +38,7 @@ export class FakeEngine implements Engine {
       modelType: "imp_qwen2",
       contextLength: opts.contextLength ?? 512,
       imageTokens: opts.imageTokens ?? 16,
+      anyImageTokens: true,
       backend: "none",
       threads: 1,
       maxPromptChars: opts.maxPromptChars ?? null,
@@ -46,9 +47,9 @@ export class FakeEngine implements Engine {
   }
 
   /** One position per word of every message, plus the image's. */
-  promptPositions(messages: readonly ChatMessage[], hasImage: boolean): number {
+  promptPositions(messages: readonly ChatMessage[], hasImage: boolean, imageTokens?: number): number {
     const words = messages.reduce((n, m) => n + m.content.split(/\s+/).filter(Boolean).length, 0);
-    return words + (hasImage ? this.info.imageTokens : 0);
+    return words + (hasImage ? (imageTokens ?? this.info.imageTokens) : 0);
   }
 
   /** Preparations started, and those whose signal fired before they ended. */
@@ -65,7 +66,7 @@ export class FakeEngine implements Engine {
       this.prepareAborted++;
       throw new AbortError("cancelled while it was prepared");
     }
-    return prepareHere((m, hasImage) => this.promptPositions(m, hasImage), input);
+    return prepareHere((m, hasImage, n) => this.promptPositions(m, hasImage, n), input);
   }
 
   /** Resolves once `n` runs have started. */

@@ -6,7 +6,13 @@
 import type { Command } from "commander";
 import { UsageError } from "../../util/errors.js";
 import type { ModelCliOptions } from "../common.js";
-import { addModelOptions, positiveInt, resolveModelOption } from "../common.js";
+import {
+  addImageTokensOption,
+  addModelOptions,
+  nonNegativeNumber,
+  positiveInt,
+  resolveModelOption,
+} from "../common.js";
 
 interface ServeOptions extends ModelCliOptions {
   host: string;
@@ -25,6 +31,9 @@ interface ServeOptions extends ModelCliOptions {
   allowHost: string[];
   cors: string[];
   web: boolean;
+  imageTokens?: number;
+  imageCacheMib: number;
+  conversationCacheMib: number;
 }
 
 const collect = (v: string, all: string[]) => [...all, v];
@@ -135,8 +144,20 @@ export function register(program: Command): void {
       (v: string, all: string[]) => [...all, origin(v)],
       [],
     )
-    .option("--no-web", "do not serve the web chat page at /");
-  addModelOptions(cmd).addHelpText(
+    .option("--no-web", "do not serve the web chat page at /")
+    .option(
+      "--image-cache-mib <n>",
+      "image embeddings kept per worker, so a second question about an image skips the tower (0: off)",
+      nonNegativeNumber("--image-cache-mib"),
+      256,
+    )
+    .option(
+      "--conversation-cache-mib <n>",
+      "KV cache kept per worker from the last answer, so a chat's next message runs only its new part (0: off)",
+      nonNegativeNumber("--conversation-cache-mib"),
+      1024,
+    );
+  addImageTokensOption(addModelOptions(cmd)).addHelpText(
     "after",
     "\nExamples:\n" +
       "  imp serve                                  # the built-in model on http://127.0.0.1:8080\n" +
@@ -179,6 +200,9 @@ export function register(program: Command): void {
       threads:
         o.threads ?? (o.parallel > 1 ? Math.max(1, Math.floor(defaultThreads() / o.parallel)) : undefined),
       maxImagePixels: Math.round(o.maxImageMegapixels * 1e6),
+      imageTokens: o.imageTokens,
+      imageCacheBytes: Math.round(o.imageCacheMib * 1024 * 1024),
+      conversationCacheBytes: Math.round(o.conversationCacheMib * 1024 * 1024),
       workers: o.parallel,
       log,
     });

@@ -16,6 +16,8 @@ import type { PreparedInput, PrepareInput } from "./prepare.js";
 export interface EngineJob {
   messages: ChatMessage[];
   image?: RgbImage;
+  /** Visual tokens for the image (checkImageTokens); the engine's default when absent. */
+  imageTokens?: number;
   maxNewTokens: number;
   sampling: SamplingOptions;
   stop: string[];
@@ -44,8 +46,10 @@ export interface EngineInfo {
   modelType: string;
   /** Positions the model can attend over (prompt + answer). */
   contextLength: number;
-  /** Embeddings one image adds to the prompt; 0 when the model has no vision tower. */
+  /** Embeddings one image adds to the prompt by default; 0 when the model has no vision tower. */
   imageTokens: number;
+  /** The tower takes any square number of visual tokens per request (SigLIP); false: only `imageTokens`. */
+  anyImageTokens: boolean;
   backend: string;
   threads: number;
   /**
@@ -73,6 +77,21 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+/**
+ * A request's number of visual tokens, checked against what the model's tower takes: a square number of patches
+ * for a SigLIP tower, only its own for CLIP. A RequestError names the field.
+ */
+export function checkImageTokens(info: EngineInfo, tokens: number, field: string): number {
+  if (info.imageTokens === 0) throw new RequestError(field, "this model has no vision tower");
+  if (tokens === info.imageTokens) return tokens;
+  const grid = Math.round(Math.sqrt(tokens));
+  if (!Number.isInteger(tokens) || tokens < 1 || grid * grid !== tokens)
+    throw new RequestError(field, `${tokens} is not a square number of patches (e.g. 64, 196, 729)`);
+  if (!info.anyImageTokens)
+    throw new RequestError(field, `this model's tower takes only its own ${info.imageTokens} visual tokens`);
+  return tokens;
+}
+
 /** Runs a job on a loaded pipeline: shared by the in-process engine and the worker. */
 export async function runOnPipeline(
   pipeline: ImpPipeline,
@@ -88,6 +107,7 @@ export async function runOnPipeline(
         messages: job.messages,
         image: job.image,
         maxNewTokens: job.maxNewTokens,
+        imageTokens: job.imageTokens,
         sampling: job.sampling,
         stop: job.stop,
         signal: hooks.signal,

@@ -21,6 +21,7 @@ export function pipelineInfo(pipeline: ImpPipeline, id?: string): EngineInfo {
     modelType: pipeline.model.config.modelType,
     contextLength,
     imageTokens: pipeline.imageTokens,
+    anyImageTokens: pipeline.model.config.vision?.kind === "siglip",
     backend: pipeline.backend.name,
     threads: pipeline.backend.threads,
     maxPromptChars: maxPromptChars(contextLength, pipeline.tokenizer.maxTokenChars),
@@ -49,7 +50,7 @@ export class InProcessEngine implements Engine {
   /** On this thread: decoding and tokenizing block it, as generating does. */
   async prepare(input: PrepareInput, signal: AbortSignal): Promise<PreparedInput> {
     if (signal.aborted) throw new AbortError("cancelled before it was prepared");
-    return prepareHere((m, hasImage) => this.pipeline.prompt.promptPositions(m, hasImage), input);
+    return prepareHere((m, hasImage, n) => this.pipeline.prompt.promptPositions(m, hasImage, n), input);
   }
 
   async run(job: EngineJob, hooks: EngineHooks): Promise<EngineResult> {

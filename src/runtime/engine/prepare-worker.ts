@@ -36,7 +36,7 @@ try {
 
 port.on("message", (msg: ToPrepareWorker) => {
   const format = msg.input.image ? detectFormat(msg.input.image.bytes) : null;
-  prepareHere((m, hasImage) => prompt.promptPositions(m, hasImage), msg.input)
+  prepareHere((m, hasImage, n) => prompt.promptPositions(m, hasImage, n), msg.input)
     .then((result) => {
       const img = result.image;
       const recycle =

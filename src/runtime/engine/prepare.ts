@@ -13,6 +13,8 @@ export interface PrepareInput {
   messages: ChatMessage[];
   /** The image's encoded file, the request field it came from (for errors) and the pixel limit. */
   image?: { bytes: Uint8Array; field: string; maxPixels: number };
+  /** Visual tokens the image will take (the engine's default when absent). */
+  imageTokens?: number;
 }
 
 export interface PreparedInput {
@@ -22,7 +24,11 @@ export interface PreparedInput {
 }
 
 /** Counts a conversation's prompt positions (PromptBuilder.promptPositions, or a test's rule). */
-export type PositionCounter = (messages: readonly ChatMessage[], hasImage: boolean) => number;
+export type PositionCounter = (
+  messages: readonly ChatMessage[],
+  hasImage: boolean,
+  imageTokens?: number,
+) => number;
 
 /** Prepares on this thread. A bad image is a RequestError naming its field. */
 export async function prepareHere(count: PositionCounter, input: PrepareInput): Promise<PreparedInput> {
@@ -38,7 +44,7 @@ export async function prepareHere(count: PositionCounter, input: PrepareInput): 
       throw err;
     }
   }
-  return { positions: count(input.messages, image !== undefined), image };
+  return { positions: count(input.messages, image !== undefined, input.imageTokens), image };
 }
 
 /**
