@@ -9,7 +9,9 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import type { DType } from "../formats/dtype.js";
-import { Q4_BLOCK_BYTES, Q8_BLOCK_BYTES, QK } from "../formats/dtype.js";
+import { QK } from "../formats/dtype.js";
+import type { WeightDType } from "../formats/quantized-file.js";
+import { QUANT_FORMATS, quantizedFormats, weightFormat } from "../formats/quantized-file.js";
 import type { StEntry } from "../io/safetensors/index.js";
 import { Checkpoint } from "../io/safetensors/index.js";
 import type { Param } from "../nn/module.js";
@@ -24,7 +26,7 @@ import { detectLayout, resolveSource, VISION_PREFIX } from "./layout.js";
 import { MultimodalModel } from "./multimodal.js";
 
 /** How matrices are stored in memory: as in the file ("auto"), widened, halved, or quantized. */
-export type WeightDType = "auto" | "f32" | "f16" | "q8" | "q4";
+export type { WeightDType } from "../formats/quantized-file.js";
 
 export interface LoadOptions {
   /** Format of the LLM's matrices and embeddings (default "auto": as stored). */
@@ -162,39 +164,6 @@ export function readModelConfig(
 
 const STORED: Record<string, DType> = { F32: "f32", F16: "f16", BF16: "bf16" };
 
-/**
- * Safetensors has no block-quantized dtype: a checkpoint written by `imp quantize` stores q8/q4 matrices as
- * U8 [rows, row bytes] (GGUF Q8_0/Q4_0 blocks) and names their format in the file metadata under this key,
- * a JSON object {tensor name: "q8_0" | "q4_0"}.
- */
-export const QUANT_METADATA_KEY = "imp.quantized";
-
-/** The block formats under QUANT_METADATA_KEY: our dtype and the bytes of one block of 32 weights. */
-const QUANT_FORMATS: Readonly<Record<string, { dtype: DType; blockBytes: number }>> = {
-  q8_0: { dtype: "q8", blockBytes: Q8_BLOCK_BYTES },
-  q4_0: { dtype: "q4", blockBytes: Q4_BLOCK_BYTES },
-};
-
-/** The in-memory format of one parameter. */
-function targetDType(p: Param, stored: DType, mode: WeightDType): DType {
-  if (p.role === "vector") return "f32";
-  const k = p.shape[p.shape.length - 1]!;
-  const twoD = p.shape.length === 2;
-  const half = stored === "f32" || stored === "q8" || stored === "q4" ? "f16" : stored;
-  switch (mode) {
-    case "auto":
-      return stored;
-    case "f32":
-      return "f32";
-    case "f16":
-      return half;
-    case "q8":
-    case "q4":
-      // GGUF blocks need whole rows of 32; other matrices (SigLIP's fc2 with 4304 inputs, conv kernels) stay half.
-      return twoD && k % QK === 0 ? mode : half;
-  }
-}
-
 export async function loadModel(folder: string, opts: LoadOptions): Promise<LoadedModel> {
   if (!isDir(folder)) throw new CheckpointError(`model folder ${folder} does not exist or is not a folder`);
   const { config, visionFolder } = readModelConfig(folder, opts.visionTower);
@@ -244,7 +213,7 @@ export async function loadModel(folder: string, opts: LoadOptions): Promise<Load
       const part = sliceRows(stored, src, p, name, where);
       const mode =
         name.startsWith(VISION_PREFIX) || name.startsWith("model.mm_projector") ? visionDtype : dtype;
-      p.value = cast(part, targetDType(p, stored.dtype, mode));
+      p.value = cast(part, weightFormat(p.role, p.shape, stored.dtype, mode));
       part.dispose();
       const left = uses.get(k)! - 1;
       uses.set(k, left);
@@ -266,20 +235,6 @@ export async function loadModel(folder: string, opts: LoadOptions): Promise<Load
 
 function key(src: TensorSource): string {
   return `${src.from}:${src.name}`;
-}
-
-/** The {tensor: "q8_0" | "q4_0"} map of a file written by `imp quantize` (empty for other files). */
-export function quantizedFormats(
-  metadata: Readonly<Record<string, string>>,
-  file: string,
-): Record<string, string> {
-  const raw = metadata[QUANT_METADATA_KEY];
-  if (!raw) return {};
-  try {
-    return JSON.parse(raw) as Record<string, string>;
-  } catch {
-    throw new CheckpointError(`${file}: metadata "${QUANT_METADATA_KEY}" is not valid JSON`);
-  }
 }
 
 function readStored(

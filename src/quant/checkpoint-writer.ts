@@ -14,10 +14,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { f32ToBf16Array, f32ToF16Array } from "../formats/half.js";
+import { QUANT_METADATA_KEY, quantizedFormats } from "../formats/quantized-file.js";
 import type { StDtype, StEntry } from "../io/safetensors/index.js";
 import { Checkpoint, INDEX_FILE, tensorByteLength, writeSafetensors } from "../io/safetensors/index.js";
 import { detectLayout, resolveSource } from "../models/layout.js";
-import { QUANT_METADATA_KEY, quantizedFormats, readModelConfig } from "../models/load.js";
+import { readModelConfig } from "../models/load.js";
 import { MultimodalModel } from "../models/multimodal.js";
 import { copyAtomic, writeAtomic, writeFolderAtomic, writeJsonAtomic } from "../util/atomic-file.js";
 import { CheckpointError, UsageError } from "../util/errors.js";

@@ -1,6 +1,6 @@
 /**
  * Writing a loaded model back to a checkpoint folder as it sits in memory: q8/q4 matrices as U8 rows of GGUF
- * Q8_0/Q4_0 blocks (see QUANT_METADATA_KEY in src/models/load.ts), the rest as F32/F16/BF16, in the layout of the
+ * Q8_0/Q4_0 blocks (see QUANT_METADATA_KEY in src/formats/quantized-file.ts), the rest as F32/F16/BF16, in the layout of the
  * folder it was loaded from (./checkpoint-writer.ts: the same names and files, fused tensors fused again).
  * Vectors (norms, biases) load as f32 whatever their stored format; they go back in their stored format when that
  * holds them exactly. LLaVA-1.5's separate CLIP tower goes to a `clip-vision/` sub-folder that config.json

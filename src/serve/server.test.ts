@@ -287,7 +287,6 @@ describe("with a fixture model, fewer visual tokens and the caches", () => {
   let engine: WorkerEngine;
   let server: Listening;
   let reference: ImpPipeline;
-  let client: OpenAI;
 
   before(async () => {
     const dir = join(tmp, "tiny-caches");
@@ -307,7 +306,6 @@ describe("with a fixture model, fewer visual tokens and the caches", () => {
       host: "127.0.0.1",
       port: 0,
     });
-    client = clientFor(server);
   });
   after(async () => {
     await server?.close();
