@@ -61,23 +61,14 @@ export class Scheduler {
     this.assertCapacity();
     this.preparing++;
     this.updateGauges();
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.timeoutMs);
-    const onClientGone = () => controller.abort();
-    clientSignal.addEventListener("abort", onClientGone, { once: true });
-    if (clientSignal.aborted) controller.abort();
+    const limit = requestLimit(clientSignal, this.timeoutMs);
     try {
-      return await work(controller.signal);
+      return await work(limit.signal);
     } catch (err) {
-      if (timedOut && err instanceof AbortError) throw this.timeoutError();
+      if (limit.timedOut() && err instanceof AbortError) throw this.timeoutError();
       throw err;
     } finally {
-      clearTimeout(timer);
-      clientSignal.removeEventListener("abort", onClientGone);
+      limit.cleanup();
       this.preparing--;
       this.updateGauges();
     }
@@ -113,23 +104,12 @@ export class Scheduler {
   /** Reserves a place in the queue. Throws a 429 ApiError (with Retry-After) when it is full. */
   submit(job: EngineJob, clientSignal: AbortSignal): ScheduledRun {
     const t0 = performance.now();
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.timeoutMs);
-    const onClientGone = () => controller.abort();
-    clientSignal.addEventListener("abort", onClientGone, { once: true });
-    if (clientSignal.aborted) controller.abort();
-    const cleanup = () => {
-      clearTimeout(timer);
-      clientSignal.removeEventListener("abort", onClientGone);
-    };
+    const limit = requestLimit(clientSignal, this.timeoutMs);
+    const { cleanup } = limit;
 
     let slot: Promise<() => void>;
     try {
-      slot = this.queue.acquire(controller.signal);
+      slot = this.queue.acquire(limit.signal);
     } catch (err) {
       cleanup();
       if (err instanceof QueueFullError) throw this.queueFull(err);
@@ -143,7 +123,7 @@ export class Scheduler {
     const timeoutError = () => this.timeoutError();
 
     return {
-      cancel: () => controller.abort(),
+      cancel: limit.cancel,
       start: async (onText) => {
         let release: (() => void) | null = null;
         let outcome: RunOutcome["finishReason"] | "timeout" | "error" = "error";
@@ -151,8 +131,8 @@ export class Scheduler {
           try {
             release = await slot;
           } catch (err) {
-            if (err instanceof AbortError) outcome = timedOut ? "timeout" : "abort";
-            if (timedOut) throw timeoutError();
+            if (err instanceof AbortError) outcome = limit.timedOut() ? "timeout" : "abort";
+            if (limit.timedOut()) throw timeoutError();
             throw err;
           } finally {
             this.updateGauges();
@@ -162,7 +142,7 @@ export class Scheduler {
           let firstTextMs: number | null = null;
           const g0 = performance.now();
           const result = await this.engine.run(job, {
-            signal: controller.signal,
+            signal: limit.signal,
             onText: (text) => {
               if (firstTextMs === null) {
                 firstTextMs = performance.now() - t0;
@@ -182,8 +162,8 @@ export class Scheduler {
             });
           this.metrics.conversationCachePositions.inc(s.cachedPositions);
           if (result.finishReason === "abort") {
-            outcome = timedOut ? "timeout" : "abort";
-            if (timedOut) throw timeoutError();
+            outcome = limit.timedOut() ? "timeout" : "abort";
+            if (limit.timedOut()) throw timeoutError();
             throw new AbortError("the client went away");
           }
           this.avgSeconds = 0.8 * this.avgSeconds + 0.2 * genSeconds;
@@ -203,4 +183,32 @@ export class Scheduler {
     this.metrics.queueDepth.set(this.queue.waiting);
     this.metrics.active.set(this.queue.active);
   }
+}
+
+/**
+ * A request's signal: it fires when the client goes away or when the server's time limit passes (`timedOut()`
+ * then says which), or on `cancel()`; `cleanup()` stops the timer and the listening.
+ */
+function requestLimit(
+  clientSignal: AbortSignal,
+  timeoutMs: number,
+): { signal: AbortSignal; timedOut(): boolean; cancel(): void; cleanup(): void } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const onClientGone = () => controller.abort();
+  clientSignal.addEventListener("abort", onClientGone, { once: true });
+  if (clientSignal.aborted) controller.abort();
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    cancel: () => controller.abort(),
+    cleanup: () => {
+      clearTimeout(timer);
+      clientSignal.removeEventListener("abort", onClientGone);
+    },
+  };
 }

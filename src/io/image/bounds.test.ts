@@ -57,7 +57,8 @@ function fullInflateMs(): number {
 
 test("PNG: image data inflating past what IHDR needs is refused early, naming the size", async () => {
   const full = fullInflateMs();
-  const [msg, ms] = await timed(() => refusal(pngIdatBomb(BOMB), { source: "bomb.png" }));
+  const bomb = pngIdatBomb(BOMB);
+  const [msg, ms] = await timed(() => refusal(bomb, { source: "bomb.png" }));
   assert.match(
     msg,
     /^bomb\.png: the PNG's image data inflates to more than the 4 bytes its 1×1 8-bit RGB header needs/,
@@ -67,13 +68,16 @@ test("PNG: image data inflating past what IHDR needs is refused early, naming th
 
 test("PNG: a colour profile inflating past 1 MiB is refused; a smaller one is ignored; APNG frames are never inflated", async () => {
   const full = fullInflateMs();
-  const [msg, ms] = await timed(() => refusal(pngIccpBomb(BOMB), { source: "icc.png" }));
+  // Each file is made before the clock starts: only the decoder's work is timed.
+  const iccp = pngIccpBomb(BOMB);
+  const [msg, ms] = await timed(() => refusal(iccp, { source: "icc.png" }));
   assert.match(msg, /^icc\.png: the PNG's iCCP chunk inflates to more than 1048576 bytes/);
   assert.ok(ms < full / 4, `refused in ${ms.toFixed(1)} ms; inflating it all takes ${full.toFixed(1)} ms`);
   const ok = await decodeImage(pngIccpBomb(512 * 1024));
   assert.deepEqual([...ok.data], [10, 20, 30]);
   // The default image of an APNG is what Pillow shows; the bomb in its second frame is skipped unread.
-  const [img, apngMs] = await timed(() => decodeImage(apngFrameBomb(BOMB)));
+  const apng = apngFrameBomb(BOMB);
+  const [img, apngMs] = await timed(() => decodeImage(apng));
   assert.deepEqual([img.width, img.height, ...img.data], [1, 1, 10, 20, 30]);
   assert.ok(
     apngMs < full / 4,
@@ -150,7 +154,8 @@ test("JPEG: more scans than the limit are refused before libjpeg runs; a normal 
   const jpg = new Uint8Array(readFileSync(fixture("preprocess", "portrait_photo.jpg")));
   const [normal, normalMs] = await timed(() => decodeImage(jpg));
   assert.equal(normal.width, 64);
-  const [msg, ms] = await timed(() => refusal(jpegScansBomb(jpg, 500), { source: "scans.jpg" }));
+  const scans = jpegScansBomb(jpg, 500);
+  const [msg, ms] = await timed(() => refusal(scans, { source: "scans.jpg" }));
   assert.match(msg, /^scans\.jpg: the JPEG has 501 scans, over the limit of 100/);
   assert.ok(
     ms < normalMs * 4 + 5,

@@ -12,6 +12,7 @@
  */
 import { Unzlib } from "fflate";
 import { FormatError } from "../../util/errors.js";
+import { crc32 } from "./crc32.js";
 
 /** Pillow's PngImagePlugin.MAX_TEXT_CHUNK (ImageFile.SAFEBLOCK). */
 export const MAX_PNG_METADATA_BYTES = 1024 * 1024;
@@ -37,22 +38,6 @@ const ADAM7 = [
 /** Deflate's largest expansion (a 258-byte match in ~2 bits): one compressed byte makes at most this many. */
 const MAX_RATIO = 1032;
 const KEEP = new Set(["IHDR", "PLTE", "tRNS", "IDAT", "IEND"]);
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** Bytes of filtered scanlines (a filter byte per row) an image of this header inflates to. */
 export function pngDataBytes(
