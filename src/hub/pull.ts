@@ -196,13 +196,7 @@ async function pullRepo(repo: string, opts: PullOptions, kind: RepoKind): Promis
       ? sideFilesOf(files)
       : sideFilesOf(files).filter((f) => f === "preprocessor_config.json");
   await fetchAll([...side, ...("index" in weights ? [weights.index] : [])]);
-  const main =
-    "index" in weights
-      ? shardsOfIndex(
-          readJsonFile(cache.pointerPath(commit, weights.index), `${repo}/${weights.index}`),
-          `${repo}/${weights.index}`,
-        )
-      : [weights.single];
+  const main = weightFiles(cache, commit, repo, weights);
   await fetchAll([...main, ...(tower ? towerFilesOf(files, tower) : [])]);
 
   let visionFolder: string | null = null;
@@ -241,13 +235,7 @@ async function fromCache(
   const config = readJsonFile(cache.pointerPath(commit, CONFIG_FILE), `${repo}/${CONFIG_FILE}`);
   const verdict = kind === "model" ? (opts.checkConfig?.(config, `${repo}/${CONFIG_FILE}`) ?? {}) : {};
   const weights = weightsOf(files, "", repo);
-  const needed =
-    "index" in weights
-      ? shardsOfIndex(
-          readJsonFile(cache.pointerPath(commit, weights.index), `${repo}/${weights.index}`),
-          `${repo}/${weights.index}`,
-        )
-      : [weights.single];
+  const needed = weightFiles(cache, commit, repo, weights);
   const missing = needed.filter((f) => !files.has(f));
   if (missing.length > 0)
     throw new HubError(
@@ -274,4 +262,16 @@ async function fromCache(
     downloadedBytes: 0,
     fromCache: true,
   };
+}
+
+/** The weight files of a snapshot: the index's shards (the index already in the cache), or the single file. */
+function weightFiles(
+  cache: RepoCache,
+  commit: string,
+  repo: string,
+  weights: { index: string } | { single: string },
+): string[] {
+  if (!("index" in weights)) return [weights.single];
+  const where = `${repo}/${weights.index}`;
+  return shardsOfIndex(readJsonFile(cache.pointerPath(commit, weights.index), where), where);
 }

@@ -5,6 +5,7 @@
  */
 import { deflateSync } from "node:zlib";
 import { crc32 } from "../io/image/crc32.js";
+import { ADAM7 } from "../io/image/png-bounds.js";
 
 export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -45,17 +46,7 @@ const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 export function encodeTestPng(p: TestPng & { interlaced?: boolean }): Uint8Array {
   const ch = CHANNELS[p.colorType]!;
   // Each pass is a small image of the pixels it holds (the whole image when not interlaced).
-  const passes = p.interlaced
-    ? [
-        [0, 0, 8, 8],
-        [4, 0, 8, 8],
-        [0, 4, 4, 8],
-        [2, 0, 4, 4],
-        [0, 2, 2, 4],
-        [1, 0, 2, 2],
-        [0, 1, 1, 2],
-      ]
-    : [[0, 0, 1, 1]];
+  const passes = p.interlaced ? ADAM7 : [[0, 0, 1, 1]];
   const rows: Uint8Array[] = [];
   for (const [x0, y0, dx, dy] of passes as [number, number, number, number][]) {
     const xs: number[] = [];

@@ -25,8 +25,8 @@ const COLOUR_NAMES: Record<number, string> = {
   4: "grey+alpha",
   6: "RGBA",
 };
-// Adam7 passes: x start, y start, x step, y step.
-const ADAM7 = [
+/** Adam7 interlacing's passes: x start, y start, x step, y step. */
+export const ADAM7 = [
   [0, 0, 8, 8],
   [4, 0, 8, 8],
   [0, 4, 4, 8],
