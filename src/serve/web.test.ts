@@ -215,6 +215,50 @@ describe("the web page in headless Chromium", { skip }, () => {
     await page.close();
   });
 
+  test("Settings → Image tokens: the request asks for that many, and the answer is the server's for them", async () => {
+    const expected = await fetch(`${server.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "tiny",
+        temperature: 0,
+        max_tokens: 8,
+        image_tokens: 9,
+        messages: [
+          {
+            role: "user",
+            content: [
+              {
+                type: "image_url",
+                image_url: { url: `data:image/png;base64,${readFileSync(IMAGE).toString("base64")}` },
+              },
+              { type: "text", text: "What is the shape?" },
+            ],
+          },
+        ],
+      }),
+    }).then((r) => r.json() as Promise<{ choices: Array<{ message: { content: string } }> }>);
+    const { page } = await open(server.url);
+    await page.locator("summary").click();
+    await page.fill("#max-tokens", "8");
+    await page.fill("#image-tokens", "9");
+    await page.setInputFiles("#file", IMAGE);
+    await page.locator("#attachment").waitFor({ state: "visible" });
+    await page.fill("#prompt", "What is the shape?");
+    const request = page.waitForRequest((r) => r.url().endsWith("/v1/chat/completions"));
+    await page.keyboard.press("Enter");
+    assert.equal(
+      (JSON.parse((await request).postData() ?? "{}") as { image_tokens?: number }).image_tokens,
+      9,
+    );
+    await page.locator("#log li.assistant .meta").waitFor();
+    assert.equal(
+      await page.locator("#log li.assistant .text").textContent(),
+      expected.choices[0]!.message.content,
+    );
+    await page.close();
+  });
+
   test("drag and drop and paste attach an image; Stop ends a streaming answer on the server too", async () => {
     const slow = new FakeEngine({ tokenDelayMs: 50, words: 10_000 });
     const slowServer = await listen(createApp({ engine: slow, processMetrics: false, log: () => {} }).app, {
