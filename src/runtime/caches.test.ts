@@ -3,7 +3,7 @@
  * cached answer is the same, token for token, as a cold pipeline's), with cancelled and concurrent requests safe.
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -11,7 +11,7 @@ import type { ChatMessage } from "../io/template/index.js";
 import { fromF32 } from "../tensor/tensor.js";
 import { testBackend } from "../testing/backends.js";
 import { fixture } from "../testing/fixtures.js";
-import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
+import { writeTinyModel } from "../testing/tiny-model.js";
 import { AbortError } from "./generate.js";
 import { ImageCache } from "./image-cache.js";
 import { ImpPipeline } from "./pipeline.js";
@@ -26,14 +26,7 @@ let warm: ImpPipeline;
 let imagesOnly: ImpPipeline;
 
 before(async () => {
-  dir = join(tmp, "model");
-  cpSync(fixture("tiny-imp-qwen2"), dir, { recursive: true });
-  writeTinyTokenizer(dir, "imp_qwen2");
-  const cfg = join(dir, "config.json");
-  writeFileSync(
-    cfg,
-    JSON.stringify({ ...JSON.parse(readFileSync(cfg, "utf8")), max_position_embeddings: 1024 }),
-  );
+  dir = writeTinyModel(join(tmp, "model"), { max_position_embeddings: 1024 });
   const backend = await testBackend("wasm");
   cold = await ImpPipeline.load(dir, { backend });
   warm = await ImpPipeline.load(dir, { backend, imageCacheBytes: 1 << 20, conversationCacheBytes: 64 << 20 });

@@ -3,13 +3,13 @@
  * streaming pieces add up to the whole answer; greedy is deterministic; cancellation; the context limit.
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { testBackend } from "../testing/backends.js";
 import { fixture } from "../testing/fixtures.js";
-import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
+import { writeTinyModel } from "../testing/tiny-model.js";
 import { AbortError } from "./generate.js";
 import { ImpPipeline } from "./pipeline.js";
 
@@ -18,14 +18,7 @@ const image = fixture("preprocess", "landscape_rgb.png");
 let imp: ImpPipeline;
 
 before(async () => {
-  const dir = join(tmp, "model");
-  cpSync(fixture("tiny-imp-qwen2"), dir, { recursive: true });
-  writeTinyTokenizer(dir, "imp_qwen2");
-  const cfg = join(dir, "config.json");
-  writeFileSync(
-    cfg,
-    JSON.stringify({ ...JSON.parse(readFileSync(cfg, "utf8")), max_position_embeddings: 1024 }),
-  );
+  const dir = writeTinyModel(join(tmp, "model"), { max_position_embeddings: 1024 });
   imp = await ImpPipeline.load(dir, { backend: await testBackend("wasm") });
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -3,7 +3,7 @@
  * early count and training's encoder, and positions that count each image as its embeddings.
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -12,7 +12,7 @@ import { IMAGE_TOKEN_INDEX, Tokenizer } from "../io/tokenizer/index.js";
 import { parseModelConfig } from "../models/config.js";
 import { testBackend } from "../testing/backends.js";
 import { fixture } from "../testing/fixtures.js";
-import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
+import { writeTinyModel } from "../testing/tiny-model.js";
 import { Encoder } from "../train/encode.js";
 import { InProcessEngine } from "./engine/in-process-engine.js";
 import { ImpPipeline } from "./pipeline.js";
@@ -23,19 +23,11 @@ const image = fixture("preprocess", "landscape_rgb.png");
 let tokenizer: Tokenizer;
 let questionFirst: string;
 
-/** The fixture model, its config given `extra`. */
-function modelFolder(name: string, extra: Record<string, unknown>): string {
-  const dir = join(tmp, name);
-  cpSync(fixture("tiny-imp-qwen2"), dir, { recursive: true });
-  writeTinyTokenizer(dir, "imp_qwen2");
-  const cfg = join(dir, "config.json");
-  const json = { ...JSON.parse(readFileSync(cfg, "utf8")), max_position_embeddings: 1024, ...extra };
-  writeFileSync(cfg, JSON.stringify(json));
-  return dir;
-}
-
 before(async () => {
-  questionFirst = modelFolder("question-first", { mm_image_placement: "after_text" });
+  questionFirst = writeTinyModel(join(tmp, "question-first"), {
+    max_position_embeddings: 1024,
+    mm_image_placement: "after_text",
+  });
   tokenizer = await Tokenizer.fromFolder(questionFirst);
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -4,21 +4,19 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { fixture, repoRoot } from "../testing/fixtures.js";
+import { repoRoot } from "../testing/fixtures.js";
 import { rawGet } from "../testing/raw-http.js";
-import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
+import { writeTinyModel } from "../testing/tiny-model.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-serve-cli-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test("imp serve --model DIR --port 0 --host 0.0.0.0: listens, warns, answers, stops on SIGTERM", async () => {
-  const dir = join(tmp, "model");
-  cpSync(fixture("tiny-imp-qwen2"), dir, { recursive: true });
-  writeTinyTokenizer(dir, "imp_qwen2");
+  const dir = writeTinyModel(join(tmp, "model"));
   const child = spawn(
     process.execPath,
     [

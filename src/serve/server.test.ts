@@ -6,7 +6,7 @@
  * queue is a 429, a wrong key a 401, a slow request a 504.
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -16,7 +16,7 @@ import { WorkerEngine } from "../runtime/engine/worker-engine.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
 import { FakeEngine } from "../testing/fake-engine.js";
 import { fixture } from "../testing/fixtures.js";
-import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
+import { writeTinyModel } from "../testing/tiny-model.js";
 import type { AppOptions } from "./app.js";
 import { createApp } from "./app.js";
 import { mapError } from "./errors.js";
@@ -41,9 +41,7 @@ describe("with a fixture model in the worker engine", () => {
   let client: OpenAI;
 
   before(async () => {
-    dir = join(tmp, "tiny-imp-qwen2");
-    cpSync(fixture("tiny-imp-qwen2"), dir, { recursive: true });
-    writeTinyTokenizer(dir, "imp_qwen2");
+    dir = writeTinyModel(join(tmp, "tiny-imp-qwen2"));
     // The worker loads its copy while this thread loads the reference.
     const started = WorkerEngine.start({ folder: dir, backend: "js", id: "tiny", log: () => {} });
     reference = await ImpPipeline.load(dir, { backend: "js" });
@@ -289,9 +287,7 @@ describe("with a fixture model, fewer visual tokens and the caches", () => {
   let reference: ImpPipeline;
 
   before(async () => {
-    const dir = join(tmp, "tiny-caches");
-    cpSync(fixture("tiny-imp-qwen2"), dir, { recursive: true });
-    writeTinyTokenizer(dir, "imp_qwen2");
+    const dir = writeTinyModel(join(tmp, "tiny-caches"));
     const started = WorkerEngine.start({
       folder: dir,
       backend: "js",

@@ -5,7 +5,7 @@
  * nothing: without /usr/bin/chromium (CI's .ci/run installs it with apt) it skips and says so.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -14,7 +14,7 @@ import { WorkerEngine } from "../runtime/engine/worker-engine.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
 import { FakeEngine } from "../testing/fake-engine.js";
 import { fixture } from "../testing/fixtures.js";
-import { writeTinyTokenizer } from "../testing/tiny-tokenizer.js";
+import { writeTinyModel } from "../testing/tiny-model.js";
 import { createApp } from "./app.js";
 import { type Listening, listen } from "./server.js";
 
@@ -37,15 +37,8 @@ describe("the web page in headless Chromium", { skip }, () => {
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), "imp-web-"));
-    dir = join(tmp, "model");
-    cpSync(fixture("tiny-imp-qwen2"), dir, { recursive: true });
-    writeTinyTokenizer(dir, "imp_qwen2");
     // Room for a long answer to stop (the in-tab Stop); answers within the fixture's 256 positions are unchanged.
-    const cfg = join(dir, "config.json");
-    writeFileSync(
-      cfg,
-      JSON.stringify({ ...JSON.parse(readFileSync(cfg, "utf8")), max_position_embeddings: 4096 }),
-    );
+    dir = writeTinyModel(join(tmp, "model"), { max_position_embeddings: 4096 });
     const started = WorkerEngine.start({ folder: dir, backend: "js", id: "tiny", log: () => {} });
     browser = await chromium.launchPersistentContext(join(tmp, "profile"), {
       executablePath: CHROMIUM,

@@ -4,14 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gqaData, popeData } from "../../testing/benchmark-folders.js";
 import { type FakeServer, startFakeServer } from "../../testing/fake-openai-server.js";
 import { fixture, repoRoot } from "../../testing/fixtures.js";
 import { tempFolder } from "../../testing/temp-folder.js";
-import { writeTinyTokenizer } from "../../testing/tiny-tokenizer.js";
+import { writeTinyModel } from "../../testing/tiny-model.js";
 
 function imp(args: string[]): {
   child: ChildProcess;
@@ -120,15 +120,8 @@ describe("imp eval (CLI)", () => {
 
   it("run answers with a local model folder end to end (files, summary)", async () => {
     const data = popeData(2);
-    const model = join(tmp.dir, "model");
-    cpSync(fixture("tiny-imp-qwen2"), model, { recursive: true });
-    writeTinyTokenizer(model, "imp_qwen2");
     // The tiny byte-level vocabulary spends a token per character of the system prompt: widen the context.
-    const cfgFile = join(model, "config.json");
-    writeFileSync(
-      cfgFile,
-      JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, "utf8")), max_position_embeddings: 1024 }),
-    );
+    const model = writeTinyModel(join(tmp.dir, "model"), { max_position_embeddings: 1024 });
     const out = join(tmp.dir, "local.jsonl");
     const r = await imp([
       "eval",

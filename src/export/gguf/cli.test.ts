@@ -1,12 +1,11 @@
 /** `imp export gguf` as a user runs it: files written and reported, help, and a usage error. */
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { runCli } from "../../testing/cli.js";
-import { fixture } from "../../testing/fixtures.js";
-import { writeTinyTokenizer } from "../../testing/tiny-tokenizer.js";
+import { writeTinyModel } from "../../testing/tiny-model.js";
 import { readGguf } from "./reader.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-export-cli-"));
@@ -14,9 +13,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("imp export gguf", () => {
   test("writes the LLM and the mmproj and reports them", async () => {
-    const model = join(tmp, "tiny-imp-qwen2");
-    cpSync(fixture("tiny-imp-qwen2"), model, { recursive: true });
-    writeTinyTokenizer(model, "imp_qwen2");
+    const model = writeTinyModel(join(tmp, "tiny-imp-qwen2"));
     const out = join(tmp, "out");
     const r = await runCli(["export", "gguf", "--model", model, "--out", out, "--quant", "q8_0", "--json"]);
     assert.equal(r.code, 0, r.stderr);
