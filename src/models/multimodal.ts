@@ -92,16 +92,15 @@ export class MultimodalModel extends Module {
     const v = this.config.vision;
     if (!v) throw new ShapeError("this model has no vision tower");
     if (tokens === this.imageTokens) return v.imageSize;
-    const grid = Math.round(Math.sqrt(tokens));
-    if (!Number.isInteger(tokens) || tokens < 1 || grid * grid !== tokens)
-      throw new UsageError(
-        `visual tokens: ${tokens} is not a square number of patches (the tower's own is ${this.imageTokens}; e.g. 64, 196, 576)`,
-      );
-    if (!VISION_TOWERS[v.kind].anySide)
-      throw new UsageError(
-        `visual tokens: only a SigLIP tower takes another number than its own ${this.imageTokens}; this model's is CLIP`,
-      );
-    return grid * v.patch;
+    const problem = visualTokensProblem(tokens, this.imageTokens, this.anyImageTokens);
+    if (problem) throw new UsageError(`visual tokens: ${problem}`);
+    return Math.round(Math.sqrt(tokens)) * v.patch;
+  }
+
+  /** The tower takes any square number of visual tokens (it resizes its position table: SigLIP), not only its own. */
+  get anyImageTokens(): boolean {
+    const v = this.config.vision;
+    return v !== null && VISION_TOWERS[v.kind].anySide;
   }
 
   isPlaceholder(id: number): boolean {
@@ -192,4 +191,18 @@ export class MultimodalModel extends Module {
   newCache(maxLength?: number): KVCache {
     return this.llm.newCache(this.backend, maxLength);
   }
+}
+
+/**
+ * Why a tower cannot give `tokens` visual tokens, or null when it can: its own count `own` always, any other square
+ * number only when it takes any side (`anySide`). The one rule for the model and for a server checking a request.
+ */
+export function visualTokensProblem(tokens: number, own: number, anySide: boolean): string | null {
+  if (tokens === own) return null;
+  const grid = Math.round(Math.sqrt(tokens));
+  if (!Number.isInteger(tokens) || tokens < 1 || grid * grid !== tokens)
+    return `${tokens} is not a square number of patches (the tower's own is ${own}; e.g. 64, 196, 576)`;
+  if (!anySide)
+    return `this model's tower takes only its own ${own} visual tokens (a SigLIP tower takes others)`;
+  return null;
 }

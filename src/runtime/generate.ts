@@ -245,11 +245,6 @@ function suffixAfter(
   from: number,
   imageTokens: number,
 ): { ids: number[]; images: number[] } {
-  if (from === 0)
-    return {
-      ids: [...ids],
-      images: ids.flatMap((id, i) => (model.isPlaceholder(id) ? [i] : [])).map((_, k) => k),
-    };
   const out: number[] = [];
   const images: number[] = [];
   let pos = 0;

@@ -5,6 +5,7 @@
  */
 import type { RgbImage } from "../../io/image/index.js";
 import type { ChatMessage } from "../../io/template/index.js";
+import { visualTokensProblem } from "../../models/multimodal.js";
 import { RequestError } from "../../util/errors.js";
 import type { GenerationStats } from "../generate.js";
 import { AbortError, emptyStats } from "../generate.js";
@@ -83,12 +84,8 @@ export interface Engine {
  */
 export function checkImageTokens(info: EngineInfo, tokens: number, field: string): number {
   if (info.imageTokens === 0) throw new RequestError(field, "this model has no vision tower");
-  if (tokens === info.imageTokens) return tokens;
-  const grid = Math.round(Math.sqrt(tokens));
-  if (!Number.isInteger(tokens) || tokens < 1 || grid * grid !== tokens)
-    throw new RequestError(field, `${tokens} is not a square number of patches (e.g. 64, 196, 729)`);
-  if (!info.anyImageTokens)
-    throw new RequestError(field, `this model's tower takes only its own ${info.imageTokens} visual tokens`);
+  const problem = visualTokensProblem(tokens, info.imageTokens, info.anyImageTokens);
+  if (problem) throw new RequestError(field, problem);
   return tokens;
 }
 

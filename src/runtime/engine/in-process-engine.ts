@@ -21,7 +21,7 @@ export function pipelineInfo(pipeline: ImpPipeline, id?: string): EngineInfo {
     modelType: pipeline.model.config.modelType,
     contextLength,
     imageTokens: pipeline.imageTokens,
-    anyImageTokens: pipeline.model.config.vision?.kind === "siglip",
+    anyImageTokens: pipeline.model.anyImageTokens,
     backend: pipeline.backend.name,
     threads: pipeline.backend.threads,
     maxPromptChars: maxPromptChars(contextLength, pipeline.tokenizer.maxTokenChars),
