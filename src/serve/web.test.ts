@@ -69,26 +69,15 @@ describe("the web page in headless Chromium", { skip }, () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  /** Opens the page and records every URL it requests. */
-  async function open(url: string): Promise<{ page: Page; requests: string[] }> {
-    const page = await browser.newPage();
-    const requests: string[] = [];
-    page.on("request", (r) => requests.push(r.url()));
-    page.on("pageerror", (e) => assert.fail(`page error: ${e.message}`));
-    await page.goto(url);
-    await page.locator("#model").filter({ hasText: "model:" }).waitFor();
-    return { page, requests };
-  }
-
-  test("upload an image, ask, and the streamed answer shows with its timing", async () => {
-    // The server's own greedy answer to the same request, to compare with what the page shows.
-    const expected = await fetch(`${server.url}/v1/chat/completions`, {
+  /** The server's own greedy answer to "What is the shape?" about IMAGE, with `fields` in the request. */
+  async function serverAnswer(fields: Record<string, unknown>): Promise<string> {
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
         model: "tiny",
         temperature: 0,
-        max_tokens: 16,
+        ...fields,
         messages: [
           {
             role: "user",
@@ -102,7 +91,25 @@ describe("the web page in headless Chromium", { skip }, () => {
           },
         ],
       }),
-    }).then((r) => r.json() as Promise<{ choices: Array<{ message: { content: string } }> }>);
+    });
+    return ((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message
+      .content;
+  }
+
+  /** Opens the page and records every URL it requests. */
+  async function open(url: string): Promise<{ page: Page; requests: string[] }> {
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    page.on("request", (r) => requests.push(r.url()));
+    page.on("pageerror", (e) => assert.fail(`page error: ${e.message}`));
+    await page.goto(url);
+    await page.locator("#model").filter({ hasText: "model:" }).waitFor();
+    return { page, requests };
+  }
+
+  test("upload an image, ask, and the streamed answer shows with its timing", async () => {
+    // The server's own greedy answer to the same request, to compare with what the page shows.
+    const expected = await serverAnswer({ max_tokens: 16 });
 
     const { page, requests } = await open(server.url);
     assert.equal(await page.locator("#model").textContent(), "model: tiny");
@@ -118,7 +125,7 @@ describe("the web page in headless Chromium", { skip }, () => {
     await meta.waitFor();
     assert.match((await meta.textContent()) ?? "", /first text after [\d.]+ s · 16 tokens in [\d.]+ s/);
     const answer = await page.locator("#log li.assistant .text").textContent();
-    assert.equal(answer, expected.choices[0]!.message.content);
+    assert.equal(answer, expected);
     assert.equal(await page.locator("#log li.user img").count(), 1, "the sent image shows in the log");
     assert.equal(await page.locator("#attachment").isVisible(), false, "the attachment was cleared");
     // Nothing came from anywhere but this server.
@@ -209,28 +216,7 @@ describe("the web page in headless Chromium", { skip }, () => {
   });
 
   test("Settings → Image tokens: the request asks for that many, and the answer is the server's for them", async () => {
-    const expected = await fetch(`${server.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "tiny",
-        temperature: 0,
-        max_tokens: 8,
-        image_tokens: 9,
-        messages: [
-          {
-            role: "user",
-            content: [
-              {
-                type: "image_url",
-                image_url: { url: `data:image/png;base64,${readFileSync(IMAGE).toString("base64")}` },
-              },
-              { type: "text", text: "What is the shape?" },
-            ],
-          },
-        ],
-      }),
-    }).then((r) => r.json() as Promise<{ choices: Array<{ message: { content: string } }> }>);
+    const expected = await serverAnswer({ max_tokens: 8, image_tokens: 9 });
     const { page } = await open(server.url);
     await page.locator("summary").click();
     await page.fill("#max-tokens", "8");
@@ -245,10 +231,7 @@ describe("the web page in headless Chromium", { skip }, () => {
       9,
     );
     await page.locator("#log li.assistant .meta").waitFor();
-    assert.equal(
-      await page.locator("#log li.assistant .text").textContent(),
-      expected.choices[0]!.message.content,
-    );
+    assert.equal(await page.locator("#log li.assistant .text").textContent(), expected);
     await page.close();
   });
 
