@@ -38,6 +38,13 @@ const lines = (f: string) =>
         .filter((l) => l.endsWith("}")).length
     : 0;
 
+/** The answers file's records. */
+const answers = <T>(f: string): T[] =>
+  readFileSync(f, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as T);
+
 describe("imp eval (CLI)", () => {
   let server: FakeServer;
   const tmp = tempFolder();
@@ -95,10 +102,7 @@ describe("imp eval (CLI)", () => {
     assert.equal(summary.answered_before + summary.answered_now, 24);
     assert.equal(summary.missing, 0);
     assert.equal(server.seen.length - askedBefore, summary.answered_now);
-    const ids = readFileSync(out, "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => (JSON.parse(l) as { question_id: number }).question_id);
+    const ids = answers<{ question_id: number }>(out).map((a) => a.question_id);
     assert.deepEqual(
       ids,
       Array.from({ length: 24 }, (_, i) => i + 1),
@@ -140,10 +144,7 @@ describe("imp eval (CLI)", () => {
       "--no-progress",
     ]).done;
     assert.equal(r.code, 0, r.stderr);
-    const rows = readFileSync(out, "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as { model_id: string });
+    const rows = answers<{ model_id: string }>(out);
     assert.ok(rows.length > 0);
     assert.equal(rows[0]!.model_id, "model");
     data.remove();
@@ -170,10 +171,7 @@ describe("imp eval (CLI)", () => {
       "--no-progress",
     ]).done;
     assert.equal(r.code, 0, r.stderr);
-    const rows = readFileSync(out, "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as { question_id: string; model_id: string; text: string });
+    const rows = answers<{ question_id: string; model_id: string; text: string }>(out);
     assert.deepEqual(
       rows.map((row) => row.question_id),
       ["201", "202"],
