@@ -77,7 +77,11 @@ describe("PromptBuilder", () => {
       // The server's engine counts the same prompt.
       const engine = new InProcessEngine(imp);
       const messages = [{ role: "user" as const, content: "<image>\nWhat shape is it?" }];
-      assert.equal(engine.promptPositions(messages, true), imp.prompt.positions(ids));
+      const prepared = await engine.prepare(
+        { messages, image: { bytes: readFileSync(image), field: "image", maxPixels: 1e7 } },
+        new AbortController().signal,
+      );
+      assert.equal(prepared.positions, imp.prompt.positions(ids));
       // Training renders the record as the model is asked.
       const encoder = new Encoder({
         tokenizer,

@@ -7,7 +7,6 @@
  * const app = createApp({ engine });
  */
 import { basename } from "node:path";
-import type { ChatMessage } from "../../io/template/index.js";
 import { AbortError } from "../generate.js";
 import type { ImpPipeline } from "../pipeline.js";
 import type { Engine, EngineHooks, EngineInfo, EngineJob, EngineResult } from "./engine.js";
@@ -41,10 +40,6 @@ export class InProcessEngine implements Engine {
   ) {
     this.info = pipelineInfo(pipeline, opts.id);
     this.disposeOnClose = opts.disposeOnClose ?? false;
-  }
-
-  promptPositions(messages: readonly ChatMessage[], hasImage: boolean): number {
-    return this.pipeline.prompt.promptPositions(messages, hasImage);
   }
 
   /** On this thread: decoding and tokenizing block it, as generating does. */
