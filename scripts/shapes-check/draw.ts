@@ -143,7 +143,7 @@ export function drawShapes(spec: DrawSpec): RgbImage {
         if (fill === 0) continue;
         const k = (y * side + x) * 3;
         const a = fill / (SUB * SUB);
-        const e = fill > 0 ? edge / fill : 0;
+        const e = edge / fill;
         for (let c = 0; c < 3; c++) {
           const colour = s.color[c]! * (1 - e) + border[c]! * e;
           data[k + c] = Math.round(data[k + c]! * (1 - a) + colour * a);

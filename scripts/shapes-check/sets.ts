@@ -7,6 +7,7 @@
  */
 import type { Rgb } from "../../src/io/image/index.js";
 import { COLOR_NAMES, COLORS, type ColorName } from "../../src/synth/palette.js";
+import { sample as distinct, intIn as int, pick } from "../../src/synth/sampling.js";
 import { SHAPE_NAMES, SHAPE_PLURALS } from "../../src/synth/shapes.js";
 import { Rng } from "../../src/util/random.js";
 import type { DrawnShape, DrawSpec } from "./draw.js";
@@ -43,7 +44,6 @@ interface Obj {
   color: string;
 }
 
-const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng.float() * xs.length)]!;
 const jitter = (rng: Rng, c: Rgb): Rgb =>
   c.map((v) => Math.max(0, Math.min(255, v + Math.round(rng.float() * 30 - 15)))) as unknown as Rgb;
 
@@ -67,15 +67,6 @@ function layout(rng: Rng, objects: readonly Obj[]): DrawSpec {
       return { side, background: pick(rng, BACKGROUNDS), shapes: placed, outline: rng.float() < 0.5 };
   }
 }
-
-function distinct<T>(rng: Rng, xs: readonly T[], n: number): T[] {
-  const pool = [...xs];
-  const out: T[] = [];
-  while (out.length < n) out.push(pool.splice(Math.floor(rng.float() * pool.length), 1)[0]!);
-  return out;
-}
-
-const int = (rng: Rng, lo: number, hi: number) => lo + Math.floor(rng.float() * (hi - lo + 1));
 
 function make(set: CheckSet, rng: Rng): { objects: Obj[]; question: string; answer: string } {
   const color = () => pick(rng, COLOR_NAMES);
