@@ -142,6 +142,7 @@ async function main(): Promise<void> {
       ids,
       labels: ids,
       pixels: null,
+      imageTokenLabels: null,
       targets: T - 1,
       positions: T,
       where: `seq ${i}`,

@@ -10,7 +10,11 @@
  *
  *   node --import tsx scripts/probe-placement.ts --placement before_text|after_text --world DIR
  *        [--model models/imp-tiny] [--work .tmp/placement] [--steps 400] [--every 100] [--batch 16]
- *        [--lr 1e-3] [--val 300] [--threads N] [--seed 1]
+ *        [--lr 1e-3] [--val 300] [--threads N] [--seed 1] [--image-token-loss W]
+ *
+ * `--image-token-loss W` (question first only) adds the dense image-token signal with weight W: each record carries
+ * the named shape's box (`named_boxes`), and a head on the image tokens' final hidden states learns which of them
+ * show it, beside the answer (src/train/image-token-head.ts). Its runs go to WORK/PLACEMENT-itlW.
  *
  * Prints a markdown table (docs/builtin-model.md quotes it) and writes it, with the answers, to WORK/PLACEMENT.json.
  */
@@ -25,6 +29,7 @@ import { ImpPipeline } from "../src/runtime/pipeline.js";
 import { colorQ, type Qa } from "../src/synth/qa.js";
 import { qaTurns, shortTurn } from "../src/synth/records.js";
 import { rngFor } from "../src/synth/sampling.js";
+import { objectBox } from "../src/synth/scene.js";
 import { imageName, makeScene, splitSeeds } from "../src/synth/world.js";
 import { worldSceneOptions } from "../src/synth/write-world.js";
 import { mergeAdapter } from "../src/train/merge.js";
@@ -48,6 +53,7 @@ const { values } = parseArgs({
     val: { type: "string", default: "300" },
     threads: { type: "string" },
     seed: { type: "string", default: "1" },
+    "image-token-loss": { type: "string", default: "0" },
   },
 });
 
@@ -67,7 +73,13 @@ const every = positive("every", values.every);
 const batch = positive("batch", values.batch);
 const valScenes = positive("val", values.val);
 const threads = values.threads ? positive("threads", values.threads) : undefined;
-const work = resolve(values.work, placement);
+const imageTokenLoss = Number(values["image-token-loss"]);
+if (!(imageTokenLoss >= 0))
+  throw new Error(`--image-token-loss: expected a weight ≥ 0, got ${values["image-token-loss"]}`);
+if (imageTokenLoss > 0 && placement !== "after_text")
+  throw new Error("--image-token-loss needs --placement after_text (the image tokens must see the question)");
+const variant = imageTokenLoss > 0 ? `${placement}-itl${imageTokenLoss}` : placement;
+const work = resolve(values.work, variant);
 mkdirSync(work, { recursive: true });
 
 const manifest = JSON.parse(readFileSync(join(world, "world.json"), "utf8")) as {
@@ -80,12 +92,18 @@ const VAL_STREAM = 0x9c02;
 
 /** One colour question per shapes scene of a split (scenes with no uniquely named shape have none). */
 function questions(split: "train" | "val", n: number, stream: number, minObjects: number) {
-  const out: { seed: number; qa: Qa; colors: string[] }[] = [];
+  const out: { seed: number; qa: Qa; colors: string[]; boxes: number[][] }[] = [];
   for (const seed of splitSeeds(split, n)) {
     const scene = makeScene(seed, sceneOptions);
     if (scene.kind !== "shapes" || scene.objects.length < minObjects) continue;
     const qa = colorQ(scene, rngFor(seed, stream));
-    if (qa) out.push({ seed, qa, colors: [...new Set(scene.objects.map((o) => o.color))] });
+    if (qa)
+      out.push({
+        seed,
+        qa,
+        colors: [...new Set(scene.objects.map((o) => o.color))],
+        boxes: (qa.named ?? []).map((i) => objectBox(scene, scene.objects[i]!)),
+      });
   }
   return out;
 }
@@ -100,10 +118,11 @@ if (!existsSync(join(base, "config.json"))) {
 }
 
 const train = questions("train", manifest.options.train, TRAIN_STREAM, 1);
-const records = train.map(({ seed, qa }) => ({
+const records = train.map(({ seed, qa, boxes }) => ({
   id: `${seed}-color`,
   image: `train/${imageName(seed)}`,
   conversations: qaTurns([shortTurn(qa)]),
+  ...(imageTokenLoss > 0 ? { named_boxes: boxes } : {}),
 }));
 writeFileSync(join(work, "color.json"), `${JSON.stringify(records)}\n`);
 writeFileSync(
@@ -128,11 +147,12 @@ const recipe = loadRecipe("recipes/imp-stage2-lora.json", [
   "base_dtype=f32",
   "max_length=512",
   `seed=${values.seed}`,
+  `image_token_loss=${imageTokenLoss}`,
   `save_every=${every}`,
   `keep_checkpoints=${Math.ceil(steps / every) + 1}`,
   ...(threads ? [`threads=${threads}`] : []),
 ]);
-console.error(`${placement}: ${records.length} colour questions from ${manifest.options.train} train scenes`);
+console.error(`${variant}: ${records.length} colour questions from ${manifest.options.train} train scenes`);
 await runTraining(recipe, { resume: true });
 
 // Held-out: scenes of two to four shapes, where the named shape must be found among others.
@@ -168,7 +188,7 @@ async function score(folder: string) {
 const checkpoints = readdirSync(checkpointsDir(run))
   .filter((d) => /^step-\d+$/.test(d))
   .sort();
-const bar = new ProgressBar(val.length * (checkpoints.length + 1), `${placement}: scoring`);
+const bar = new ProgressBar(val.length * (checkpoints.length + 1), `${variant}: scoring`);
 const rows: { step: number; accuracy: number; answers: string[] }[] = [];
 rows.push({ step: 0, ...(await score(base)) });
 for (const c of checkpoints) {
@@ -181,7 +201,7 @@ bar.finish();
 
 const pct = (x: number) => (100 * x).toFixed(1);
 const table = [
-  `Colour of a named shape among 2–4, ${val.length} held-out val scenes, image ${placement === "after_text" ? "after" : "before"} the question (${records.length} training questions, batch ${batch}, lr ${values.lr}, seed ${values.seed}):`,
+  `Colour of a named shape among 2–4, ${val.length} held-out val scenes, image ${placement === "after_text" ? "after" : "before"} the question${imageTokenLoss > 0 ? `, dense image-token signal weight ${imageTokenLoss}` : ""} (${records.length} training questions, batch ${batch}, lr ${values.lr}, seed ${values.seed}):`,
   "",
   "| step | accuracy % |",
   "| ---: | ---: |",
@@ -192,6 +212,7 @@ const table = [
 console.log(table);
 const result = {
   placement,
+  imageTokenLoss,
   steps,
   batch,
   lr: Number(values.lr),
@@ -201,6 +222,6 @@ const result = {
   baselines: { constant, randomPresent },
   rows,
 };
-const file = join(resolve(values.work), `${placement}.json`);
+const file = join(resolve(values.work), `${variant}.json`);
 writeFileSync(`${file}.tmp`, `${JSON.stringify(result)}\n`);
 renameSync(`${file}.tmp`, file);

@@ -38,6 +38,9 @@ const VISION_TOWERS: Readonly<
   clip: { create: (v) => new ClipVisionTower(v), classToken: true, anySide: false },
 };
 
+/** A loss term from one image's final hidden states [n, H] (`image`: its index among the sequence's images). */
+export type ImageTokenLoss = (hidden: Tensor, image: number) => Tensor | null;
+
 export class MultimodalModel extends Module {
   readonly llm: DecoderLM;
   readonly vision: SiglipVisionTower | ClipVisionTower | null;
@@ -153,7 +156,10 @@ export class MultimodalModel extends Module {
    * The training loss of one sequence: scale · Σ cross-entropy of the next-token predictions where the label is
    * not IGNORE_INDEX (LLaVA's label masking; each image placeholder's label becomes N ignored positions).
    * `ids`/`labels` are the unspliced prompt (same length); the spliced sequence is cut at `maxLength`.
-   * Returns the [1] loss tensor (record it on a tape to train) and the number of predicted tokens.
+   * `imageTokenLoss`, when given, adds a term per image from the final hidden states at its positions (cut with the
+   * sequence): the trainer's dense image-token signal.
+   * Returns the [1] loss tensor (record it on a tape to train), the number of predicted tokens and the value of
+   * the image-token terms.
    */
   sequenceLoss(
     ids: readonly number[],
@@ -161,14 +167,17 @@ export class MultimodalModel extends Module {
     images: readonly Tensor[],
     scale: number,
     maxLength = this.config.maxLength,
-  ): { loss: Tensor; tokens: number } {
+    imageTokenLoss?: ImageTokenLoss,
+  ): { loss: Tensor; tokens: number; imageTokenLoss: number } {
     if (ids.length !== labels.length) throw new ShapeError(`${ids.length} ids but ${labels.length} labels`);
     const imageEmbeds = images.map((px) => this.encodeImage(px).embeds);
     let embeds = this.embed(ids, imageEmbeds);
     const spliced: number[] = [];
+    const spans: { start: number; length: number }[] = [];
     let k = 0;
     ids.forEach((id, i) => {
       if (this.isPlaceholder(id)) {
+        spans.push({ start: spliced.length, length: imageEmbeds[k]!.dim(0) });
         for (let j = 0; j < imageEmbeds[k]!.dim(0); j++) spliced.push(IGNORE_INDEX);
         k++;
       } else spliced.push(labels[i]!);
@@ -180,8 +189,17 @@ export class MultimodalModel extends Module {
     // Row i predicts token i + 1; the last row has nothing to predict.
     const targets = [...spliced.slice(1), IGNORE_INDEX];
     const tokens = targets.filter((t) => t !== IGNORE_INDEX).length;
-    const logits = this.logits(this.forward(embeds));
-    return { loss: F.crossEntropySum(logits, fromI32(this.backend, targets), scale), tokens };
+    const hidden = this.forward(embeds);
+    let loss = F.crossEntropySum(this.logits(hidden), fromI32(this.backend, targets), scale);
+    let extra = 0;
+    spans.forEach(({ start, length }, image) => {
+      const n = Math.min(length, spliced.length - start);
+      const l = n > 0 ? imageTokenLoss?.(hidden.slice(0, start, start + n), image) : null;
+      if (!l) return;
+      extra += l.toF32()[0]!;
+      loss = F.add(loss, l);
+    });
+    return { loss, tokens, imageTokenLoss: extra };
   }
 
   logits(hidden: Tensor): Tensor {

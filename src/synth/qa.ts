@@ -38,6 +38,12 @@ export interface Qa {
   pool: readonly string[];
   /** Wrong answers that are tempting for this scene (e.g. colours that are present), tried first. */
   hard: readonly string[];
+  /**
+   * Indices in `scene.objects` of what the question names (the shape whose colour it asks, every object it
+   * counts; none when it names something absent), for the records' `named_boxes`. Absent where a family does not
+   * say.
+   */
+  named?: readonly number[];
 }
 
 export type Family = (scene: Scene, rng: Rng) => Qa | null;
@@ -82,6 +88,7 @@ export const colorQ: Family = (scene, rng) => {
         : "which",
     pool: COLOR_NAMES,
     hard: presentColors(scene).filter((x) => x !== color),
+    named: [i],
   };
 };
 
@@ -103,6 +110,7 @@ export const shapeQ: Family = (scene, rng) => {
     questionType: question.startsWith("What shape") ? "what shape is the" : "what kind of",
     pool: SHAPE_NAMES,
     hard: presentShapes(scene).filter((x) => x !== shape),
+    named: [i],
   };
 };
 
@@ -171,6 +179,7 @@ function countQa(scene: Scene, a: Attrs, rng: Rng): Qa {
     questionType: "how many",
     pool: COUNT_POOL,
     hard: [String(n + 1), String(Math.max(0, n - 1))].filter((x) => x !== String(n)),
+    named: matchingIndices(scene, a),
   };
 }
 
@@ -382,8 +391,14 @@ export const existQ: Family = (scene, rng) => {
     questionType: "is there a",
     pool: YES_NO,
     hard: [],
+    named: matchingIndices(scene, a),
   };
 };
+
+/** Indices of the scene's objects with attributes `a`. */
+function matchingIndices(scene: Scene, a: Attrs): number[] {
+  return indices(scene.objects.length).filter((i) => countMatching([scene.objects[i]!], a) === 1);
+}
 
 /** The short-answer families of shapes scenes, with their weights in the mix. */
 export const SHAPES_FAMILIES: readonly { name: string; make: Family; weight: number }[] = [

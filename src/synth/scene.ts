@@ -138,3 +138,14 @@ export function regionOf(x: number, y: number, size: number, margin = 0): Region
 export function categoryOf(o: Pick<ShapeObject, "color" | "shape">): string {
   return `${o.color} ${o.shape}`;
 }
+
+/** An object's box [x0, y0, x1, y1] as fractions of the scene's width and height (a record's `named_boxes`). */
+export function objectBox(scene: Scene, o: ShapeObject): [number, number, number, number] {
+  const f = (v: number, size: number) => Math.min(1, Math.max(0, v / size));
+  return [
+    f(o.x - o.r, scene.width),
+    f(o.y - o.r, scene.height),
+    f(o.x + o.r, scene.width),
+    f(o.y + o.r, scene.height),
+  ];
+}

@@ -107,6 +107,11 @@ const cases: Case[] = [
     shapes: [[4, 7]],
     op: (b, [x]) => F.crossEntropySum(x!, fromI32(b, [3, -100, 0, 6]), 0.25),
   },
+  {
+    name: "binaryCrossEntropySum",
+    shapes: [[6, 1]],
+    op: (_, [x]) => F.binaryCrossEntropySum(x!, Float32Array.from([1, 0, 0, 1, 0, 0]), 0.5),
+  },
   { name: "mean", shapes: [[5]], op: (_, [x]) => F.mean(x!) },
 ];
 

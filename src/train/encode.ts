@@ -22,6 +22,7 @@ import type { Tokenizer } from "../io/tokenizer/index.js";
 import { IMAGE_TOKEN as IMAGE, IMAGE_TOKEN_INDEX } from "../io/tokenizer/index.js";
 import { PromptBuilder } from "../runtime/prompt.js";
 import { FormatError, UsageError } from "../util/errors.js";
+import { boxInTowerInput, labelsForBoxes } from "./image-token-labels.js";
 import type { DataRecord } from "./records.js";
 
 export interface PreparedExample {
@@ -29,6 +30,11 @@ export interface PreparedExample {
   labels: number[];
   /** The tower's input [3, S, S], or null for a text-only record. */
   pixels: Float32Array | null;
+  /**
+   * Per image token, 1 where it shows what the first question names (the record's `named_boxes`), else 0; null
+   * when the record does not say (image-token-labels.ts).
+   */
+  imageTokenLabels: Float32Array | null;
   /** Predicted tokens that carry loss, after splicing and truncation. */
   targets: number;
   /** Sequence length after splicing and truncation (what the model runs over). */
@@ -118,6 +124,7 @@ export class Encoder {
   async encode(rec: DataRecord): Promise<PreparedExample> {
     const { ids, labels } = this.tokenize(rec);
     let pixels: Float32Array | null = null;
+    let imageTokenLabels: Float32Array | null = null;
     if (rec.image !== null) {
       if (!this.opts.imageSpec)
         throw new UsageError(`${rec.where}: the model has no vision tower for its image`);
@@ -127,14 +134,21 @@ export class Encoder {
       } catch (e) {
         throw new FormatError(`${rec.where}: cannot read image ${rec.image}: ${(e as Error).message}`);
       }
+      const spec = this.opts.imageSpec;
       try {
-        pixels = preprocessForTower(await decodeImage(bytes, { source: rec.image }), this.opts.imageSpec);
+        const img = await decodeImage(bytes, { source: rec.image });
+        pixels = preprocessForTower(img, spec);
+        if (rec.namedBoxes) {
+          const boxes = rec.namedBoxes.map((b) => boxInTowerInput(b, img.width, img.height, spec));
+          imageTokenLabels = labelsForBoxes(boxes, this.opts.imageTokens);
+        }
       } catch (e) {
+        if (e instanceof UsageError) throw new FormatError(`${rec.where}: ${e.message}`, { cause: e });
         throw new FormatError(`${rec.where}: unreadable image: ${(e as Error).message}`, { cause: e });
       }
     }
     const { targets, positions } = countTargets(ids, labels, this.opts.imageTokens, this.opts.maxLength);
-    return { ids, labels, pixels, targets, positions, where: rec.where };
+    return { ids, labels, pixels, imageTokenLabels, targets, positions, where: rec.where };
   }
 }
 

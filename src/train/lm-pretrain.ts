@@ -74,6 +74,7 @@ export function pretrainLm(model: MultimodalModel, o: LmPretrainOptions): number
       ids,
       labels: ids,
       pixels: null,
+      imageTokenLabels: null,
       targets: ids.length - 1,
       positions: ids.length,
       where: `corpus step ${step} sequence ${i}`,

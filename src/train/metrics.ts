@@ -10,6 +10,8 @@ export interface StepMetrics {
   step: number;
   epoch: number;
   loss: number;
+  /** The dense image-token term's part of `loss`, when the run has one (recipe `image_token_loss`). */
+  image_token_loss?: number;
   lr: number;
   grad_norm: number;
   /** Loss tokens of the batch. */

@@ -55,6 +55,12 @@ export interface Recipe {
   adamBeta2: number;
   adamEps: number;
   maxGradNorm: number;
+  /**
+   * Weight of the dense image-token signal beside the answer loss (0: off): a head on the image tokens' final
+   * hidden states says whether each shows what the question names, from the records' `named_boxes`
+   * (image-token-head.ts). It needs the question before the image.
+   */
+  imageTokenLoss: number;
   /** Longest sequence (after image splicing); null = the model's tokenizer_model_max_length. */
   maxLength: number | null;
   seed: number;
@@ -141,6 +147,7 @@ const FIELDS: Record<string, Field> = {
   adam_beta2: { key: "adamBeta2", read: num(0, 1) },
   adam_eps: { key: "adamEps", read: num(0) },
   max_grad_norm: { key: "maxGradNorm", read: num(0) },
+  image_token_loss: { key: "imageTokenLoss", read: num(0) },
   max_length: { key: "maxLength", read: nullable(int(2)) },
   seed: { key: "seed", read: int(0) },
   save_every: { key: "saveEvery", read: int(1) },
@@ -183,6 +190,7 @@ const DEFAULTS: Raw = {
   adam_beta2: 0.999,
   adam_eps: 1e-8,
   max_grad_norm: 1,
+  image_token_loss: 0,
   max_length: null,
   seed: 42,
   save_every: 500,

@@ -2,7 +2,9 @@
  * LLaVA-format training records (the format of LLaVA-Pretrain 558K and llava_v1_5_mix665k, read by LLaVA's and
  * Imp's train.py): a JSON array, or JSON Lines, of
  *   {"id": ..., "image": "coco/train2017/x.jpg"?, "conversations": [{"from": "human"|"gpt", "value": "..."}]}
- * with "<image>" in the first human turn when there is an image. Records are checked as they are read; a bad one
+ * with "<image>" in the first human turn when there is an image. One optional field of our own, `named_boxes`
+ * (the regions of the image that the first question names, for the dense image-token signal: image-token-labels.ts),
+ * is ignored by the official loaders. Records are checked as they are read; a bad one
  * (malformed line, wrong shape, no assistant turn, image missing from the image folder) is reported with its file
  * and line, never silently trained on.
  */
@@ -21,9 +23,18 @@ export interface DataRecord {
   /** Absolute or working-directory-relative path of the image, resolved against the image folder. */
   image: string | null;
   conversations: Turn[];
+  /**
+   * `named_boxes`: [x0, y0, x1, y1] boxes, as fractions of the image's width and height, of what the first
+   * question names (the shape whose colour it asks, every object it counts); [] when it names nothing present.
+   * Absent when the record does not say.
+   */
+  namedBoxes?: NamedBox[];
   /** Where it came from, for messages: "file:line". */
   where: string;
 }
+
+/** [x0, y0, x1, y1], fractions of the image's width and height, x0 < x1 and y0 < y1. */
+export type NamedBox = readonly [number, number, number, number];
 
 export interface BadRecord {
   where: string;
@@ -97,7 +108,32 @@ export function checkRecord(
     if (!isFile(image)) return fail(`image ${image} not found (image folder ${imageFolder})`);
     if (tokens > 1) return fail(`${tokens} "<image>" placeholders for one image`);
   } else if (tokens > 0) return fail('"<image>" in the text but no "image" field');
-  return { id: id ?? fallbackId, image, conversations: turns, where };
+  const rec: DataRecord = { id: id ?? fallbackId, image, conversations: turns, where };
+  if (o.named_boxes !== undefined) {
+    if (image === null) return fail('"named_boxes" on a record without an image');
+    const boxes = checkBoxes(o.named_boxes);
+    if (typeof boxes === "string") return fail(boxes);
+    rec.namedBoxes = boxes;
+  }
+  return rec;
+}
+
+/** The boxes of `named_boxes`, or what is wrong with them. */
+function checkBoxes(v: unknown): NamedBox[] | string {
+  if (!Array.isArray(v)) return `"named_boxes" is ${JSON.stringify(v)}; expected a list of [x0, y0, x1, y1]`;
+  const out: NamedBox[] = [];
+  for (const [i, b] of v.entries()) {
+    const ok =
+      Array.isArray(b) &&
+      b.length === 4 &&
+      b.every((x) => typeof x === "number" && x >= 0 && x <= 1) &&
+      b[0] < b[2] &&
+      b[1] < b[3];
+    if (!ok)
+      return `named_boxes[${i}] is ${JSON.stringify(b)}; expected [x0, y0, x1, y1] with 0 ≤ x0 < x1 ≤ 1 and 0 ≤ y0 < y1 ≤ 1 (fractions of the image)`;
+    out.push(b as unknown as NamedBox);
+  }
+  return out;
 }
 
 function isFile(p: string): boolean {

@@ -29,6 +29,7 @@ import { curveSvg } from "./curve.js";
 import type { PreparedExample } from "./encode.js";
 import { chooseTemplate, Encoder } from "./encode.js";
 import { exportCheckpoint } from "./export-checkpoint.js";
+import { ImageTokenHead } from "./image-token-head.js";
 import { MetricsLog, readMetrics } from "./metrics.js";
 import type { Example, MixtureSpec, ResolvedMixture } from "./mixture.js";
 import {
@@ -88,13 +89,14 @@ const FINGERPRINT_KEYS: ReadonlyArray<keyof Recipe> = [
   "adamBeta2",
   "adamEps",
   "maxGradNorm",
+  "imageTokenLoss",
   "maxLength",
   "seed",
   "baseDtype",
 ];
 
 /** Fingerprint keys added after runs were saved without them, with the value those runs had. */
-const LEGACY_FINGERPRINT: Record<string, unknown> = { groupByModalityLength: false };
+const LEGACY_FINGERPRINT: Record<string, unknown> = { groupByModalityLength: false, imageTokenLoss: 0 };
 
 function loadMixture(r: Recipe): ResolvedMixture {
   const { spec, dir, where } =
@@ -134,6 +136,7 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
   const backend =
     opts.backend ?? (await createBackend(recipe.backend, { threads: recipe.threads ?? undefined }));
   let model: MultimodalModel | null = null;
+  let imageTokenHead: ImageTokenHead | null = null;
   try {
     const loaded = await loadModel(recipe.base, { backend, dtype: recipe.baseDtype });
     model = loaded.model;
@@ -160,11 +163,23 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
     initConnector(model, recipe.connectorInit, rng);
     const setup = setupTrainable(model, { ...recipe, mode: recipe.train }, rng);
     model.setTraining(true);
-    const optimizer = new AdamW(setup.groups, {
-      beta1: recipe.adamBeta1,
-      beta2: recipe.adamBeta2,
-      eps: recipe.adamEps,
-    });
+    if (recipe.imageTokenLoss > 0 && loaded.config.imagePlacement !== "after_text")
+      throw new UsageError(
+        `image_token_loss = ${recipe.imageTokenLoss} needs the question before the image (the base's config.json ` +
+          `"mm_image_placement": "after_text"); with the image first its tokens cannot see what the question names`,
+      );
+    imageTokenHead =
+      recipe.imageTokenLoss > 0
+        ? new ImageTokenHead(backend, model.config.llm.hidden, recipe.imageTokenLoss)
+        : null;
+    const optimizer = new AdamW(
+      [...setup.groups, ...(imageTokenHead ? [imageTokenHead.group(recipe.lr)] : [])],
+      {
+        beta1: recipe.adamBeta1,
+        beta2: recipe.adamBeta2,
+        eps: recipe.adamEps,
+      },
+    );
     const lengths = recipe.groupByModalityLength
       ? modalityLengths(mixture.examples.map((e) => e.record))
       : null;
@@ -226,6 +241,7 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
       maxGradNorm: recipe.maxGradNorm,
       maxLength,
       beforeSequence: hangHook(),
+      ...(imageTokenHead ? { imageTokenHead } : {}),
     });
     const progress = new TrainProgress(plan.totalSteps, start, recipe.logEvery, sink);
     let lastLoss: number | null = null;
@@ -250,6 +266,7 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
         step: step + 1,
         epoch: Number(((step + 1) / plan.stepsPerEpoch).toFixed(4)),
         loss: r.loss,
+        ...(imageTokenHead ? { image_token_loss: r.imageTokenLoss } : {}),
         lr: r.lr,
         grad_norm: r.gradNorm,
         tokens: r.targets,
@@ -302,6 +319,7 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
     );
     return summary;
   } finally {
+    imageTokenHead?.dispose();
     model?.dispose();
     if (!opts.backend) backend.dispose();
   }

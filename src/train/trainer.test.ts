@@ -65,7 +65,7 @@ async function setup(mode: TrainMode, lr: number) {
   // One example with an image: random pixels of the fixture tower's size.
   const px = Float32Array.from({ length: 3 * 56 * 56 }, () => rng.uniform(-1, 1));
   const withImage = enc.tokenize({ ...rec("c", "<image>\nWhat is it?", "blue"), image: "x.png" });
-  batch.push({ ...withImage, pixels: px, targets: 0, positions: 0, where: "c" });
+  batch.push({ ...withImage, pixels: px, imageTokenLabels: null, targets: 0, positions: 0, where: "c" });
   const { countTargets } = await import("./encode.js");
   Object.assign(batch[2]!, countTargets(withImage.ids, withImage.labels, model.imageTokens, 256));
   const optimizer = new AdamW(ts.groups, { beta1: 0.9, beta2: 0.999, eps: 1e-8 });

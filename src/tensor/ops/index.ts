@@ -19,7 +19,7 @@ export {
 } from "./elementwise.js";
 export { concatRows, embedding, patchify } from "./gather.js";
 export { linear, matmul, SMALL_M } from "./linear.js";
-export { crossEntropy, crossEntropySum, IGNORE_INDEX } from "./loss.js";
+export { binaryCrossEntropySum, crossEntropy, crossEntropySum, IGNORE_INDEX } from "./loss.js";
 export { layerNorm, rmsNorm } from "./norm.js";
 export { maxRows, mean, sum } from "./reduce.js";
 export type { RopeTable } from "./rope.js";

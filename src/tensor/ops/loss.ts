@@ -54,3 +54,28 @@ export function crossEntropySum(
   });
   return out;
 }
+
+/**
+ * scale · Σ_i BCE(σ(logits[i]), targets[i]) as a [1] tensor, differentiable in the logits: the per-element
+ * binary cross-entropy with logits (stable form max(z, 0) − z·y + log(1 + e^−|z|)), ∂/∂z = scale · (σ(z) − y).
+ * Computed on the host: its inputs are a few hundred values (one per image token), not a vocabulary.
+ */
+export function binaryCrossEntropySum(logits: Tensor, targets: Float32Array, scale: number): Tensor {
+  expectF32("binaryCrossEntropySum", "logits", logits);
+  if (targets.length !== logits.numel)
+    throw new ShapeError(`binaryCrossEntropySum: ${targets.length} targets for ${logits.numel} logits`);
+  const z = logits.toF32();
+  let s = 0;
+  for (let i = 0; i < z.length; i++) {
+    const v = z[i]!;
+    s += Math.max(v, 0) - v * targets[i]! + Math.log1p(Math.exp(-Math.abs(v)));
+  }
+  const out = fromF32(logits.backend, [s * scale], [1]);
+  record(out, [logits], [logits], (g, tape) => {
+    const k = g.toF32()[0]! * scale;
+    const d = new Float32Array(z.length);
+    for (let i = 0; i < z.length; i++) d[i] = k * (1 / (1 + Math.exp(-z[i]!)) - targets[i]!);
+    tape.accumulate(logits, fromF32(logits.backend, d, logits.shape));
+  });
+  return out;
+}
