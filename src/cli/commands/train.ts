@@ -25,6 +25,8 @@ Recipe keys (JSON or YAML; override any with --set KEY=VALUE, dotted for lora.*)
   weight_decay adam_beta1 adam_beta2 adam_eps max_grad_norm max_length seed
   save_every keep_checkpoints log_every base_dtype (auto|f32|f16|q8|q4) backend threads
   skip_bad validate_images
+  image_token_loss W   the dense image-token signal (question-first models): a head on the image tokens learns
+                       which show what the question names, from the records' named_boxes (0: off)
 Values are read as YAML scalars: --set lr=1e-3 --set max_steps=20 --set lora.target_modules=[q_proj,v_proj]
 Paths in a recipe are relative to the working directory; paths in a mixture file to the mixture file.
 
