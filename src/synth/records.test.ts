@@ -103,3 +103,29 @@ test("conversations open with a question in the share asked for, and nothing els
     if (all) assert.ok(!CONV_OPENINGS.includes(all.conversations[0]!.value.replace("<image>\n", "")), all.id);
   }
 });
+
+test("a short-answer record names the boxes of what its first question asks about", () => {
+  let colour = 0;
+  let counted = 0;
+  for (const s of scenes.filter((x) => x.kind === "shapes")) {
+    const vqa = sceneRecords(s, "x.png", stats).vqa;
+    if (!vqa) continue;
+    const boxes = vqa.named_boxes;
+    const [q, a] = [vqa.conversations[0]!.value, vqa.conversations[1]!.value];
+    const colourQ = /^<image>\nWhat color is the (\w+)\?/.exec(q);
+    const countQ = /^<image>\nHow many (\w+) (\w+) are/.exec(q);
+    if (colourQ) {
+      // The one box is an object of the answered colour, and that object's own box.
+      assert.equal(boxes?.length, 1, q);
+      const [x0, y0, x1, y1] = boxes![0]!;
+      const o = s.objects.find((o) => o.color === a && Math.abs((x0 + x1) / 2 - o.x / s.width) < 1e-9);
+      assert.ok(o && Math.abs((y0 + y1) / 2 - o.y / s.height) < 1e-9, `${q} → ${a}: ${boxes}`);
+      colour++;
+    } else if (countQ && boxes) {
+      assert.equal(boxes.length, Number(a), `${q} → ${a}: ${boxes.length} boxes`);
+      counted++;
+    }
+    for (const b of boxes ?? []) assert.ok(b[0] < b[2] && b[1] < b[3] && b.every((v) => v >= 0 && v <= 1));
+  }
+  assert.ok(colour > 5 && counted > 5, `${colour} colour, ${counted} count questions checked`);
+});

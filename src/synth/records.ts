@@ -22,7 +22,7 @@ import { drawQuestions, type Family, type Qa, SHAPES_FAMILIES } from "./qa.js";
 import { CHART_FAMILIES } from "./qa-chart.js";
 import { TEXT_FAMILIES } from "./qa-text.js";
 import { chance, pick, rngFor, STREAM, sample } from "./sampling.js";
-import type { Scene } from "./scene.js";
+import { objectBox, type Scene } from "./scene.js";
 
 // The official suffix, one definition shared with the eval runner that asks it.
 export const SHORT_PROMPT = SHORT_ANSWER_PROMPT;
@@ -36,6 +36,8 @@ export interface LlavaRecord {
   id: string;
   image: string;
   conversations: Turn[];
+  /** Boxes of what the first question names, for the trainer's dense image-token signal (src/train/records.ts). */
+  named_boxes?: [number, number, number, number][];
 }
 
 export const RECORD_CATEGORIES = ["caption", "vqa", "pope", "text", "chart", "mc", "detail", "conv"] as const;
@@ -138,7 +140,12 @@ export function sceneRecords(
   const families = familiesFor(scene);
   const shortCat: RecordCategory = scene.kind === "shapes" ? "vqa" : scene.kind;
   const qs = drawQuestions(scene, rng, families, scene.kind === "shapes" ? 3 : 2);
-  if (qs.length > 0) out[shortCat] = record(scene, image, shortCat, qaTurns(qs.map(shortTurn)));
+  if (qs.length > 0) {
+    const rec = record(scene, image, shortCat, qaTurns(qs.map(shortTurn)));
+    const named = qs[0]!.named;
+    if (named) rec.named_boxes = named.map((i) => objectBox(scene, scene.objects[i]!));
+    out[shortCat] = rec;
+  }
   if (scene.kind === "shapes") {
     const turns = popeTurns(scene, stats, rng);
     if (turns.length > 0) out.pope = record(scene, image, "pope", qaTurns(turns));
