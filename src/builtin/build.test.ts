@@ -44,21 +44,37 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   const siglipSteps = lines.filter((l) => l.includes("siglip step"));
   assert.ok(siglipSteps.length > 0);
   for (const l of siglipSteps) assert.match(l, /patch loss \d+\.\d+, centres named \d+\.\d%/);
-  // The look warm-up: single-object colour questions and as many colour-and-shape counts (SHORT_PLAN's look.counts
-  // is 1) about scenes of several shapes, merged into the LLM that stage 2 starts from.
+  // The look warm-up: colour questions about shapes scenes (SHORT_PLAN's look.scenes is "several") and as many
+  // colour-and-shape counts (look.counts is 1) about scenes of several shapes, each record with the boxes of what
+  // it names (look.imageTokenLoss is 1), merged into the LLM that stage 2 starts from.
   const look = JSON.parse(readFileSync(join(tmp, "work", "look.json"), "utf8")) as Array<{
     id: string;
     conversations: Array<{ value: string }>;
+    named_boxes: number[][];
   }>;
   const colors = look.filter((r) => r.id.endsWith("-look"));
   const counts = look.filter((r) => r.id.endsWith("-look-count"));
   assert.ok(colors.length > 0);
-  assert.equal(counts.length, colors.length);
+  // As many counts as colour questions, or one per scene of several shapes when there are fewer.
+  const several = splitSeeds("train", SHORT_PLAN.world.train)
+    .map((seed) => makeScene(seed, SHORT_PLAN.world))
+    .filter((x) => x.kind === "shapes" && x.objects.length > 1).length;
+  assert.equal(counts.length, Math.min(colors.length, several));
   assert.equal(colors.length + counts.length, look.length);
   for (const r of colors) {
     assert.match(r.conversations[0]!.value, /^<image>\n.*colou?r.*\?\nAnswer the question/s);
-    assert.equal(makeScene(Number.parseInt(r.id, 10), SHORT_PLAN.world).objects.length, 1);
+    const scene = makeScene(Number.parseInt(r.id, 10), SHORT_PLAN.world);
+    assert.ok(scene.objects.length >= 1);
+    // One box: the named shape's, of the answered colour.
+    assert.equal(r.named_boxes.length, 1);
+    const [x0, , x1] = r.named_boxes[0]!;
+    const named = scene.objects.filter((o) => Math.abs(o.x / scene.width - (x0! + x1!) / 2) < 1e-9);
+    assert.ok(named.some((o) => o.color === r.conversations[1]!.value));
   }
+  assert.ok(
+    colors.some((r) => makeScene(Number.parseInt(r.id, 10), SHORT_PLAN.world).objects.length > 1),
+    "some colour questions bind among several shapes",
+  );
   for (const r of counts) {
     const m = /^<image>\nHow many (\w+) (\w+) are .*\?\nAnswer the question/s.exec(r.conversations[0]!.value);
     assert.ok(m, r.conversations[0]!.value);
@@ -73,6 +89,14 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
     string
   >;
   assert.equal(s2.base, join(tmp, "work", "look-model"));
+  // Both phases train the dense image-token signal beside the answers.
+  assert.equal(Number(s2.image_token_loss), SHORT_PLAN.stage2.imageTokenLoss);
+  for (const phase of ["look", "stage2"]) {
+    const metrics = readFileSync(join(tmp, "work", phase, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n");
+    for (const m of metrics) assert.ok(Number.isFinite(JSON.parse(m).image_token_loss), `${phase}: ${m}`);
+  }
   assert.equal(s2.connector_init, join(tmp, "work", "look"));
   const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as Record<string, unknown>;
   assert.equal(cfg.model_type, "imp_qwen2");

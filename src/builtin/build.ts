@@ -30,7 +30,7 @@ import { boundCountQ, colorQ, type Qa } from "../synth/qa.js";
 import { qaTurns, type RecordCategory, shortTurn } from "../synth/records.js";
 import { renderScene } from "../synth/render.js";
 import { rngFor, STREAM } from "../synth/sampling.js";
-import { categoryOf, DEFAULT_LAYOUT, type Scene } from "../synth/scene.js";
+import { categoryOf, DEFAULT_LAYOUT, objectBox, type Scene } from "../synth/scene.js";
 import { SHAPE_NAMES } from "../synth/shapes.js";
 import { sceneVariant } from "../synth/variants.js";
 import { imageName, makeScene, splitSeeds } from "../synth/world.js";
@@ -142,10 +142,12 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
       `data=${join(work, "look.yaml")}`,
       `output=${look}`,
       `connector_init=${s1}`,
+      `image_token_loss=${plan.look.imageTokenLoss}`,
       ...lora,
     ]);
     log(
-      `look: LoRA + connector on colour questions about ${colors} single-object scenes` +
+      `look: LoRA + connector on colour questions about ${colors} ${plan.look.scenes === "single" ? "single-object" : "shapes"} scenes` +
+        (plan.look.imageTokenLoss > 0 ? `, image-token signal ${plan.look.imageTokenLoss}` : "") +
         (counts > 0 ? ` and ${counts} colour-and-shape count questions` : "") +
         " (recipes/imp-stage2-lora.json)",
     );
@@ -160,9 +162,13 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
     `data=${join(work, "stage2.yaml")}`,
     `output=${s2}`,
     `connector_init=${connector}`,
+    `image_token_loss=${st2.imageTokenLoss}`,
     ...lora,
   ]);
-  log("stage 2: LoRA + connector on the mix (recipes/imp-stage2-lora.json)");
+  log(
+    "stage 2: LoRA + connector on the mix (recipes/imp-stage2-lora.json)" +
+      (st2.imageTokenLoss > 0 ? `, image-token signal ${st2.imageTokenLoss}` : ""),
+  );
   await runTraining(stage2, { resume: true, backend: o.backend, sink });
   log(`merge → ${o.out}`);
   mergeAdapter({ base: llm, adapter: s2, out: o.out, backend: o.backend });
@@ -194,21 +200,26 @@ function checkWorldPlan(file: string, plan: BuiltinPlan): void {
  * question, one per scene of several shapes ("How many red circles are there?"); returns how many of each.
  */
 function writeLookSet(file: string, plan: BuiltinPlan): { colors: number; counts: number } {
-  const record = (seed: number, kind: string, qa: Qa) => ({
-    id: `${seed}-${kind}`,
-    image: `train/${imageName(seed)}`,
+  const boxes = plan.look.imageTokenLoss > 0;
+  const record = (scene: Scene, kind: string, qa: Qa) => ({
+    id: `${scene.id}-${kind}`,
+    image: `train/${imageName(scene.id)}`,
     conversations: qaTurns([shortTurn(qa)]),
+    ...(boxes ? { named_boxes: (qa.named ?? []).map((i) => objectBox(scene, scene.objects[i]!)) } : {}),
   });
   const scenes = splitSeeds("train", plan.world.train)
     .map((seed) => makeScene(seed, { layout: plan.world.layout }))
     .filter((s) => s.kind === "shapes");
   const colors = [];
   for (const s of scenes) {
-    const qa = s.objects.length === 1 ? colorQ(s, rngFor(s.id, STREAM.questions ^ LOOK_STREAM)) : null;
-    if (qa) colors.push(record(s.id, "look", qa));
+    const asked = plan.look.scenes === "single" ? s.objects.length === 1 : s.objects.length >= 1;
+    const qa = asked ? colorQ(s, rngFor(s.id, STREAM.questions ^ LOOK_STREAM)) : null;
+    if (qa) colors.push(record(s, "look", qa));
   }
   if (colors.length === 0)
-    throw new UsageError(`the look warm-up: no single-object scene in ${plan.world.train} train scenes`);
+    throw new UsageError(
+      `the look warm-up: no ${plan.look.scenes} scene in ${plan.world.train} train scenes`,
+    );
   // Drawn only as many as are asked for, from the scenes of several shapes in seed order.
   const want = Math.round(plan.look.counts * colors.length);
   const counts = [];
@@ -216,7 +227,7 @@ function writeLookSet(file: string, plan: BuiltinPlan): { colors: number; counts
     if (counts.length >= want) break;
     const qa =
       s.objects.length > 1 ? boundCountQ(s, rngFor(s.id, STREAM.questions ^ LOOK_COUNT_STREAM)) : null;
-    if (qa) counts.push(record(s.id, "look-count", qa));
+    if (qa) counts.push(record(s, "look-count", qa));
   }
   writeAtomic(file, `${JSON.stringify([...colors, ...counts])}\n`);
   return { colors: colors.length, counts: counts.length };

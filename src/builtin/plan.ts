@@ -66,7 +66,19 @@ export interface BuiltinPlan {
    * of several shapes too (docs/builtin-model.md, "Learning to look"). `counts`: count questions about one colour
    * and one shape in scenes of several shapes ("How many red circles are there?") per colour question (0: none).
    */
-  look: { steps: number; batch: number; counts: number };
+  look: {
+    steps: number;
+    batch: number;
+    counts: number;
+    /**
+     * Which scenes the colour questions ask about: "single" (one shape: the answer is any object patch's colour)
+     * or "several" (every shapes scene with a shape named uniquely: the question's noun must be bound to one of
+     * several objects, the warm-up that lets the other kinds be learnt with the question first).
+     */
+    scenes: "single" | "several";
+    /** Weight of the dense image-token signal (recipe `image_token_loss`; question-first models only; 0: none). */
+    imageTokenLoss: number;
+  };
   stage2: {
     steps: number;
     batch: number;
@@ -77,6 +89,8 @@ export interface BuiltinPlan {
     dropout: number;
     /** Records per category, as a multiple of the category's count in the train split. */
     weights: Partial<Record<RecordCategory, number>>;
+    /** Weight of the dense image-token signal on the records that carry `named_boxes` (0: none). */
+    imageTokenLoss: number;
   };
 }
 
@@ -116,7 +130,7 @@ export const FULL_PLAN: BuiltinPlan = {
   siglip: { steps: 2200, batch: 32, lr: 5e-4, embedDim: 128, textLayers: 0, pooling: "max", patchLoss: 0 },
   lm: { steps: 600, batch: 16, seqLen: 128, lr: 2e-3 },
   stage1: { steps: 200, batch: 32, lr: 1e-3 },
-  look: { steps: 0, batch: 16, counts: 0 },
+  look: { steps: 0, batch: 16, counts: 0, scenes: "single", imageTokenLoss: 0 },
   stage2: {
     steps: 800,
     batch: 32,
@@ -126,6 +140,7 @@ export const FULL_PLAN: BuiltinPlan = {
     alpha: 64,
     dropout: 0.05,
     weights: { vqa: 1, pope: 0.5, text: 1, chart: 1, mc: 0.3, detail: 0.15, conv: 0.15, caption: 0.05 },
+    imageTokenLoss: 0,
   },
 };
 
@@ -160,6 +175,8 @@ export const SHORT_PLAN: BuiltinPlan = {
   siglip: { ...FULL_PLAN.siglip, steps: 3, batch: 4, embedDim: 32, textLayers: 1, patchLoss: 1 },
   lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
   stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
-  look: { steps: 2, batch: 2, counts: 1 },
-  stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8 },
+  // The question-first levers on the suite's path: the warm-up binds among several shapes, both phases with the
+  // dense image-token signal.
+  look: { steps: 2, batch: 2, counts: 1, scenes: "several", imageTokenLoss: 1 },
+  stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8, imageTokenLoss: 1 },
 };
