@@ -17,6 +17,7 @@ import { makeTinyBase } from "../testing/training-material.js";
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/random.js";
 import { boxInTowerInput, labelsForBoxes } from "./image-token-labels.js";
+import { mergeAdapter } from "./merge.js";
 import { readMetrics } from "./metrics.js";
 import { resolveRecipe } from "./recipe.js";
 import { readRecords } from "./records.js";
@@ -171,6 +172,14 @@ describe("a run with the dense image-token signal", () => {
       !adapter.names().some((n: string) => n.includes("image_token_head")),
       adapter.names().join(", "),
     );
+    // A mid-run checkpoint merges as the run's outputs do, the head left out.
+    const fromOutputs = join(tmp, "merged-outputs");
+    const fromCheckpoint = join(tmp, "merged-checkpoint");
+    mergeAdapter({ base: questionFirst, adapter: join(tmp, "qf"), out: fromOutputs, backend });
+    const final = join(tmp, "qf", "checkpoints", "step-000030");
+    mergeAdapter({ base: questionFirst, adapter: final, out: fromCheckpoint, backend });
+    const a = readFileSync(join(fromOutputs, "model.safetensors"));
+    assert.ok(a.equals(readFileSync(join(fromCheckpoint, "model.safetensors"))));
   });
 
   test("a killed run resumes with the head's state: the same weights bit for bit", async () => {

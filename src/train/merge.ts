@@ -4,7 +4,8 @@
  * gets W + (α/r)·B·A, and a trained connector (mm_projector.safetensors beside the adapter) replaces the base's.
  * A stage-1 folder (connector only) merges too, and so does a run's mid-run checkpoint (`checkpoints/step-N/`:
  * trainable.safetensors holds the LoRA A/B, the connector or, for full fine-tuning, the LLM weights under their
- * model names; state.json's fingerprint gives r and α), to look at a run before it ends.
+ * model names; state.json's fingerprint gives r and α), to look at a run before it ends. A checkpoint's
+ * image-token head (the trainer's dense signal) is left out: it is not part of the model.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import { CheckpointError, UsageError } from "../util/errors.js";
 import { CONNECTOR_FILE } from "./connector-weights.js";
 import type { ExportResult, ParamEdit } from "./export-checkpoint.js";
 import { exportCheckpoint } from "./export-checkpoint.js";
+import { IMAGE_TOKEN_HEAD_PREFIX } from "./image-token-head.js";
 import type { LoadedAdapter, LoraHalf } from "./peft.js";
 import { ADAPTER_CONFIG, pairLoraHalves, readAdapter, toF32 } from "./peft.js";
 import type { LoraRecipe } from "./recipe.js";
@@ -93,6 +95,8 @@ function readRunCheckpoint(dir: string): RunWeights {
   const replace = new Map<string, Float32Array>();
   const halves: LoraHalf[] = [];
   for (const [name, t] of readFloats(file)) {
+    // The dense image-token signal's head is training's own, never part of the model.
+    if (name.startsWith(IMAGE_TOKEN_HEAD_PREFIX)) continue;
     const m = /^(.+)\.lora_(A|B)\.weight$/.exec(name);
     if (m) halves.push({ path: m[1]!, half: m[2] as "A" | "B", values: t.values, shape: t.shape });
     else replace.set(name, t.values);
