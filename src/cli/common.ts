@@ -59,7 +59,10 @@ export function addModelOptions(cmd: Command): Command {
         "weights of the vision tower and connector (default: f16 with q8/q4)",
       ).choices(dtypes),
     )
-    .option("--vision-tower <dir>", "LLaVA-1.5: local CLIP folder when config.json names a hub model")
+    .option(
+      "--vision-tower <dir>",
+      "the tower folder mm_vision_tower names, if not found (LLaVA-1.5's CLIP, an Imp SigLIP folder)",
+    )
     .addOption(new Option("--backend <name>", "compute backend").choices(["wasm", "js"]).default("wasm"))
     .option(
       "--threads <n>",

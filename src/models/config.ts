@@ -283,10 +283,11 @@ export function modelTypeOf(modelType: unknown): ModelType | undefined {
 }
 
 /**
- * Parses an Imp/LLaVA config.json. For LLaVA-1.5 the vision config lives in the CLIP folder; pass it as
- * `clipConfig` (the loader finds the folder).
+ * Parses an Imp/LLaVA config.json. `towerConfig` is the config.json of a tower folder the config names (the loader
+ * finds it): LLaVA-1.5's CLIP folder, or a SigLIP folder shipped inside the checkpoint (Imp-v1.5-3B-196's
+ * siglip-so400m-patch14-196/), which then wins over an embedded `vision_tower_config` (see load.ts, towerFolderOf).
  */
-export function parseModelConfig(json: Json, file: string, clipConfig?: ConfigReader): ModelConfig {
+export function parseModelConfig(json: Json, file: string, towerConfig?: ConfigReader): ModelConfig {
   const c = new ConfigReader(json, file);
   const modelType = c.str("model_type");
   const type = modelTypeOf(modelType);
@@ -305,11 +306,16 @@ export function parseModelConfig(json: Json, file: string, clipConfig?: ConfigRe
   const selectFeature = c.str("mm_vision_select_feature", "patch");
   let vision: VisionConfig | null = null;
   if (type.vision === "clip-folder") {
-    if (clipConfig) vision = visionFromClip(clipConfig, selectLayer, selectFeature);
+    if (towerConfig) vision = visionFromClip(towerConfig, selectLayer, selectFeature);
+  } else if (towerConfig) {
+    vision = visionFromSiglip(towerConfig, selectLayer, selectFeature);
   } else if (c.has("vision_tower_config")) {
     vision = visionFromSiglip(c.sub("vision_tower_config"), selectLayer, selectFeature);
   } else if (c.has("mm_vision_tower")) {
-    throw new CheckpointError(`${file}: "vision_tower_config" is missing; the SigLIP tower cannot be built`);
+    throw new CheckpointError(
+      `${file}: "vision_tower_config" is missing and no folder "${c.str("mm_vision_tower")}" (mm_vision_tower) ` +
+        "with the tower's config.json was found; the SigLIP tower cannot be built",
+    );
   }
   const projectorType = c.str("mm_projector_type", "linear");
   if (projectorType !== "mlp2x_gelu" && projectorType !== "linear")

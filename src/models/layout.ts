@@ -5,7 +5,11 @@
  *
  *  - imp15:    Imp-v1.5 and LLaVA training layout, names as ours. Phi-3 stores fused `qkv_proj` (rows q, k, v)
  *              and `gate_up_proj` (rows gate, up): those are read as row ranges.
- *  - impV1:    imp-v1-3b (phi-msft): `transformer.*`, fused `mixer.Wqkv`, `lm_head.ln` / `lm_head.linear`.
+ *  - impV1:    imp-v1-3b and Imp-v1.5-3B-196 (phi-msft): `transformer.*`, fused `mixer.Wqkv`, `lm_head.ln` /
+ *              `lm_head.linear`; the tower under `transformer.vision_tower.vision_tower.vision_model.` (the MLC
+ *              loader prefixes `transformer.vision_tower.` to its own `vision_tower.vision_model.*`), or under
+ *              `transformer.vision_tower.vision_model.` as shared/reference/imp-spec.md §5.1 reads it: both are
+ *              accepted, whichever the checkpoint holds.
  *  - llavaHf:  transformers-native LLaVA: `language_model.*` / `vision_tower.*` / `multi_modal_projector.*`
  *              (older) or the same under `model.` (transformers ≥ 4.52).
  * For LLaVA-1.5 (liuhaotian) the CLIP tower comes from a separate folder whose names start `vision_model.`.
@@ -30,8 +34,11 @@ type StoredName = { name: string; rows?: [number, number] };
 interface Layout {
   /** A tensor only this layout stores (null for imp15, the layout when no other one's marker is present). */
   marker: string | null;
-  /** What the vision tower's names start with in place of VISION_PREFIX (when the tower is in the checkpoint). */
-  visionPrefix: string;
+  /**
+   * What the vision tower's names start with in place of VISION_PREFIX (when the tower is in the checkpoint): the
+   * first of these the checkpoint holds the name under, else the first.
+   */
+  visionPrefixes: readonly string[];
   /** The stored tensor of one of the LLM's or the connector's parameters. */
   resolve(name: string, llm: LlmConfig, has: (n: string) => boolean): StoredName;
 }
@@ -40,20 +47,23 @@ interface Layout {
 const LAYOUTS: Readonly<Record<LayoutName, Layout>> = {
   impV1: {
     marker: "transformer.embd.wte.weight",
-    visionPrefix: "transformer.vision_tower.vision_tower.vision_model.",
+    visionPrefixes: [
+      "transformer.vision_tower.vision_tower.vision_model.",
+      "transformer.vision_tower.vision_model.",
+    ],
     resolve: impV1,
   },
   llavaHf: {
     marker: "language_model.model.embed_tokens.weight",
-    visionPrefix: "vision_tower.vision_model.",
+    visionPrefixes: ["vision_tower.vision_model."],
     resolve: (name) => ({ name: llavaHf(name, false) }),
   },
   llavaHfNested: {
     marker: "model.language_model.embed_tokens.weight",
-    visionPrefix: "model.vision_tower.vision_model.",
+    visionPrefixes: ["model.vision_tower.vision_model."],
     resolve: (name) => ({ name: llavaHf(name, true) }),
   },
-  imp15: { marker: null, visionPrefix: VISION_PREFIX, resolve: imp15 },
+  imp15: { marker: null, visionPrefixes: [VISION_PREFIX], resolve: imp15 },
 };
 
 export function detectLayout(names: ReadonlySet<string>): LayoutName {
@@ -94,7 +104,8 @@ export function resolveSource(
   if (name.startsWith(VISION_PREFIX)) {
     const rest = name.slice(VISION_PREFIX.length);
     if (separateVision) return { from: "vision", name: `vision_model.${rest}` };
-    return { from: "main", name: `${LAYOUTS[layout].visionPrefix}${rest}` };
+    const prefixes = LAYOUTS[layout].visionPrefixes;
+    return { from: "main", name: `${prefixes.find((p) => has(p + rest)) ?? prefixes[0]}${rest}` };
   }
   return { from: "main", ...LAYOUTS[layout].resolve(name, llm, has) };
 }

@@ -6,7 +6,7 @@
  * an error naming it, with the expected and the found shape.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import type { DType } from "../formats/dtype.js";
 import { QK } from "../formats/dtype.js";
@@ -35,7 +35,10 @@ export interface LoadOptions {
   visionDtype?: WeightDType;
   /** The backend to load into: the caller's choice (a model never picks its backend). */
   backend: Backend;
-  /** LLaVA-1.5: the local CLIP folder, when config.json names a hub model. */
+  /**
+   * The tower folder config.json's mm_vision_tower names, when it is not where the loader looks: LLaVA-1.5's
+   * CLIP folder (a hub name), or an Imp checkpoint's own SigLIP folder (Imp-v1.5-3B-196's).
+   */
   visionTower?: string;
   onProgress?: (done: number, total: number) => void;
 }
@@ -44,8 +47,13 @@ export interface LoadedModel {
   model: MultimodalModel;
   config: ModelConfig;
   folder: string;
-  /** The CLIP folder of a LLaVA-1.5 model, if separate. */
+  /** The CLIP folder of a LLaVA-1.5 model, if separate: the tower's weights come from it. */
   visionFolder: string | null;
+  /**
+   * The folder of the tower's own config.json and preprocessor_config.json: the CLIP folder, or the SigLIP folder
+   * an Imp checkpoint ships (whose weights stay in the main checkpoint); null when config.json describes the tower.
+   */
+  towerFolder: string | null;
   layout: string;
 }
 
@@ -134,39 +142,117 @@ function findVisionFolder(folder: string, name: string | null, override?: string
   );
 }
 
-/** Reads a model's config, resolving LLaVA's separate CLIP folder. */
-export function readModelConfig(
+/**
+ * The SigLIP folder an Imp config.json's mm_vision_tower names inside the checkpoint, or null when there is none.
+ *
+ * Imp-v1.5-3B-196 ships its tower's package (`siglip-so400m-patch14-196/`: config.json at image_size 196,
+ * preprocessor_config.json) inside the repo; its weights are in the main checkpoint. The official code
+ * (MILVLG/imp: multimodal_encoder/builder.py) takes mm_vision_tower as a path when one exists, relative to the
+ * working directory, and builds the tower from that folder's config (SiglipVisionConfig.from_pretrained, its
+ * image_size and patch_size giving the visual-token count). Here a relative name is resolved against the checkpoint
+ * folder instead, and a hub-style or absolute name from the training machine by its last part. When config.json
+ * also embeds a `vision_tower_config`, the folder's config wins, as in the official code, which never reads the
+ * embedded copy; the stored position table must then match the folder's grid (checked at load).
+ *
+ * `required`: the config has no embedded `vision_tower_config`, so the folder is the only description of the tower
+ * and its absence is an error naming the folder and what it must hold.
+ */
+function towerFolderOf(
   folder: string,
-  visionTower?: string,
-): { config: ModelConfig; visionFolder: string | null; llavaHf: boolean } {
+  name: unknown,
+  override: string | undefined,
+  required: boolean,
+): string | null {
+  const expected = "the SigLIP tower's config.json (image_size, patch_size, hidden_size, …)";
+  if (override) {
+    const dir = resolve(override);
+    if (!existsSync(join(dir, "config.json")))
+      throw new CheckpointError(`--vision-tower ${override}: no config.json there; expected ${expected}`);
+    return dir;
+  }
+  if (typeof name !== "string" || name.trim() === "") return null;
+  const clean = name.trim().replace(/[/\\]+$/, "");
+  const candidates = [
+    ...(isAbsolute(clean) ? [clean] : [join(folder, clean)]),
+    join(folder, basename(clean)),
+  ].filter((c, i, all) => all.indexOf(c) === i);
+  for (const c of candidates) {
+    if (!isDir(c)) continue;
+    if (existsSync(join(c, "config.json"))) return c;
+    throw new CheckpointError(
+      `${c} (the vision tower folder config.json's mm_vision_tower names) has no config.json; expected ${expected}`,
+    );
+  }
+  if (!required) return null;
+  throw new CheckpointError(
+    `${join(folder, "config.json")} has no "vision_tower_config" and names the vision tower "${name}", whose folder ` +
+      `is not in the checkpoint (looked for ${candidates.join(", ")}); expected a folder holding ${expected}, ` +
+      "as Imp-v1.5-3B-196 ships siglip-so400m-patch14-196/. Copy the whole checkpoint folder, or pass the tower folder with --vision-tower DIR.",
+  );
+}
+
+/** A tower folder's config.json as the vision config it holds (a full CLIP/SigLIP config nests it). */
+export function towerConfigReader(json: Record<string, unknown>, file: string): ConfigReader {
+  const full = json.model_type === "clip" || json.model_type === "siglip" || json.vision_config !== undefined;
+  return full ? new ConfigReader(json, file).sub("vision_config") : new ConfigReader(json, file);
+}
+
+function readTowerConfig(dir: string): ConfigReader {
+  const file = join(dir, "config.json");
+  return towerConfigReader(readJson(file), file);
+}
+
+export interface ModelConfigFolders {
+  config: ModelConfig;
+  /** LLaVA-1.5's separate CLIP folder: the tower's weights are read from it. */
+  visionFolder: string | null;
+  /** The folder the tower's config (and preprocessor config) came from: LoadedModel.towerFolder. */
+  towerFolder: string | null;
+  llavaHf: boolean;
+}
+
+/** Reads a model's config, resolving LLaVA's separate CLIP folder and an Imp checkpoint's own SigLIP folder. */
+export function readModelConfig(folder: string, visionTower?: string): ModelConfigFolders {
   const file = join(folder, "config.json");
   if (!existsSync(file)) throw new CheckpointError(`${folder} has no config.json; is it a model folder?`);
   const json = readJson(file);
   if (json.text_config !== undefined || json.vision_config !== undefined) {
     const { flat, clip } = flattenLlavaHf(json, file);
-    return { config: parseModelConfig(flat, file, clip), visionFolder: null, llavaHf: true };
+    return {
+      config: parseModelConfig(flat, file, clip),
+      visionFolder: null,
+      towerFolder: null,
+      llavaHf: true,
+    };
   }
-  if (modelTypeOf(json.model_type)?.vision === "clip-folder") {
+  const type = modelTypeOf(json.model_type);
+  if (type?.vision === "clip-folder") {
     const visionFolder = findVisionFolder(
       folder,
       typeof json.mm_vision_tower === "string" ? json.mm_vision_tower : null,
       visionTower,
     );
-    const cjson = readJson(join(visionFolder, "config.json"));
-    const clip =
-      cjson.model_type === "clip"
-        ? new ConfigReader(cjson, join(visionFolder, "config.json")).sub("vision_config")
-        : new ConfigReader(cjson, join(visionFolder, "config.json"));
-    return { config: parseModelConfig(json, file, clip), visionFolder, llavaHf: false };
+    const config = parseModelConfig(json, file, readTowerConfig(visionFolder));
+    return { config, visionFolder, towerFolder: visionFolder, llavaHf: false };
   }
-  return { config: parseModelConfig(json, file), visionFolder: null, llavaHf: false };
+  const embedded = json.vision_tower_config !== undefined && json.vision_tower_config !== null;
+  const towerFolder = type
+    ? towerFolderOf(
+        folder,
+        json.mm_vision_tower,
+        visionTower,
+        !embedded && json.mm_vision_tower !== undefined,
+      )
+    : null;
+  const config = parseModelConfig(json, file, towerFolder ? readTowerConfig(towerFolder) : undefined);
+  return { config, visionFolder: null, towerFolder, llavaHf: false };
 }
 
 const STORED: Record<string, DType> = { F32: "f32", F16: "f16", BF16: "bf16" };
 
 export async function loadModel(folder: string, opts: LoadOptions): Promise<LoadedModel> {
   if (!isDir(folder)) throw new CheckpointError(`model folder ${folder} does not exist or is not a folder`);
-  const { config, visionFolder } = readModelConfig(folder, opts.visionTower);
+  const { config, visionFolder, towerFolder } = readModelConfig(folder, opts.visionTower);
   const backend = opts.backend;
   const main = Checkpoint.open(folder);
   const vision = visionFolder ? Checkpoint.open(visionFolder) : null;
@@ -177,6 +263,16 @@ export async function loadModel(folder: string, opts: LoadOptions): Promise<Load
     const dtype = opts.dtype ?? "auto";
     const visionDtype = opts.visionDtype ?? (dtype === "q8" || dtype === "q4" ? "f16" : dtype);
     const params = model.namedParameters();
+    // A tower whose stored shapes disagree with config.json's vision_tower_config may be described by a folder the
+    // checkpoint was meant to ship (Imp-v1.5-3B-196's siglip-so400m-patch14-196/, at another image size).
+    const towerHint =
+      towerFolder === null &&
+      config.visionTowerName !== null &&
+      !isDir(join(folder, basename(config.visionTowerName)))
+        ? ` config.json's mm_vision_tower names "${config.visionTowerName}", which is not in ${folder}: a checkpoint ` +
+          "that ships its tower's own folder (Imp-v1.5-3B-196 ships siglip-so400m-patch14-196/, a 196-row position " +
+          "table) needs that folder, with its config.json, beside config.json."
+        : "";
     const plan = params.map(([name, p]) => ({
       name,
       p,
@@ -210,7 +306,7 @@ export async function loadModel(folder: string, opts: LoadOptions): Promise<Load
         );
         cache.set(k, stored);
       }
-      const part = sliceRows(stored, src, p, name, where);
+      const part = sliceRows(stored, src, p, name, where, name.startsWith(VISION_PREFIX) ? towerHint : "");
       const mode =
         name.startsWith(VISION_PREFIX) || name.startsWith("model.mm_projector") ? visionDtype : dtype;
       p.value = cast(part, weightFormat(p.role, p.shape, stored.dtype, mode));
@@ -223,7 +319,7 @@ export async function loadModel(folder: string, opts: LoadOptions): Promise<Load
       }
       opts.onProgress?.(++done, plan.length);
     }
-    return { model, config, folder, visionFolder, layout: vision ? `${layout}+clip` : layout };
+    return { model, config, folder, visionFolder, towerFolder, layout: vision ? `${layout}+clip` : layout };
   } catch (err) {
     model.dispose();
     throw err;
@@ -268,11 +364,18 @@ function readStored(
 }
 
 /** The parameter's part of a stored tensor (all of it, or a row range of a fused one), shape-checked. */
-function sliceRows(stored: Tensor, src: TensorSource, p: Param, name: string, where: string): Tensor {
+function sliceRows(
+  stored: Tensor,
+  src: TensorSource,
+  p: Param,
+  name: string,
+  where: string,
+  hint: string,
+): Tensor {
   const fail = (found: string) =>
     new CheckpointError(
       `${where}: tensor "${src.name}" has shape [${stored.shape}]; "${name}" needs [${p.shape}]${found}. ` +
-        "config.json and the weights disagree.",
+        `config.json and the weights disagree.${hint}`,
     );
   if (!src.rows) {
     if (stored.shape.length !== p.shape.length || stored.shape.some((s, i) => s !== p.shape[i]))

@@ -73,7 +73,7 @@ export function writeCheckpointLike(base: string, out: string, opts: CheckpointW
     throw new UsageError(`the output ${out} is the base folder; choose another`);
   if (!opts.overwrite && existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0))
     throw new UsageError(`${out} already exists and is not empty; choose a new folder or remove it`);
-  const { config, visionFolder } = readModelConfig(base);
+  const { config, visionFolder, towerFolder } = readModelConfig(base);
   const main = Checkpoint.open(base);
   const vision = opts.writeVisionTower && visionFolder ? Checkpoint.open(visionFolder) : null;
   try {
@@ -100,6 +100,9 @@ export function writeCheckpointLike(base: string, out: string, opts: CheckpointW
         patch.mm_vision_tower = VISION_TOWER_DIR;
       } else if (visionFolder && isInside(visionFolder, base))
         copyFolder(visionFolder, join(tmp, relative(base, visionFolder)));
+      // A SigLIP folder the checkpoint ships (Imp-v1.5-3B-196's) describes the tower: the copy needs it too.
+      if (towerFolder && towerFolder !== visionFolder && isInside(towerFolder, base))
+        copyFolder(towerFolder, join(tmp, relative(base, towerFolder)));
       const cfg = JSON.parse(readFileSync(join(base, "config.json"), "utf8")) as Record<string, unknown>;
       if (Object.entries(patch).some(([k, v]) => JSON.stringify(cfg[k]) !== JSON.stringify(v)))
         writeJsonAtomic(join(tmp, "config.json"), { ...cfg, ...patch });

@@ -134,7 +134,7 @@ export class ImpPipeline {
     });
     const tokenizer = await Tokenizer.fromFolder(folder);
     const template = templateForModelType(loaded.config.modelType);
-    const spec = await imageSpecFor(loaded.model.config, folder, loaded.visionFolder);
+    const spec = await imageSpecFor(loaded.model.config, folder, loaded.towerFolder);
     return new ImpPipeline(
       loaded.model,
       tokenizer,

@@ -38,6 +38,17 @@ export function fixtureRepo(id: string, fixtureName: string, opts: { gated?: boo
   return { id, files, gated: opts.gated };
 }
 
+/**
+ * A model folder written by a test (e.g. testing/imp-196-checkpoint.ts, its tokenizer included) as a Hub repo, with
+ * a README and a PyTorch copy of the weights that a pull must not fetch.
+ */
+export function folderRepo(id: string, dir: string): ServedRepo {
+  const files = readTree(dir);
+  files["README.md"] = new TextEncoder().encode(`# ${id}\n`);
+  files["pytorch_model.bin"] = new Uint8Array(4096).fill(7);
+  return { id, files };
+}
+
 /** Replaces config.json keys of a repo (a text-only LLM, a tower in another repo). */
 export function withConfig(repo: ServedRepo, id: string, patch: Record<string, unknown>): ServedRepo {
   const config = JSON.parse(new TextDecoder().decode(repo.files["config.json"])) as Record<string, unknown>;

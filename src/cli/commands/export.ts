@@ -51,7 +51,10 @@ export function register(program: Command): void {
     .option("--no-mmproj", "write the LLM only")
     .option("--name <name>", "general.name and the file name stem (default: the model folder's name)")
     .option("--tokenizer <dir>", "folder with the tokenizer files (default: the model folder)")
-    .option("--vision-tower <dir>", "LLaVA-1.5: local CLIP folder when config.json names a hub model")
+    .option(
+      "--vision-tower <dir>",
+      "the tower folder mm_vision_tower names, if not found (LLaVA-1.5's CLIP, an Imp SigLIP folder)",
+    )
     .addOption(
       new Option("--backend <name>", "backend used to convert tensors")
         .choices(["wasm", "js"])

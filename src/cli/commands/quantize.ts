@@ -32,7 +32,10 @@ export function register(program: Command): void {
         .choices(["auto", "f32", "f16", "q8", "q4"])
         .default("f16"),
     )
-    .option("--vision-tower <dir>", "LLaVA-1.5: local CLIP folder when config.json names a hub model")
+    .option(
+      "--vision-tower <dir>",
+      "the tower folder mm_vision_tower names, if not found (LLaVA-1.5's CLIP, an Imp SigLIP folder)",
+    )
     .option("--threads <n>", "threads", positiveInt("--threads"))
     .option("--force", "replace the output folder if it exists")
     .addHelpText(
