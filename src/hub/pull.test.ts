@@ -22,8 +22,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { checkHubConfig } from "../models/source.js";
-import { fixtureRepo, withConfig } from "../testing/hub-repos.js";
+import { fixtureRepo, folderRepo, withConfig } from "../testing/hub-repos.js";
 import { gitBlobId, sha256, TestHub } from "../testing/hub-server.js";
+import { writeImp196Checkpoint } from "../testing/imp-196-checkpoint.js";
 import { RepoCache } from "./cache.js";
 import { HubError } from "./errors.js";
 import type { PullEvent } from "./events.js";
@@ -410,6 +411,72 @@ describe("vision towers the config names", () => {
       "../../../blobs".split("/").slice(0, 3).join("/"),
     );
     assert.equal(pulled.visionFolder, null);
+  });
+
+  test("Imp-v1.5-3B-196's layout: the shards, index and its SigLIP folder's configs, not the folder's weights", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "imp-hub-196-"));
+    try {
+      const w = writeImp196Checkpoint(dir, { tokenizer: true });
+      const repo = folderRepo("test-org/Imp-tiny-196", dir);
+      // A full SigLIP beside its config: the main shards already hold the tower, so it stays on the Hub.
+      repo.files[`${w.towerDir}/model.safetensors`] = new Uint8Array(8192).fill(3);
+      repo.files[`${w.towerDir}/README.md`] = new TextEncoder().encode("# tower\n");
+      hub.add(repo);
+      const events: PullEvent[] = [];
+      const pulled = await pullModel(repo.id, opts({ onEvent: (e) => events.push(e) }));
+      const shards = Array.from({ length: 7 }, (_, i) => `model-0000${i + 1}-of-00007.safetensors`);
+      const fetched = [
+        "config.json",
+        "model.safetensors.index.json",
+        ...shards,
+        "tokenizer.json",
+        "tokenizer_config.json",
+        `${w.towerDir}/config.json`,
+        `${w.towerDir}/preprocessor_config.json`,
+      ];
+      const done = events.filter((e) => e.type === "done").map((e) => (e as { path: string }).path);
+      assert.deepEqual(done.sort(), [...fetched].sort());
+      for (const f of fetched)
+        assert.deepEqual(new Uint8Array(readFileSync(join(pulled.folder, f))), repo.files[f], f);
+      assert.deepEqual(hub.contentRequests(`${w.towerDir}/model.safetensors`), []);
+      assert.deepEqual(hub.contentRequests("pytorch_model.bin"), []);
+      // The tower's config is judged with config.json, before the weights are planned.
+      const plans = events.filter((e) => e.type === "plan") as Array<Extract<PullEvent, { type: "plan" }>>;
+      assert.deepEqual(
+        plans.slice(0, 2).map((p) => p.files.map((f) => f.path)),
+        [["config.json"], [`${w.towerDir}/config.json`]],
+      );
+      assert.equal(pulled.visionFolder, null);
+      // Offline, the snapshot is complete as it is.
+      hub.requests.length = 0;
+      const offline = await pullModel(repo.id, opts({ settings: { offline: true } }));
+      assert.equal(offline.folder, pulled.folder);
+      assert.equal(hub.requests.length, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an Imp config whose only tower description is a broken folder config is refused before the weights", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "imp-hub-196-"));
+    try {
+      const w = writeImp196Checkpoint(dir, { embedded: "none", shards: 2 });
+      const repo = folderRepo("test-org/Imp-tiny-196-broken", dir);
+      const tower = JSON.parse(new TextDecoder().decode(repo.files[`${w.towerDir}/config.json`])) as Record<
+        string,
+        unknown
+      >;
+      delete tower.patch_size;
+      repo.files[`${w.towerDir}/config.json`] = new TextEncoder().encode(JSON.stringify(tower));
+      hub.add(repo);
+      await assert.rejects(
+        pullModel(repo.id, opts()),
+        /not a model imp-ts can run.*Imp-tiny-196-broken\/siglip-tiny-patch14-42\/config\.json: missing "patch_size"/,
+      );
+      assert.deepEqual(hub.contentRequests("model.safetensors.index.json"), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("a LLaVA tower in another Hub repo is pulled too and returned as the vision folder", async () => {

@@ -5,8 +5,10 @@
  *  1. the model info API gives the commit the revision points to and the repo's files;
  *  2. config.json comes first and is checked by the caller (a text-only LLM or an unknown model_type is refused
  *     here, before any weights are fetched);
- *  3. the side files, then the weights (index + shards, or one file) and a vision tower folder the config names,
- *     each through `fetchFile` (resumable, hash-checked, locked), a few at a time;
+ *  3. the side files, then the weights (index + shards, or one file) and a vision tower folder the config names
+ *     (its config.json is fetched with config.json and judged with it; its weights only when the main
+ *     checkpoint's index holds no tower, as Imp-v1.5-3B-196's holds its SigLIP's), each through `fetchFile`
+ *     (resumable, hash-checked, locked), a few at a time;
  *  4. a vision tower the loader needs from another repo (LLaVA-1.5's CLIP) is pulled the same way.
  *
  * Offline ($HF_HUB_OFFLINE), or when the Hub cannot be reached, a snapshot already in the cache (from an earlier
@@ -30,8 +32,19 @@ export interface ConfigVerdict {
   towerRepo?: string | null;
 }
 
+/** The config.json of a vision tower folder inside the repo that config.json's mm_vision_tower names. */
+export interface TowerConfigFile {
+  json: Record<string, unknown>;
+  /** Its name for messages ("org/name/folder/config.json"). */
+  file: string;
+}
+
 /** Throws (naming the file and the key) to refuse a model imp-ts cannot run. */
-export type ConfigCheck = (json: Record<string, unknown>, file: string) => ConfigVerdict | undefined;
+export type ConfigCheck = (
+  json: Record<string, unknown>,
+  file: string,
+  tower?: TowerConfigFile,
+) => ConfigVerdict | undefined;
 
 export interface PullOptions {
   /** Branch, tag or commit (default "main"). */
@@ -187,17 +200,20 @@ async function pullRepo(repo: string, opts: PullOptions, kind: RepoKind): Promis
     throw new HubError(`${repo}: the repo has no ${CONFIG_FILE}; it is not a model imp-ts can run`);
   await fetchAll([CONFIG_FILE]);
   const config = readJsonFile(cache.pointerPath(commit, CONFIG_FILE), `${repo}/${CONFIG_FILE}`);
-  const verdict = kind === "model" ? (opts.checkConfig?.(config, `${repo}/${CONFIG_FILE}`) ?? {}) : {};
+  const tower = kind === "model" ? towerFolderIn(files, config.mm_vision_tower) : null;
+  const towerConfig = tower && files.has(tower + CONFIG_FILE) ? tower + CONFIG_FILE : null;
+  if (towerConfig) await fetchAll([towerConfig]);
+  const verdict = kind === "model" ? check(opts, cache, commit, repo, config, towerConfig) : {};
 
   const weights = weightsOf(files, "", repo);
-  const tower = kind === "model" ? towerFolderIn(files, config.mm_vision_tower) : null;
   const side =
     kind === "model"
       ? sideFilesOf(files)
       : sideFilesOf(files).filter((f) => f === "preprocessor_config.json");
   await fetchAll([...side, ...("index" in weights ? [weights.index] : [])]);
   const main = weightFiles(cache, commit, repo, weights);
-  await fetchAll([...main, ...(tower ? towerFilesOf(files, tower) : [])]);
+  const towerWeights = !("index" in weights) || !indexHoldsTower(cache, commit, repo, weights.index);
+  await fetchAll([...main, ...(tower ? towerFilesOf(files, tower, towerWeights) : [])]);
 
   let visionFolder: string | null = null;
   if (verdict.towerRepo && !tower) {
@@ -233,7 +249,9 @@ async function fromCache(
     );
   const files = new Set(cache.listSnapshot(commit));
   const config = readJsonFile(cache.pointerPath(commit, CONFIG_FILE), `${repo}/${CONFIG_FILE}`);
-  const verdict = kind === "model" ? (opts.checkConfig?.(config, `${repo}/${CONFIG_FILE}`) ?? {}) : {};
+  const tower = kind === "model" ? towerFolderIn(files, config.mm_vision_tower) : null;
+  const towerConfig = tower && files.has(tower + CONFIG_FILE) ? tower + CONFIG_FILE : null;
+  const verdict = kind === "model" ? check(opts, cache, commit, repo, config, towerConfig) : {};
   const weights = weightsOf(files, "", repo);
   const needed = weightFiles(cache, commit, repo, weights);
   const missing = needed.filter((f) => !files.has(f));
@@ -242,7 +260,7 @@ async function fromCache(
       `${repo} (${revision}) is only partly in the Hub cache at ${cache.snapshotDir(commit)} (missing ${missing.join(", ")}) and ${why}; ${hint}`,
     );
   let visionFolder: string | null = null;
-  if (verdict.towerRepo && towerFolderIn(files, config.mm_vision_tower) === null)
+  if (verdict.towerRepo && tower === null)
     visionFolder = (
       await fromCache(
         verdict.towerRepo,
@@ -262,6 +280,35 @@ async function fromCache(
     downloadedBytes: 0,
     fromCache: true,
   };
+}
+
+/** The caller's judgement of config.json, with the config.json of the tower folder it names (in the cache) if any. */
+function check(
+  opts: PullOptions,
+  cache: RepoCache,
+  commit: string,
+  repo: string,
+  config: Record<string, unknown>,
+  towerConfig: string | null,
+): ConfigVerdict {
+  const tower = towerConfig
+    ? {
+        json: readJsonFile(cache.pointerPath(commit, towerConfig), `${repo}/${towerConfig}`),
+        file: `${repo}/${towerConfig}`,
+      }
+    : undefined;
+  return opts.checkConfig?.(config, `${repo}/${CONFIG_FILE}`, tower) ?? {};
+}
+
+/**
+ * Whether the main checkpoint's index maps a vision tower's tensors (`…vision_model.…`): then a tower folder's own
+ * weights are not needed (Imp-v1.5-3B-196 keeps its SigLIP's weights in the main shards; its folder describes it).
+ */
+function indexHoldsTower(cache: RepoCache, commit: string, repo: string, index: string): boolean {
+  const map = readJsonFile(cache.pointerPath(commit, index), `${repo}/${index}`).weight_map;
+  return (
+    typeof map === "object" && map !== null && Object.keys(map).some((n) => /(^|\.)vision_model\./.test(n))
+  );
 }
 
 /** The weight files of a snapshot: the index's shards (the index already in the cache), or the single file. */

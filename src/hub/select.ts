@@ -85,7 +85,13 @@ export function towerFolderIn(files: ReadonlySet<string>, towerName: unknown): s
   return null;
 }
 
-/** The tower folder's own files (config, preprocessor config, weights) other than the shards of an index. */
-export function towerFilesOf(files: ReadonlySet<string>, prefix: string): string[] {
-  return [...files].filter((f) => f.startsWith(prefix) && TOWER_FILE.test(f.slice(prefix.length))).sort();
+/**
+ * The tower folder's own files (config, preprocessor config, and its weights unless `weights` is false) other
+ * than the shards of an index.
+ */
+export function towerFilesOf(files: ReadonlySet<string>, prefix: string, weights = true): string[] {
+  return [...files]
+    .filter((f) => f.startsWith(prefix) && TOWER_FILE.test(f.slice(prefix.length)))
+    .filter((f) => weights || !/\.safetensors(\.index\.json)?$/.test(f))
+    .sort();
 }

@@ -5,11 +5,11 @@
  * downloaded. Every front end (`imp run/serve/eval/quantize/export`, train's `base`, ImpPipeline.load) resolves
  * its model through here.
  */
-import type { ConfigVerdict, PulledModel, PullOptions } from "../hub/index.js";
+import type { ConfigVerdict, PulledModel, PullOptions, TowerConfigFile } from "../hub/index.js";
 import { HubError, isHubModelId, isRepoIdShape, pullModel } from "../hub/index.js";
 import { ImpError } from "../util/errors.js";
 import { parseModelConfig } from "./config.js";
-import { flattenLlavaHf } from "./load.js";
+import { flattenLlavaHf, towerConfigReader } from "./load.js";
 
 export interface ModelSourceOptions {
   /** Branch, tag or commit of a Hub model (default "main"). */
@@ -28,24 +28,29 @@ export interface ResolvedModel {
 }
 
 /**
- * Judges a Hub repo's config.json: throws when imp-ts cannot run the model; names the Hub repo of a LLaVA-1.5
- * CLIP tower that is not inside the checkpoint.
+ * Judges a Hub repo's config.json (with the config.json of a tower folder it names inside the repo, as
+ * Imp-v1.5-3B-196 ships one): throws when imp-ts cannot run the model; names the Hub repo of a LLaVA-1.5 CLIP
+ * tower that is not inside the checkpoint.
  */
-export function checkHubConfig(json: Record<string, unknown>, file: string): ConfigVerdict {
+export function checkHubConfig(
+  json: Record<string, unknown>,
+  file: string,
+  tower?: TowerConfigFile,
+): ConfigVerdict {
   try {
     if (json.text_config !== undefined || json.vision_config !== undefined) {
       const { flat, clip } = flattenLlavaHf(json, file);
       parseModelConfig(flat, file, clip);
       return {};
     }
-    const config = parseModelConfig(json, file);
+    const config = parseModelConfig(json, file, tower && towerConfigReader(tower.json, tower.file));
     const llava = config.modelType.startsWith("llava");
     if (!llava && config.vision === null)
       throw new ImpError(
         `${file}: no vision tower (no "vision_tower_config"); this is a text-only model, and imp-ts runs image + text models`,
       );
-    const tower = config.visionTowerName;
-    return { towerRepo: llava && tower && isRepoIdShape(tower) ? tower : null };
+    const name = config.visionTowerName;
+    return { towerRepo: llava && !tower && name && isRepoIdShape(name) ? name : null };
   } catch (e) {
     if (!(e instanceof ImpError)) throw e;
     throw new HubError(`not a model imp-ts can run (nothing more was downloaded): ${e.message}`, {
