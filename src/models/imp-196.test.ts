@@ -7,9 +7,9 @@
  * a missing or empty tower folder is an error naming it and what it must hold.
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type OpenAI from "openai";
 import { modelParity } from "../parity/model.js";
@@ -178,6 +178,46 @@ describe("the Imp-v1.5-3B-196 layout", () => {
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.equal(body.choices[0]!.message.content, want.text);
     assert.equal(body.usage?.prompt_tokens, want.stats.prefillPositions);
+  });
+
+  test("the page's in-tab engine is served the tower folder's configs too, and loads from what it is served", async () => {
+    const { app } = createApp({
+      engine: new InProcessEngine(imp),
+      inTab: { folder: written.folder },
+      processMetrics: false,
+      log: () => {},
+    });
+    const get = (path: string) => Promise.resolve(app.fetch(new Request(`http://localhost${path}`)));
+    const list = (await (await get("/model/files")).json()) as { files: Array<{ name: string }> };
+    const names = list.files.map((f) => f.name);
+    for (const f of ["config.json", "model.safetensors.index.json", "tokenizer.json"])
+      assert.ok(names.includes(f), f);
+    assert.deepEqual(
+      names.filter((f) => f.includes("/")),
+      [`${written.towerDir}/config.json`, `${written.towerDir}/preprocessor_config.json`],
+    );
+    assert.equal(names.filter((f) => /^model-\d{5}-of-00007\.safetensors$/.test(f)).length, 7);
+    for (const path of [
+      `${written.towerDir}/model.safetensors`,
+      `${written.towerDir}/README.md`,
+      "nope/config.json",
+    ])
+      assert.equal((await get(`/model/${path}`)).status, 404, path);
+    // What the worker does: fetch every listed file into its own folder, then load that.
+    const copy = folder("in-tab");
+    for (const name of names) {
+      const res = await get(`/model/${name}`);
+      assert.equal(res.status, 200, name);
+      mkdirSync(dirname(join(copy, name)), { recursive: true });
+      writeFileSync(join(copy, name), new Uint8Array(await res.arrayBuffer()));
+    }
+    const served = await ImpPipeline.load(copy, { backend: await testBackend("js") });
+    try {
+      assert.equal(served.imageTokens, 9);
+      assert.deepEqual((await greedy(served)).logits, (await greedy(imp)).logits);
+    } finally {
+      served.dispose();
+    }
   });
 
   test("imp quantize's copy keeps the tower folder and loads with the same tower", async () => {

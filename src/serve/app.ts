@@ -9,7 +9,7 @@
  * const { app } = createApp({ engine });
  * const res = await app.fetch(new Request("http://localhost/v1/models"));
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { routePath } from "hono/route";
 import type { WeightDType } from "../models/load.js";
@@ -181,15 +181,20 @@ export function createApp(opts: AppOptions): ServeApp {
     app.get("/model/files", (c) =>
       c.json({ files: modelFiles(folder), dtype, visionDtype }, 200, PAGE_HEADERS),
     );
-    app.get("/model/:name{[A-Za-z0-9._-]+}", (c) => {
-      const file = modelFileBody(folder, c.req.param("name"));
-      if (!file) throw new ApiError(404, `the model has no file ${c.req.param("name")}`, null, "not_found");
+    const send = (c: Context<ServeEnv>, name: string) => {
+      const file = modelFileBody(folder, name);
+      if (!file) throw new ApiError(404, `the model has no file ${name}`, null, "not_found");
       return c.body(file.body, 200, {
         "content-type": "application/octet-stream",
         "content-length": String(file.bytes),
         ...PAGE_HEADERS,
       });
-    });
+    };
+    app.get("/model/:name{[A-Za-z0-9._-]+}", (c) => send(c, c.req.param("name")));
+    // A tower folder's files (Imp-v1.5-3B-196's SigLIP folder), as /model/FOLDER/NAME.
+    app.get("/model/:dir{[A-Za-z0-9._-]+}/:name{[A-Za-z0-9._-]+}", (c) =>
+      send(c, `${c.req.param("dir")}/${c.req.param("name")}`),
+    );
   }
   if (opts.web ?? true) {
     const files = loadStaticFiles();
