@@ -272,7 +272,7 @@ describe("a missing tower folder", () => {
     unlinkSync(join(w.towerFolder, "config.json"));
     await rejects(
       w.folder,
-      /siglip-tiny-patch14-42 \(the vision tower folder .*\) has no config\.json; expected/,
+      /siglip-tiny-patch14-42, the vision tower folder that config\.json's mm_vision_tower names, has no config\.json; expected the SigLIP tower's config\.json/,
     );
   });
 });

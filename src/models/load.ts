@@ -180,7 +180,7 @@ function towerFolderOf(
     if (!isDir(c)) continue;
     if (existsSync(join(c, "config.json"))) return c;
     throw new CheckpointError(
-      `${c} (the vision tower folder config.json's mm_vision_tower names) has no config.json; expected ${expected}`,
+      `${c}, the vision tower folder that config.json's mm_vision_tower names, has no config.json; expected ${expected}`,
     );
   }
   if (!required) return null;
