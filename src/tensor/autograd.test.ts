@@ -80,6 +80,28 @@ const cases: Case[] = [
     op: (_, [q, k, v]) => F.attention(q!, k!, v!, { heads: 2, kvHeads: 2, headDim: 3, causal: false }),
   },
   {
+    // Segments of different lengths: each its own block.
+    name: "attention causal, grouped KV, packed segments 2 + 3 + 1",
+    shapes: [
+      [6, 4 * 2],
+      [6, 2 * 2],
+      [6, 2 * 2],
+    ],
+    op: (_, [q, k, v]) =>
+      F.attention(q!, k!, v!, { heads: 4, kvHeads: 2, headDim: 2, causal: true, segments: [2, 3, 1] }),
+  },
+  {
+    // More equal-length segments than heads: the run batched over segments, a head at a time.
+    name: "attention bidirectional, grouped KV, packed segments 1 + 3 × 2",
+    shapes: [
+      [7, 2 * 3],
+      [7, 1 * 3],
+      [7, 1 * 3],
+    ],
+    op: (_, [q, k, v]) =>
+      F.attention(q!, k!, v!, { heads: 2, kvHeads: 1, headDim: 3, causal: false, segments: [1, 2, 2, 2] }),
+  },
+  {
     name: "rope (partial)",
     shapes: [[3, 2 * 6]],
     op: (b, [x]) => {
@@ -181,6 +203,50 @@ describe("autograd: recorded backwards match finite differences", () => {
           assert.ok(err < 5e-3, `input ${i}: numeric ${numeric}, analytic ${analytic}, rel err ${err}`);
         }
         for (const l of leaves) l.dispose();
+      });
+});
+
+describe("attention over packed segments", () => {
+  // Each segment gets the bits of its own call, forward and backward: the packed batch trains as the per-sequence one.
+  for (const name of TEST_BACKENDS)
+    for (const causal of [true, false])
+      test(`${name}: ${causal ? "causal" : "bidirectional"}, the same bits as one call per segment`, async () => {
+        const b = await testBackend(name);
+        const rng = new Rng(5);
+        const [heads, kvHeads, d] = [4, 2, 3];
+        // 3, 3, 3, 3, 3 (a run longer than the heads) then 5, 1, 4 (blocks of their own).
+        const segments = [3, 3, 3, 3, 3, 5, 1, 4];
+        const t = segments.reduce((n, l) => n + l, 0);
+        const widths = [heads * d, kvHeads * d, kvHeads * d];
+        const xs = widths.map((w) => randn(rng, t * w));
+        const gout = randn(rng, t * heads * d);
+        const run = (rows: Array<[number, number]>, segs?: number[]) =>
+          rows.map(([r0, n]) => {
+            const tape = new Tape();
+            const leaves = xs.map((x, i) => {
+              const l = fromF32(b, x.subarray(r0 * widths[i]!, (r0 + n) * widths[i]!), [n, widths[i]!]);
+              l.requiresGrad = true;
+              return l;
+            });
+            const out = tidy(() =>
+              tape.run(() => {
+                const [q, k, v] = leaves;
+                const o = F.attention(q!, k!, v!, { heads, kvHeads, headDim: d, causal, segments: segs });
+                const g = fromF32(b, gout.subarray(r0 * heads * d, (r0 + n) * heads * d));
+                tape.backward(F.sum(F.mul(o.reshape([o.numel]), g)));
+                return o.toF32();
+              }),
+            );
+            const grads = leaves.map((l) => l.grad!.toF32());
+            for (const l of leaves) l.dispose();
+            return { out, grads };
+          });
+        const [packed] = run([[0, t]], segments);
+        let r0 = 0;
+        const each = run(segments.map((n) => [(r0 += n) - n, n]));
+        const cat = (xs: Float32Array[]) => Float32Array.from(xs.flatMap((x) => Array.from(x)));
+        assert.deepEqual(packed!.out, cat(each.map((e) => e.out)));
+        for (let i = 0; i < 3; i++) assert.deepEqual(packed!.grads[i], cat(each.map((e) => e.grads[i]!)));
       });
 });
 
