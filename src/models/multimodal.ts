@@ -113,14 +113,36 @@ export class MultimodalModel extends Module {
   /** pixels [3, S, S] (S the tower's size, or any side for SigLIP) → { features [N, Hv], embeds [N, H] }. */
   encodeImage(pixels: Tensor): { features: Tensor; embeds: Tensor } {
     if (!this.vision || !this.projector) throw new ShapeError("this model has no vision tower");
+    const features = this.vision.forward(this.imageTensor(pixels));
+    return { features, embeds: this.projector.forward(features) };
+  }
+
+  /**
+   * Images → their embeddings one after another [Σ Nᵢ, H] (training on a packed batch). A SigLIP tower takes
+   * images of one side in one pass; otherwise they go through it one at a time.
+   */
+  encodeImages(images: readonly Tensor[]): Tensor {
+    if (!this.vision || !this.projector) throw new ShapeError("this model has no vision tower");
+    const px = images.map((p) => this.imageTensor(p));
+    if (
+      px.length > 1 &&
+      this.vision instanceof SiglipVisionTower &&
+      px.every((p) => p.dim(2) === px[0]!.dim(2))
+    )
+      return this.projector.forward(this.vision.forwardMany(px));
+    const embeds = px.map((p) => this.encodeImage(p).embeds);
+    return embeds.length === 1 ? embeds[0]! : F.concatRows(embeds);
+  }
+
+  /** pixels as [3, S, S], checked against the tower. */
+  private imageTensor(pixels: Tensor): Tensor {
     const v = this.config.vision!;
     const side = Math.round(Math.sqrt(pixels.numel / 3));
     if (pixels.numel !== 3 * side * side || (!VISION_TOWERS[v.kind].anySide && side !== v.imageSize))
       throw new ShapeError(
         `image tensor [${pixels.shape}] does not match the tower's 3×${v.imageSize}×${v.imageSize}`,
       );
-    const features = this.vision.forward(pixels.reshape([3, side, side]));
-    return { features, embeds: this.projector.forward(features) };
+    return pixels.reshape([3, side, side]);
   }
 
   /** Token embeddings of `ids` with each placeholder replaced by the next image's embeddings. */

@@ -30,6 +30,8 @@ export interface AttentionContext {
   rope?: RopeTable;
   cache?: KVCache;
   layer?: number;
+  /** Lengths of the independent sequences packed into x (training on a packed batch; no cache). */
+  segments?: readonly number[];
 }
 
 export class SelfAttention extends Module {
@@ -57,7 +59,13 @@ export class SelfAttention extends Module {
       k = F.rope(k, ctx.rope, kvHeads, headDim);
     }
     if (ctx.cache) ({ k, v } = ctx.cache.update(ctx.layer ?? 0, k, v)); // [past + T, kvHeads·D]
-    const o = F.attention(q, k, v, { heads, kvHeads, headDim, causal: ctx.causal });
+    const o = F.attention(q, k, v, {
+      heads,
+      kvHeads,
+      headDim,
+      causal: ctx.causal,
+      segments: ctx.segments,
+    });
     return this.out.forward(o);
   }
 }

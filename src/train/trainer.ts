@@ -1,10 +1,12 @@
 /**
- * One optimizer step over a global batch. Sequences go through the model one at a time (each is its own
- * micro-batch: no padding, memory bounded by one sequence); each one's loss is scaled by 1 / (loss tokens in the
- * whole global batch), so the gradients summed over the batch are those of the token mean over all its assistant
- * tokens. Then: global gradient norm (clipped to max_grad_norm), the schedule's learning rate, AdamW.
+ * One optimizer step over a global batch. The sequences go through the model packed into micro-batches of at most
+ * `microBatchPositions` rows (models/packed-loss.ts: one pass per micro-batch, every product over all its rows, no
+ * padding, each sequence attending only to itself; memory bounded by the budget, a longer sequence alone). The loss
+ * is scaled by 1 / (loss tokens in the whole global batch), so the gradients summed over the micro-batches are those
+ * of the token mean over all its assistant tokens. Then: global gradient norm (clipped to max_grad_norm), the
+ * schedule's learning rate, AdamW.
  *
- *   for each sequence:  tidy { tape.run { loss_i = Σ CE / N_tokens } ; backward }   (grads accumulate in .grad)
+ *   for each micro-batch:  tidy { tape.run { loss = Σ CE / N_tokens } ; backward }   (grads accumulate in .grad)
  *   clip ← min(1, max_norm / ‖g‖);  AdamW(lr · schedule(step), g · clip);  zero grads
  *
  * With an image-token head (recipe `image_token_loss`), each sequence's loss also has the head's term over its
@@ -13,6 +15,7 @@
 
 import { IMAGE_TOKEN_INDEX } from "../io/tokenizer/index.js";
 import type { MultimodalModel } from "../models/multimodal.js";
+import { packedLoss } from "../models/packed-loss.js";
 import { tidy } from "../tensor/scope.js";
 import { Tape } from "../tensor/tape.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -42,10 +45,18 @@ export interface StepResult {
   ms: number;
 }
 
+/**
+ * Rows packed into one pass by default: enough for every product to run at full speed (a few hundred rows do), few
+ * enough that what a pass keeps for its backward stays in the hundreds of MB for the built-in model.
+ */
+export const MICRO_BATCH_POSITIONS = 2048;
+
 export interface TrainerOptions {
   maxGradNorm: number;
   maxLength: number;
-  /** Called before each sequence (the run's test hooks use it). */
+  /** Rows (spliced positions) per packed pass; MICRO_BATCH_POSITIONS when omitted. */
+  microBatchPositions?: number;
+  /** Called before each sequence's micro-batch runs (the run's test hooks use it). */
   beforeSequence?: (step: number, index: number) => void;
   /** The dense image-token signal's head (image-token-head.ts), trained beside the answers. */
   imageTokenHead?: ImageTokenHead;
@@ -86,36 +97,45 @@ export class Trainer {
     const head = this.opts.imageTokenHead;
     const labelled = head ? batch.reduce((n, e) => n + labelledTokens(e, this.opts.maxLength), 0) : 0;
     optimizer.zeroGrad();
-    batch.forEach((ex, i) => {
-      this.opts.beforeSequence?.(step, i);
-      if (ex.targets === 0) return;
+    for (const micro of microBatches(batch, this.opts.microBatchPositions ?? MICRO_BATCH_POSITIONS)) {
+      for (const i of micro.indices) this.opts.beforeSequence?.(step, i);
+      const exs = micro.indices.map((i) => batch[i]!).filter((ex) => ex.targets > 0);
+      if (exs.length === 0) continue;
       loss += tidy(() => {
         const tape = new Tape();
-        const px = ex.pixels
-          ? [fromF32(model.backend, ex.pixels, [3, side(ex.pixels), side(ex.pixels)])]
-          : [];
-        const labels = ex.imageTokenLabels;
-        const imageLoss =
-          head && labels && labelled > 0
-            ? (hidden: Tensor) => head.loss(hidden, labels, 1 / labelled)
-            : undefined;
+        const seqs = exs.map((ex) => {
+          const labels = ex.imageTokenLabels;
+          return {
+            ids: ex.ids,
+            labels: ex.labels,
+            images: ex.pixels
+              ? [fromF32(model.backend, ex.pixels, [3, side(ex.pixels), side(ex.pixels)])]
+              : [],
+            imageTokenLoss:
+              head && labels && labelled > 0
+                ? (hidden: Tensor) => head.loss(hidden, labels, 1 / labelled)
+                : undefined,
+          };
+        });
         try {
-          const r = tape.run(() =>
-            model.sequenceLoss(ex.ids, ex.labels, px, 1 / total, this.opts.maxLength, imageLoss),
-          );
-          if (r.tokens !== ex.targets)
-            throw new ShapeError(`${ex.where}: ${r.tokens} loss tokens in the model, ${ex.targets} counted`);
+          const r = tape.run(() => packedLoss(model, seqs, 1 / total, this.opts.maxLength));
+          exs.forEach((ex, j) => {
+            if (r.tokens[j] !== ex.targets)
+              throw new ShapeError(
+                `${ex.where}: ${r.tokens[j]} loss tokens in the model, ${ex.targets} counted`,
+              );
+          });
           const v = r.loss.toF32()[0]!;
           imageTokenLoss += r.imageTokenLoss;
-          // Outside tape.run, so the backward's own ops are not recorded. A text-only sequence in connector-only
-          // training depends on nothing trainable: nothing to back-propagate.
+          // Outside tape.run, so the backward's own ops are not recorded. Text-only sequences in connector-only
+          // training depend on nothing trainable: nothing to back-propagate.
           if (r.loss.requiresGrad) tape.backward(r.loss);
           return v;
         } finally {
           tape.dispose();
         }
       });
-    });
+    }
     const norm = gradNorm(optimizer.params(), this.opts.maxGradNorm);
     optimizer.step(factor, norm.scale);
     optimizer.zeroGrad();
@@ -140,6 +160,28 @@ function labelledTokens(ex: PreparedExample, maxLength: number): number {
   const placeholder = ex.ids.indexOf(IMAGE_TOKEN_INDEX);
   // The image starts after the text before it (each earlier id one position).
   return Math.max(0, Math.min(labels.length, maxLength - placeholder));
+}
+
+/**
+ * The batch cut into runs of consecutive sequences of at most `budget` positions each (a longer one alone); every
+ * index appears once, in order, sequences without loss tokens included (the trainer skips them).
+ */
+export function microBatches(
+  batch: readonly PreparedExample[],
+  budget: number,
+): Array<{ indices: number[]; positions: number }> {
+  const out: Array<{ indices: number[]; positions: number }> = [];
+  let cur: { indices: number[]; positions: number } | null = null;
+  batch.forEach((ex, i) => {
+    const n = ex.targets > 0 ? ex.positions : 0;
+    if (!cur || (cur.positions > 0 && cur.positions + n > budget)) {
+      cur = { indices: [], positions: 0 };
+      out.push(cur);
+    }
+    cur.indices.push(i);
+    cur.positions += n;
+  });
+  return out;
 }
 
 function side(px: Float32Array): number {

@@ -41,13 +41,32 @@ export class DecoderLM extends Module {
     cache?.reserve(t);
     const past = cache?.length ?? 0;
     const positions = Array.from({ length: t }, (_, i) => past + i);
+    const h = this.run(embeds, positions, cache);
+    cache?.advance(t);
+    return h;
+  }
+
+  /**
+   * Training on a packed batch: embeds [T, H] are independent sequences of the given lengths one after another,
+   * each from position 0 and attending only to itself; returns the final hidden states [T, H].
+   */
+  forwardPacked(embeds: Tensor, segments: readonly number[]): Tensor {
+    return this.run(
+      embeds,
+      segments.flatMap((n) => Array.from({ length: n }, (_, i) => i)),
+      undefined,
+      segments.length > 1 ? segments : undefined,
+    );
+  }
+
+  private run(embeds: Tensor, positions: number[], cache?: KVCache, segments?: readonly number[]): Tensor {
     const rope = F.ropeTable(embeds.backend, positions, this.cfg.rotaryDim, this.cfg.ropeTheta);
     let x = embeds;
     for (let l = 0; l < this.layers.items.length; l++) {
       const layer = this.layers.items[l]!;
-      x = forwardLayer(x, x !== embeds, (h) => layer.forward(h, { causal: true, rope, cache, layer: l }));
+      const ctx = { causal: true, rope, cache, layer: l, segments };
+      x = forwardLayer(x, x !== embeds, (h) => layer.forward(h, ctx));
     }
-    cache?.advance(t);
     return this.norm.forward(x);
   }
 

@@ -33,15 +33,23 @@ class SiglipEmbeddings extends Module {
   /** Resized position tables by grid side, for the table they were resized from (inference only: not trained). */
   private resized: { from: Tensor; bySide: Map<number, Tensor> } | null = null;
 
-  forward(pixels: Tensor): Tensor {
+  /** Images [3, S, S] of one side → [n·N, Hv], image after image: one product for all their patches. */
+  forward(images: readonly Tensor[]): Tensor {
     const { hidden, patch } = this.cfg;
-    const patches = F.patchify(pixels, patch); // [N, 3·P·P]
+    const side = images[0]!.dim(2);
+    if (images.some((im) => im.dim(1) !== side || im.dim(2) !== side))
+      throw new ShapeError(
+        `SigLIP: images of sides ${images.map((im) => im.dim(2)).join(", ")} cannot share a pass`,
+      );
+    const patches = images.map((im) => F.patchify(im, patch)); // [N, 3·P·P] each
     const w = this.patchWeight.value.reshape([hidden, 3 * patch * patch]);
-    const x = F.linear(patches, w, this.patchBias.value); // [N, Hv]
-    const grid = Math.floor(pixels.dim(2) / patch);
-    if (grid * grid === this.position_embedding.count)
-      return F.add(x, this.position_embedding.rows(x.dim(0)));
-    return F.add(x, this.positionsFor(grid));
+    const x = F.linear(patches.length === 1 ? patches[0]! : F.concatRows(patches), w, this.patchBias.value);
+    const grid = Math.floor(side / patch);
+    const n = grid * grid;
+    const pos =
+      n === this.position_embedding.count ? this.position_embedding.rows(n) : this.positionsFor(grid);
+    // Each image's rows get the table: [n, N, Hv] + [N, Hv].
+    return F.add(x.reshape([images.length, n, hidden]), pos).reshape([images.length * n, hidden]);
   }
 
   /** The position table resized to a grid × grid image, made once per side. */
@@ -91,8 +99,17 @@ export class SiglipVisionTower extends Module {
 
   /** pixels [3, S, S] → features [N, Hv]. */
   forward(pixels: Tensor): Tensor {
-    let x = this.embeddings.forward(pixels);
-    for (const layer of this.layers.items) x = forwardLayer(x, true, (h) => layer.forward(h));
+    return this.forwardMany([pixels]);
+  }
+
+  /**
+   * Images [3, S, S] of one side → features [n·N, Hv], image after image, in one pass: every product over all their
+   * patches, attention within each image (training on a packed batch).
+   */
+  forwardMany(images: readonly Tensor[]): Tensor {
+    let x = this.embeddings.forward(images);
+    const segments = images.length > 1 ? images.map(() => x.dim(0) / images.length) : undefined;
+    for (const layer of this.layers.items) x = forwardLayer(x, true, (h) => layer.forward(h, segments));
     return x;
   }
 }

@@ -38,8 +38,9 @@ export class VitEncoderLayer extends Module {
     this.mlp = this.child("mlp", new Mlp(h, cfg.intermediate, cfg.act));
   }
 
-  forward(x: Tensor): Tensor {
-    x = F.add(x, this.self_attn.forward(this.layer_norm1.forward(x), { causal: false }));
+  /** `segments`: the lengths of the images packed into x, each attending only to itself. */
+  forward(x: Tensor, segments?: readonly number[]): Tensor {
+    x = F.add(x, this.self_attn.forward(this.layer_norm1.forward(x), { causal: false, segments }));
     return F.add(x, this.mlp.forward(this.layer_norm2.forward(x)));
   }
 }

@@ -129,7 +129,18 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
   const scores = empty(be, "f32", [hc, t, s]);
   const probs = empty(be, "f32", [hc, t, s]);
   for (let h0 = 0; h0 < heads; h0 += hc)
-    forwardHeads(be, dims, h0, Math.min(hc, heads - h0), qd.ptr, kd.ptr, vd.ptr, scores.ptr, probs.ptr, out.ptr);
+    forwardHeads(
+      be,
+      dims,
+      h0,
+      Math.min(hc, heads - h0),
+      qd.ptr,
+      kd.ptr,
+      vd.ptr,
+      scores.ptr,
+      probs.ptr,
+      out.ptr,
+    );
   scores.dispose();
   disposeCopies([q, k, v], [qd, kd, vd]);
   if (training)
@@ -201,7 +212,12 @@ function rowPtrs(
   v: number,
   o: number,
 ): [number, number, number, number] {
-  return [q + row * heads * d * 4, k + row * kvHeads * d * 4, v + row * kvHeads * d * 4, o + row * heads * d * 4];
+  return [
+    q + row * heads * d * 4,
+    k + row * kvHeads * d * 4,
+    v + row * kvHeads * d * 4,
+    o + row * heads * d * 4,
+  ];
 }
 
 function disposeCopies(xs: readonly Tensor[], ds: readonly Tensor[]): void {
