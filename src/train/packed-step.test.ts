@@ -27,16 +27,17 @@ import { Tape } from "../tensor/tape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { fromF32 } from "../tensor/tensor.js";
 import { testBackend } from "../testing/backends.js";
+import { perSequenceBackward, perSequenceStep } from "../testing/per-sequence-step.js";
 import { makeTinyBase } from "../testing/training-material.js";
 import { Rng } from "../util/random.js";
-import { AdamW, gradNorm } from "./adamw.js";
+import { AdamW } from "./adamw.js";
 import type { PreparedExample } from "./encode.js";
 import { countTargets } from "./encode.js";
 import { ImageTokenHead } from "./image-token-head.js";
 import type { TrainMode } from "./recipe.js";
-import { makeSchedule, type Schedule } from "./schedule.js";
+import { makeSchedule } from "./schedule.js";
 import { setupTrainable } from "./trainable.js";
-import { microBatches, Trainer } from "./trainer.js";
+import { labelledTokens, microBatches, Trainer } from "./trainer.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-packed-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -108,41 +109,8 @@ function imageTokenLoss(head: ImageTokenHead | undefined, ex: PreparedExample, l
   return head && labels ? (hidden: Tensor) => head.loss(hidden, labels, 1 / labelled) : undefined;
 }
 
-function labelledTokens(batch: readonly PreparedExample[]): number {
-  return batch.reduce((n, ex) => {
-    if (!ex.imageTokenLabels) return n;
-    return n + Math.max(0, Math.min(16, MAX_LENGTH - ex.ids.indexOf(IMAGE_TOKEN_INDEX)));
-  }, 0);
-}
-
 function image(model: MultimodalModel, ex: PreparedExample) {
   return ex.pixels ? [fromF32(model.backend, ex.pixels, [3, SIDE, SIDE])] : [];
-}
-
-/** The per-sequence path: each sequence's loss (scaled by 1 / all tokens) back-propagated on its own. */
-function perSequenceBackward(
-  model: MultimodalModel,
-  batch: readonly PreparedExample[],
-  total: number,
-  head?: ImageTokenHead,
-): number {
-  let loss = 0;
-  const labelled = labelledTokens(batch);
-  for (const ex of batch) {
-    if (ex.targets === 0) continue;
-    loss += tidy(() => {
-      const tape = new Tape();
-      const term = imageTokenLoss(head, ex, labelled);
-      const r = tape.run(() =>
-        model.sequenceLoss(ex.ids, ex.labels, image(model, ex), 1 / total, MAX_LENGTH, term),
-      );
-      assert.equal(r.tokens, ex.targets, ex.where);
-      tape.backward(r.loss);
-      tape.dispose();
-      return r.loss.toF32()[0]!;
-    });
-  }
-  return loss;
 }
 
 /** The packed path, micro-batch by micro-batch, as the trainer runs it. */
@@ -154,7 +122,7 @@ function packedBackward(
   head?: ImageTokenHead,
 ): number {
   let loss = 0;
-  const labelled = labelledTokens(batch);
+  const labelled = batch.reduce((n, ex) => n + labelledTokens(ex, MAX_LENGTH), 0);
   for (const m of microBatches(batch, budget)) {
     const exs = m.indices.map((i) => batch[i]!).filter((ex) => ex.targets > 0);
     if (exs.length === 0) continue;
@@ -180,24 +148,6 @@ function packedBackward(
       return r.loss.toF32()[0]!;
     });
   }
-  return loss;
-}
-
-/** The step the trainer made before it packed sequences: per-sequence backward, clip, AdamW. */
-function perSequenceStep(
-  model: MultimodalModel,
-  optimizer: AdamW,
-  schedule: Schedule,
-  step: number,
-  batch: readonly PreparedExample[],
-  head?: ImageTokenHead,
-): number {
-  const total = batch.reduce((n, e) => n + e.targets, 0);
-  optimizer.zeroGrad();
-  const loss = perSequenceBackward(model, batch, total, head);
-  const norm = gradNorm(optimizer.params(), 1);
-  optimizer.step(schedule.factor(step), norm.scale);
-  optimizer.zeroGrad();
   return loss;
 }
 
@@ -231,7 +181,7 @@ describe("the packed trainer against the per-sequence path", () => {
       test(`${mode}${withHead ? " + image-token head" : ""}, micro-batches of ≤ ${budget} rows: the same loss and gradients`, async () => {
         const { model, optimizer, head } = await setup(mode, withHead);
         optimizer.zeroGrad();
-        const lossRef = perSequenceBackward(model, batch, total, head);
+        const lossRef = perSequenceBackward(model, batch, { maxLength: MAX_LENGTH, imageTokenHead: head });
         const ref = optimizer.params().map((p) => ({ name: p.name, g: p.tensor.grad!.toF32() }));
         optimizer.zeroGrad();
         const loss = packedBackward(model, batch, total, budget, head);
@@ -277,7 +227,11 @@ describe("the packed trainer against the per-sequence path", () => {
     const before = new Map(a.model.namedParameters().map(([n, p]) => [n, p.value.toF32()]));
     for (let s = 0; s < steps; s++) {
       const r = trainer.step(s, batch);
-      const ref = perSequenceStep(b.model, b.optimizer, schedule, s, batch, b.head);
+      const ref = perSequenceStep(b.model, b.optimizer, schedule, s, batch, {
+        maxLength: MAX_LENGTH,
+        maxGradNorm: 1,
+        imageTokenHead: b.head,
+      }).loss;
       assert.ok(Math.abs(r.loss - ref) <= 1e-6 * ref, `step ${s}: loss ${r.loss} vs ${ref}`);
     }
     const lr = 1e-3;

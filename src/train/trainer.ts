@@ -154,7 +154,7 @@ export class Trainer {
 }
 
 /** Image tokens of an example that carry labels and are inside the model's cut of the sequence. */
-function labelledTokens(ex: PreparedExample, maxLength: number): number {
+export function labelledTokens(ex: PreparedExample, maxLength: number): number {
   const labels = ex.imageTokenLabels;
   if (!labels || !ex.pixels) return 0;
   const placeholder = ex.ids.indexOf(IMAGE_TOKEN_INDEX);
