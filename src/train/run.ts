@@ -98,7 +98,7 @@ const FINGERPRINT_KEYS: ReadonlyArray<keyof Recipe> = [
 /** Fingerprint keys added after runs were saved without them, with the value those runs had. */
 const LEGACY_FINGERPRINT: Record<string, unknown> = { groupByModalityLength: false, imageTokenLoss: 0 };
 
-function loadMixture(r: Recipe): ResolvedMixture {
+export function loadMixture(r: Recipe): ResolvedMixture {
   const { spec, dir, where } =
     typeof r.data === "string"
       ? { ...readMixtureFile(r.data), where: r.data }
