@@ -123,12 +123,18 @@ export function packedLoss(
     tokens.push(shifted.filter((t) => t !== IGNORE_INDEX).length);
   }
 
+  // The packed rows, gathered in one op from [image embeddings; text embeddings] (one scatter in the backward).
   const textEmbeds = textIds.length > 0 ? model.embedTokens(textIds) : null;
-  const pieces = parts.map((p) => {
-    const src = p.source === "text" ? textEmbeds! : imageEmbeds!;
-    return p.from === 0 && p.rows === src.dim(0) ? src : src.slice(0, p.from, p.from + p.rows);
-  });
-  const embeds = pieces.length === 1 ? pieces[0]! : F.concatRows(pieces);
+  const sources = [imageEmbeds, textEmbeds].filter((t): t is Tensor => t !== null);
+  const source = sources.length === 1 ? sources[0]! : F.concatRows(sources);
+  const textFrom = imageEmbeds?.dim(0) ?? 0;
+  const order = parts.flatMap((p) =>
+    Array.from({ length: p.rows }, (_, r) => (p.source === "image" ? 0 : textFrom) + p.from + r),
+  );
+  const embeds =
+    order.length === source.dim(0) && order.every((r, i) => r === i)
+      ? source
+      : F.embedding(fromI32(model.backend, order), source);
   const hidden = model.llm.forwardPacked(embeds, positions);
   // Only the rows that predict a token go through the LM head (at least one, so an all-masked batch gives 0).
   const kept = targets.flatMap((t, i) => (t !== IGNORE_INDEX ? [i] : []));
@@ -143,12 +149,20 @@ export function packedLoss(
     ),
     scale,
   );
+  // The image-token terms: every image's rows gathered at once, each term given its own rows of them.
   let extra = 0;
-  for (const { seq, image, row, rows } of spans) {
-    const l = seqs[seq]!.imageTokenLoss?.(hidden.slice(0, row, row + rows), image);
-    if (!l) continue;
-    extra += l.toF32()[0]!;
-    loss = F.add(loss, l);
+  const termed = spans.filter((s) => seqs[s.seq]!.imageTokenLoss);
+  if (termed.length > 0) {
+    const at = termed.flatMap((s) => Array.from({ length: s.rows }, (_, r) => s.row + r));
+    const imageHidden = F.embedding(fromI32(model.backend, at), hidden);
+    let from = 0;
+    for (const { seq, image, rows } of termed) {
+      const l = seqs[seq]!.imageTokenLoss!(imageHidden.slice(0, from, from + rows), image);
+      from += rows;
+      if (!l) continue;
+      extra += l.toF32()[0]!;
+      loss = F.add(loss, l);
+    }
   }
   return { loss, imageTokenLoss: extra, tokens, positions };
 }
