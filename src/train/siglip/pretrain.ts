@@ -20,6 +20,7 @@ import type { Module } from "../../nn/module.js";
 import * as F from "../../tensor/ops/index.js";
 import { tidy } from "../../tensor/scope.js";
 import { Tape } from "../../tensor/tape.js";
+import type { Tensor } from "../../tensor/tensor.js";
 import { fromF32 } from "../../tensor/tensor.js";
 import { UsageError } from "../../util/errors.js";
 import type { Rng } from "../../util/random.js";
@@ -127,8 +128,9 @@ export function pretrainSiglip(
     const tape = new Tape();
     const res = tidy(() =>
       tape.run(() => {
-        const feats = pairs.map((p) =>
-          tower.forward(fromF32(backend, p.pixels, [3, side(p.pixels), side(p.pixels)])),
+        const feats = towerFeatures(
+          tower,
+          pairs.map((p) => fromF32(backend, p.pixels, [3, side(p.pixels), side(p.pixels)])),
         );
         const txts = pairs.map((p) => text.forward(tokenizer.encode(p.text)));
         const x = l2Normalize(F.concatRows(feats.map((f) => head.forward(f))));
@@ -195,6 +197,17 @@ export function pretrainSiglip(
   head.dispose();
   patchHead?.dispose();
   return last;
+}
+
+/**
+ * Each image's patch features [N, Hv]: images of one side in one pass through the tower (every product over all
+ * their patches, attention within each image), views of its rows; else one image at a time.
+ */
+function towerFeatures(tower: SiglipVisionTower, images: readonly Tensor[]): Tensor[] {
+  if (images.some((im) => im.dim(2) !== images[0]!.dim(2))) return images.map((im) => tower.forward(im));
+  const all = tower.forwardMany(images);
+  const n = all.dim(0) / images.length;
+  return images.map((_, i) => all.slice(0, i * n, (i + 1) * n));
 }
 
 function adamScalar(
