@@ -1,7 +1,7 @@
 /**
  * TEST-ONLY: the trainer's step as it was before it packed sequences, one sequence at a time through
  * MultimodalModel.sequenceLoss: the reference the packed trainer is checked against (src/train/packed-step.test.ts)
- * and timed against (scripts/bench-stage2-step.ts).
+ * and timed against (scripts/bench-stage-step.ts).
  */
 import type { MultimodalModel } from "../models/multimodal.js";
 import { tidy } from "../tensor/scope.js";

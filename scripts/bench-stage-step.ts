@@ -1,16 +1,17 @@
 /**
- * One stage-2 step of the built-in model's plan (src/builtin/plan.ts, FULL_PLAN): packed as the trainer runs it
- * (src/models/packed-loss.ts) and one sequence at a time as it ran before (src/testing/per-sequence-step.ts), side
- * by side in one process on the same batches. The recipe is `npm run train:tiny`'s stage 2:
+ * One stage-1 or stage-2 step of the built-in model's plan (src/builtin/plan.ts, FULL_PLAN): packed as the trainer
+ * runs it (src/models/packed-loss.ts) and one sequence at a time as it ran before (src/testing/per-sequence-step.ts),
+ * side by side in one process on the same batches. The recipe is `npm run train:tiny`'s: stage 2 is
  * recipes/imp-stage2-lora.json with the plan's LoRA (r 32, α 64, dropout 0.05), batch 32, max_length 512, rates,
- * the frozen base in f32, the connector from the base. Each path has its own model and optimizer; each step both
- * run on the same prepared batch, which goes first alternating, so both see the same machine. Step 1's losses
- * agree to rounding (later ones differ a little: the LoRA dropout masks are drawn in another order). Prints each
- * step's times, the medians over the steps after the first, and the median of the per-step ratios.
+ * the frozen base in f32, the connector from the base, over the plan's mix; stage 1 is recipes/imp-stage1.json
+ * (the connector alone) over the captions. Each path has its own model and optimizer; each step both run on the
+ * same prepared batch, which goes first alternating, so both see the same machine. Step 1's losses agree to
+ * rounding (in stage 2 later ones differ a little: the LoRA dropout masks are drawn in another order). Prints each
+ * step's wall and CPU times, the medians over the steps after the first, and the median of the per-step ratios.
  *
  *   npm run world -- --out /tmp/imp-world          (once: the world the mix is drawn from)
- *   node --import tsx scripts/bench-stage2-step.ts --world /tmp/imp-world [--base models/imp-tiny] [--steps 5]
- *        [--threads 2] [--micro 2048]
+ *   node --import tsx scripts/bench-stage-step.ts --world /tmp/imp-world [--stage 2] [--base models/imp-tiny]
+ *        [--steps 5] [--threads 2] [--micro 2048]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,6 +42,7 @@ const { values } = parseArgs({
   options: {
     world: { type: "string" },
     base: { type: "string", default: "models/imp-tiny" },
+    stage: { type: "string", default: "2" },
     steps: { type: "string", default: "5" },
     threads: { type: "string", default: "2" },
     micro: { type: "string", default: "2048" },
@@ -52,33 +54,41 @@ if (!Number.isInteger(steps) || steps < 2) throw new Error("--steps: expected an
 const world = resolve(values.world);
 const plan = FULL_PLAN;
 const st2 = plan.stage2;
+const stage = values.stage === "1" ? 1 : values.stage === "2" ? 2 : null;
+if (!stage) throw new Error(`--stage: expected 1 or 2, got ${values.stage}`);
 
-// The stage-2 mix, as src/builtin/build.ts writes it.
-const tmp = mkdtempSync(join(tmpdir(), "imp-bench-stage2-"));
-const mix = join(tmp, "stage2.yaml");
-const sources = Object.entries(st2.weights)
+// The stage's mix, as src/builtin/build.ts writes it.
+const tmp = mkdtempSync(join(tmpdir(), "imp-bench-stage-"));
+const mix = join(tmp, "mix.yaml");
+const sources = Object.entries(stage === 2 ? st2.weights : { caption: 1 })
   .filter(([, w]) => (w ?? 0) > 0)
   .map(([cat, w]) => `  - { name: ${cat}, path: ${join(world, "train", `${cat}.json`)}, weight: ${w} }`);
 writeFileSync(mix, `seed: 1\nimages: ${join(world, "images")}\nsources:\n${sources.join("\n")}\n`);
 
-const recipe = loadRecipe("recipes/imp-stage2-lora.json", [
+const common = (s: { batch: number; lr: number }) => [
   `base=${values.base}`,
   `data=${mix}`,
   `output=${join(tmp, "out")}`,
-  "connector_init=base",
   `max_steps=${steps}`,
-  `global_batch=${st2.batch}`,
-  `lr=${st2.lr}`,
-  `connector_lr=${st2.connectorLr}`,
-  `lora.rank=${st2.rank}`,
-  `lora.alpha=${st2.alpha}`,
-  `lora.dropout=${st2.dropout}`,
-  "group_by_modality_length=false",
+  `global_batch=${s.batch}`,
+  `lr=${s.lr}`,
   `max_length=${plan.model.maxPositions}`,
   `seed=${plan.seed}`,
   "validate_images=false",
   "base_dtype=f32",
-]);
+];
+const recipe =
+  stage === 2
+    ? loadRecipe("recipes/imp-stage2-lora.json", [
+        ...common(st2),
+        "connector_init=base",
+        `connector_lr=${st2.connectorLr}`,
+        `lora.rank=${st2.rank}`,
+        `lora.alpha=${st2.alpha}`,
+        `lora.dropout=${st2.dropout}`,
+        "group_by_modality_length=false",
+      ])
+    : loadRecipe("recipes/imp-stage1.json", common(plan.stage1));
 const mixture = loadMixture(recipe);
 const backend = await createBackend("wasm", { threads: Number(values.threads) });
 
@@ -165,7 +175,7 @@ const median = (xs: number[]) => {
 const later = rows.slice(1);
 const m = machine();
 console.log(
-  `Machine: ${m.cpu}, ${m.cores} logical CPUs (${m.simd}); Node ${m.node}; wasm backend on ${backend.threads} threads`,
+  `Stage ${stage}, ${recipe.globalBatch} sequences a step. Machine: ${m.cpu}, ${m.cores} logical CPUs (${m.simd}); Node ${m.node}; wasm backend on ${backend.threads} threads`,
 );
 console.log("");
 console.log(
