@@ -159,6 +159,19 @@ describe("the packed trainer against the per-sequence path", () => {
   const batch = makeBatch();
   const total = batch.reduce((n, e) => n + e.targets, 0);
 
+  test("micro-batches: consecutive runs within the budget, a longer sequence alone, masked ones riding along", () => {
+    const ex = (positions: number, targets = 1) => ({ positions, targets }) as PreparedExample;
+    const mbs = microBatches([ex(30), ex(20), ex(15, 0), ex(60), ex(10), ex(5), ex(45)], 50);
+    assert.deepEqual(
+      mbs.map((m) => m.indices),
+      [[0, 1, 2], [3], [4, 5], [6]],
+    );
+    assert.deepEqual(
+      mbs.map((m) => m.positions),
+      [50, 60, 15, 45],
+    );
+  });
+
   test("the batch has every kind of sequence the test needs", () => {
     const w = (s: string) => batch.find((e) => e.where === s)!;
     assert.equal(w("all masked").targets, 0);
