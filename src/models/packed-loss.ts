@@ -95,9 +95,11 @@ export function packedLoss(
     let image = 0;
     const text = (end: number) => {
       if (end <= start) return;
+      // Only the ids inside the cut are looked up.
+      const kept = Math.min(end - start, room);
       add({ source: "text", from: textIds.length, rows: end - start });
       for (let i = start; i < end; i++) {
-        textIds.push(ids[i]!);
+        if (i < start + kept) textIds.push(ids[i]!);
         spliced.push(labels[i]!);
       }
     };
@@ -105,8 +107,9 @@ export function packedLoss(
       if (!model.isPlaceholder(id)) return;
       text(i);
       const n = imageTokens[k]!;
+      const index = image++;
       if (room > 0)
-        spans.push({ seq: j, image: image++, row: packedRow + maxLength - room, rows: Math.min(n, room) });
+        spans.push({ seq: j, image: index, row: packedRow + maxLength - room, rows: Math.min(n, room) });
       add({ source: "image", from: imageRows[k]!, rows: n });
       for (let r = 0; r < n; r++) spliced.push(IGNORE_INDEX);
       k++;
