@@ -156,7 +156,8 @@ export class Trainer {
 /** Image tokens of an example that carry labels and are inside the model's cut of the sequence. */
 export function labelledTokens(ex: PreparedExample, maxLength: number): number {
   const labels = ex.imageTokenLabels;
-  if (!labels || !ex.pixels) return 0;
+  // A sequence without answer tokens is skipped whole, its image-token term with it.
+  if (!labels || !ex.pixels || ex.targets === 0) return 0;
   const placeholder = ex.ids.indexOf(IMAGE_TOKEN_INDEX);
   // The image starts after the text before it (each earlier id one position).
   return Math.max(0, Math.min(labels.length, maxLength - placeholder));
