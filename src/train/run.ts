@@ -146,7 +146,7 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
     const encoder = new Encoder({
       tokenizer,
       template,
-      imageSpec: await imageSpecFor(model.config, recipe.base, loaded.visionFolder),
+      imageSpec: await imageSpecFor(model.config, recipe.base, loaded.towerFolder),
       imageTokens: model.imageTokens,
       imagePlacement: loaded.config.imagePlacement,
       maxLength,
