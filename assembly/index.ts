@@ -7,6 +7,7 @@ export { add, axpy, copyStrided, fill, mul, scale } from "./elementwise";
 export { embedding, embeddingBackward, patchify } from "./gather";
 export { gemm } from "./gemm";
 export { linearQuant } from "./linearquant";
+export { linearQuantGemm } from "./linearquantgemm";
 export { linearDot } from "./matvec";
 export { layerNorm, layerNormBackwardRows, normBackwardCols, rmsNorm, rmsNormBackwardRows } from "./norms";
 export { relaxedDotProbe } from "./probe";

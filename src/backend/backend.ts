@@ -57,6 +57,12 @@ export interface Backend {
   readonly heap: Heap;
   /** Human-readable features, e.g. ["simd128", "relaxed-simd", "threads=2"]. */
   readonly features: readonly string[];
+  /**
+   * Whether linear() multiplies many rows (prefill, the vision tower) by q8/q4 weights with integer products,
+   * the activations quantized to q8 blocks (linearQuant, as GGUF does), rather than with the f32 GEMM over
+   * weights widened to f32. On by default; off ($IMP_INT_PRODUCTS=0, BackendOptions.intProducts) to compare.
+   */
+  intProducts: boolean;
 
   // ── memory and layout ────────────────────────────────────────────────────────────────────────────────
   fill(out: number, n: number, value: number): void;

@@ -38,3 +38,31 @@ describe("wasm kernels match the js reference", () => {
     });
   }
 });
+
+// The integer products have separate code for relaxed and plain SIMD128 builds (the relaxed i8×i7 dot): the
+// plain build, which the tests above do not load where the runtime has relaxed SIMD, is checked on them too.
+describe("plain SIMD128 integer products match the js reference", () => {
+  let js: Backend;
+  let plain1: Backend;
+  let plain3: Backend;
+  before(async () => {
+    js = await createBackend("js");
+    plain1 = await createBackend("wasm", { threads: 1, relaxedSimd: false });
+    plain3 = await createBackend("wasm", { threads: 3, relaxedSimd: false });
+  });
+  after(() => {
+    plain1?.dispose();
+    plain3?.dispose();
+  });
+  for (const c of cases.filter((c) => c.name.startsWith("linearQuant"))) {
+    test(c.name, () => {
+      const ref = runCase(js, c);
+      const one = runCase(plain1, c);
+      const diff = compareOutputs(c, ref, one);
+      assert.equal(diff, null, `plain wasm vs js: ${diff}`);
+      const three = runCase(plain3, c);
+      for (const k of Object.keys(one))
+        assert.deepEqual(three[k], one[k], `${k}: 3 threads differ from 1 thread`);
+    });
+  }
+});

@@ -409,41 +409,58 @@ export function kernelCases(seed = 1): KernelCase[] {
             accumulate: false,
           }),
       });
-      if (m <= 5) {
-        if (quant) {
-          const xq = encodeWeights(x, WeightFormat.q8);
-          cases.push({
-            name: `linearQuant ${tag}`,
-            tol: 1e-5,
-            inputs: { xq: { kind: "bytes", data: xq }, w: { kind: "bytes", data: w }, bias: f32(bias) },
-            outputs: { out: m * n * 4 },
-            run: (b, p) => b.linearQuant(p.xq!, p.w!, format, p.bias!, p.out!, m, n, k),
-          });
-        } else {
-          cases.push({
-            name: `linearDot ${tag}`,
-            tol: 1e-5,
-            inputs: { x: f32(x), w: { kind: "bytes", data: w }, bias: f32(bias) },
-            outputs: { out: m * n * 4 },
-            run: (b, p) => b.linearDot(p.x!, p.w!, format, p.bias!, p.out!, m, n, k),
-          });
-          cases.push({
-            name: `linearDot no bias ${tag}`,
-            tol: 1e-5,
-            inputs: { x: f32(x), w: { kind: "bytes", data: w } },
-            outputs: { out: m * n * 4 },
-            run: (b, p) => b.linearDot(p.x!, p.w!, format, 0, p.out!, m, n, k),
-          });
-        }
+      if (quant) {
+        // Few rows stream the weights; more (m > 4) take the register-tiled kernel, with partial tiles here.
+        const xq = encodeWeights(x, WeightFormat.q8);
+        cases.push({
+          name: `linearQuant ${tag}`,
+          tol: 1e-5,
+          inputs: { xq: { kind: "bytes", data: xq }, w: { kind: "bytes", data: w }, bias: f32(bias) },
+          outputs: { out: m * n * 4 },
+          run: (b, p) => b.linearQuant(p.xq!, p.w!, format, p.bias!, p.out!, m, n, k),
+        });
+      } else if (m <= 5) {
+        cases.push({
+          name: `linearDot ${tag}`,
+          tol: 1e-5,
+          inputs: { x: f32(x), w: { kind: "bytes", data: w }, bias: f32(bias) },
+          outputs: { out: m * n * 4 },
+          run: (b, p) => b.linearDot(p.x!, p.w!, format, p.bias!, p.out!, m, n, k),
+        });
+        cases.push({
+          name: `linearDot no bias ${tag}`,
+          tol: 1e-5,
+          inputs: { x: f32(x), w: { kind: "bytes", data: w } },
+          outputs: { out: m * n * 4 },
+          run: (b, p) => b.linearDot(p.x!, p.w!, format, 0, p.out!, m, n, k),
+        });
       }
     }
   }
+  // The tiled integer kernel with long rows (fewer activation rows per pass: several passes) and more weight
+  // rows than one work item, without bias.
+  for (const format of [WeightFormat.q8, WeightFormat.q4]) {
+    const [m, n, k] = [45, 70, 6144];
+    const w = encodeWeights(randn(rng, n * k, 0.2), format);
+    const xq = encodeWeights(randn(rng, m * k), WeightFormat.q8);
+    cases.push({
+      name: `linearQuant no bias ${FORMAT_NAMES[format]} m=${m} n=${n} k=${k}`,
+      tol: 1e-5,
+      inputs: { xq: { kind: "bytes", data: xq }, w: { kind: "bytes", data: w } },
+      outputs: { out: m * n * 4 },
+      run: (b, p) => b.linearQuant(p.xq!, p.w!, format, 0, p.out!, m, n, k),
+    });
+  }
   // Extremes of the integer dot products: q4 nibbles 0 and 15 and q8 quants ±127 against activations ±127
   // (the largest i16 pair sums of the relaxed i8×i7 path), and enough rows that each thread walks long streams.
-  for (const format of [WeightFormat.q8, WeightFormat.q4]) {
+  for (const [format, m] of [
+    [WeightFormat.q8, 2],
+    [WeightFormat.q4, 2],
+    [WeightFormat.q8, 9],
+    [WeightFormat.q4, 9],
+  ] as const) {
     const k = 128;
     const n = 13;
-    const m = 2;
     const blockBytes = format === WeightFormat.q8 ? 34 : 18;
     const w = new Uint8Array(n * (k / 32) * blockBytes);
     for (let b = 0; b < w.length / blockBytes; b++) {

@@ -22,6 +22,7 @@ export class JsBackend implements Backend {
   readonly threads = 1;
   readonly heap: Heap;
   readonly features: readonly string[] = ["reference"];
+  intProducts = true;
 
   constructor() {
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });

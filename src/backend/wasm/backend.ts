@@ -28,6 +28,9 @@ export interface WasmBackendOptions {
   splitAll?: boolean;
 }
 
+/** Up to this many rows, linearQuant streams the weights (assembly/linearquant.ts); more take linearQuantGemm. */
+const LINEAR_QUANT_STREAM_M = 4;
+
 /** Minimum work per thread (in each op's own unit) before a call is split. */
 const GRAIN = {
   elements: 32768,
@@ -39,6 +42,7 @@ const GRAIN = {
 export class WasmBackend implements Backend {
   readonly name = "wasm" as const;
   readonly features: readonly string[];
+  intProducts = true;
   private scratch = 0;
   private scratchStride = 0;
   private stats = 0;
@@ -444,14 +448,26 @@ export class WasmBackend implements Backend {
   ) {
     if (!isQuant(wFormat)) throw new Error(`linearQuant: weights must be q8 or q4, got format ${wFormat}`);
     if (k % 32 !== 0) throw new Error(`linearQuant: k = ${k} is not a multiple of 32`);
+    if (m === 0 || n === 0) return;
     this.ensureScratch(k);
-    const nth = this.par(n * k * bytesPer(wFormat) * Math.max(1, m / 4), GRAIN.weightBytes, Math.ceil(n / 4));
     Atomics.store(this.ctl, COUNTER, 0);
-    this.run(
-      "linearQuant",
-      [xq, w, wFormat, bias, out, m, n, k, this.scratch, this.scratchStride, COUNTER_BYTES],
-      nth,
-    );
+    const args = [xq, w, wFormat, bias, out, m, n, k, this.scratch, this.scratchStride, COUNTER_BYTES];
+    // Few rows stream the weights (bandwidth-bound); more take the register-tiled kernel, which reuses each
+    // weight block for four rows (compute-bound). Both give the same sums per output block by block.
+    if (m <= LINEAR_QUANT_STREAM_M) {
+      const nth = this.par(
+        n * k * bytesPer(wFormat) * Math.max(1, m / 4),
+        GRAIN.weightBytes,
+        Math.ceil(n / 4),
+      );
+      this.run("linearQuant", args, nth);
+    } else {
+      this.run(
+        "linearQuantGemm",
+        args,
+        this.par(2 * m * n * k, GRAIN.flops, Math.ceil(n / 64) * Math.ceil(m / 4)),
+      );
+    }
   }
 
   dispose(): void {

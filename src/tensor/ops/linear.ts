@@ -1,8 +1,9 @@
 /**
  * Matrix products. `linear(x, w, b)` is y = x·Wᵀ + b with W stored [out, in] in any weight format, choosing the
- * kernel by the number of rows: few rows (decoding) take the dot-product kernels — for q8/q4 weights with the
- * activations quantized to q8 blocks first, as GGUF does — and more rows take the GEMM, which widens the weights
- * to f32 panel by panel.
+ * kernel by the number of rows: few rows (decoding) take the dot-product kernels, more rows (prefill, the vision
+ * tower) the GEMM. q8/q4 weights take integer products at any row count, the activations quantized to q8 blocks
+ * first, as GGUF does (linearQuant); with the backend's intProducts off ($IMP_INT_PRODUCTS=0), many rows take the
+ * f32 GEMM instead, which widens the weights to f32 panel by panel (the two can be compared).
  */
 import type { GemmArgs } from "../../backend/backend.js";
 import { WeightFormat } from "../../backend/backend.js";
@@ -37,7 +38,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   const xd = dense(x);
   const out = empty(be, "f32", [...x.shape.slice(0, -1), n]);
   const fmt = formatOf(w.dtype);
-  if (m <= SMALL_M && isQuantized(w.dtype)) {
+  if (isQuantized(w.dtype) && (m <= SMALL_M || be.intProducts)) {
     const xq = empty(be, "q8", [m, k]);
     be.convert(xd.ptr, WeightFormat.f32, xq.ptr, WeightFormat.q8, m * k);
     be.linearQuant(xq.ptr, w.ptr, fmt, b?.ptr ?? 0, out.ptr, m, n, k);
