@@ -1,23 +1,28 @@
 // linearQuantGemm: Backend.linearQuant for many activation rows (prefill, the vision tower): q8/q4 weights
 // [n, k] × q8 activation blocks, out[i, j] = Σ_blocks d_w·d_x·Σ q_w·q_x (+ bias), the integer products GGUF
 // runs for prompts. linearQuant (linearquant.ts) streams each weight row past four activation rows and reuses
-// nothing; here a 4×4 register tile (four activation rows × four weight rows) uses each weight block it loads
+// nothing; here a 4×4 register tile (four activation rows × four weight rows) uses each weight vector it loads
 // for four rows, and a weight panel (four rows, all k) is reused for every activation row of a pass while it
-// sits in L1, so the time goes to the integer dot products rather than to loading and unpacking weights.
+// sits in L1/L2, so the time goes to the integer products rather than to loading and unpacking weights.
+//
+// The panel interleaves its four rows so that one integer dot product yields one lane per weight row and no
+// horizontal sums are needed (the scheme of an f32 GEMM microkernel: a broadcast activation × a vector of weight
+// rows). Two layouts, per block of 32, after the rows' four f16 scales as f32x4:
+// - pairs (q8 on every build, q4 on plain SIMD128): 16 vectors of i16, vector s = [(w_r[2s], w_r[2s+1])], r =
+//   0..3; the activations, widened to i16 per pass, give (x[2s], x[2s+1]) as one 32-bit broadcast, and
+//   i32x4.dot_i16x8_s adds the pair's two products per lane. q4 is widened as nibble − 8.
+// - quads (q4 on relaxed builds): 8 vectors of bytes, vector s = [w_r[4s..4s+3]] as unsigned nibbles 0..15,
+//   against the activations' raw quants x[4s..4s+3] broadcast: i16x8.relaxed_dot_i8x16_i7x16_s (the nibbles
+//   are its 7-bit operand: exact on every implementation, checked at startup) adds products in pairs into i16
+//   lanes, eight steps are summed in i16 (|·| ≤ 8·2·15·128 = 30720), and one dot with ones makes them i32;
+//   −8·Σq_x corrects the unsigned nibbles. (q8 weights can be −128, outside the 7-bit range: pairs.)
+// Per block and tile row, the block's integer sums [Σ₀ Σ₁ Σ₂ Σ₃] are converted, multiplied by d_w·d_x and
+// accumulated: every output is its own row pair's sum in block order, the same for any tile or thread.
 //
 // Work items are (pass of up to MC activation rows, NC weight rows), pass-major, taken from an atomic counter.
-// A thread prepares a pass's per-block activation scales (f32) and 8·Σq (q4's correction) when it first takes
-// one of its items; the activation quants are read where they lie, in the q8 blocks. For each panel of four
-// weight rows it writes the panel's four f16 scales per block as f32x4 and, for q4, its nibbles as unsigned
-// bytes (element order, 0..15); then tiles of four activation rows walk the panel.
-// Per block and tile row: four integer dot products (one per weight row), one horizontal add into
-// [Σ₀ Σ₁ Σ₂ Σ₃], (q4: − 8·Σq_x), one conversion, one multiply by d_w·d_x, one accumulate: every output is its
-// own row pair's sum in block order, the same for any tile or thread it lands in.
-// Integer dot products: on relaxed builds q4 uses i16x8.relaxed_dot_i8x16_i7x16_s (nibbles as the 7-bit
-// operand: exact on every implementation, checked at startup); otherwise operands are widened to i16 as they
-// are loaded (v128.load8x8_s/_u: one instruction on x64) for i32x4.dot_i16x8_s. q8 takes the i16 path on both
-// builds: its weights can be −128, outside the 7-bit operand's range.
-import { f16ToF32, hsum4I, loadU16, madd, storePartial } from "./common";
+// A thread prepares a pass's activations (scales as f32, 8·Σq for q4, i16 quants for pairs) when it first takes
+// one of its items; it builds each four-row panel once per item and walks it with every tile of the pass.
+import { f16ToF32, loadU16, madd, storePartial } from "./common";
 import { Q4, Q4_BYTES, Q8_BYTES } from "./formats";
 
 /** Activation rows per tile and weight rows per panel (the 4×4 register tile). */
@@ -25,156 +30,225 @@ const MR: i32 = 4;
 const NR: i32 = 4;
 /** Weight rows per work item. */
 const NC: i32 = 64;
-/** Activation rows per pass, at most; fewer for long rows, so a pass's q8 rows stay within ~192 KiB (L2). */
+/** Activation rows per pass, at most; fewer for long rows, so a pass's data stays within ~192 KiB (L2). */
 const MC_MAX: i32 = 64;
 const PASS_BYTES: i32 = 192 << 10;
-/** Prepared bytes per activation row and block: f32 scale, i32 8·Σq. */
-const PREP_X: i32 = 8;
-/** Panel bytes per block: four rows of 32 nibble bytes (q4), then the four scales as f32x4. */
-const PANEL_Q: i32 = 128;
-const PANEL_BLOCK: i32 = PANEL_Q + 16;
-const CONSTS: i32 = 48;
+/** Prepared bytes per activation row and block: pairs: 32 i16 quants, then (both) f32 scale, i32 8·Σq. */
+const PREP_PAIRS: i32 = 64 + 8;
+const PREP_QUADS: i32 = 8;
+/** Panel bytes per block: four f32 scales, then 16 vectors of i16 pairs or 8 vectors of nibble quads. */
+const PANEL_PAIRS: i32 = 16 + 256;
+const PANEL_QUADS: i32 = 16 + 128;
+const CONSTS: i32 = 64;
 
+/** Activation rows per pass for blocks of `stride` prepared bytes (and 34 bytes of q8 read per block). */
 @inline
-function passRows(nb: i32): i32 {
-  return max(MR, min(MC_MAX, PASS_BYTES / max(1, nb * Q8_BYTES)) & ~(MR - 1));
+function passRows(nb: i32, stride: i32): i32 {
+  return max(MR, min(MC_MAX, PASS_BYTES / max(1, nb * max(stride, Q8_BYTES))) & ~(MR - 1));
 }
 
 /** Per-thread scratch bytes linearQuantGemm needs for rows of k inputs. */
 export function linearQuantGemmScratch(k: i32): i32 {
   const nb = k >> 5;
-  return CONSTS + passRows(nb) * nb * PREP_X + nb * PANEL_BLOCK;
+  const prep = max(passRows(nb, PREP_PAIRS) * PREP_PAIRS, passRows(nb, PREP_QUADS) * PREP_QUADS);
+  return CONSTS + nb * (prep + PANEL_PAIRS);
 }
 
-/** Scales and 8·Σq of `rows` activation rows at xq (q8 blocks) into prep (row-major, PREP_X per block). */
-function prepActivations(xq: usize, rows: i32, nb: i32, prep: usize): void {
-  for (let i = 0; i < rows; i++) {
-    const px = xq + <usize>i * <usize>nb * <usize>Q8_BYTES;
-    const base = prep + <usize>i * <usize>nb * <usize>PREP_X;
-    for (let b = 0; b < nb; b++) {
-      const blk = px + <usize>b * <usize>Q8_BYTES;
-      const q0 = v128.load(blk, 2);
-      const q1 = v128.load(blk, 18);
-      const s = i32x4.add(
-        i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(q0)),
-        i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(q1)),
-      );
-      const sum = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
-      const o = base + (<usize>b << 3);
-      store<f32>(o, f16ToF32(loadU16(blk)));
-      store<i32>(o, sum << 3, 4);
+/** Whether this build and format take the quad layout. */
+@inline
+function useQuads(isQ4: bool): bool {
+  if (ASC_FEATURE_RELAXED_SIMD) return isQ4;
+  return false;
+}
+
+/** Prepares `rows` activation rows at xq (q8 blocks): per block [i16 quants (pairs)] f32 scale, i32 8·Σq. */
+function prepActivations(xq: usize, rows: i32, nb: i32, prep: usize, pairs: bool): void {
+  const stride = <usize>(pairs ? PREP_PAIRS : PREP_QUADS);
+  const head = <usize>(pairs ? 64 : 0);
+  let d = prep;
+  let blk = xq;
+  for (let i = 0; i < rows * nb; i++, d += stride, blk += <usize>Q8_BYTES) {
+    const q0 = v128.load(blk, 2);
+    const q1 = v128.load(blk, 18);
+    if (pairs) {
+      v128.store(d, i16x8.extend_low_i8x16_s(q0));
+      v128.store(d, i16x8.extend_high_i8x16_s(q0), 16);
+      v128.store(d, i16x8.extend_low_i8x16_s(q1), 32);
+      v128.store(d, i16x8.extend_high_i8x16_s(q1), 48);
     }
+    const s = i32x4.add(
+      i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(q0)),
+      i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(q1)),
+    );
+    const sum = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
+    store<f32>(d + head, f16ToF32(loadU16(blk)));
+    store<i32>(d + head, sum << 3, 4);
   }
 }
 
-/** The panel of weight rows w0..w3 (each `bytes` per block): f32x4 scales and, for q4, unsigned nibble bytes. */
-function preparePanel(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, isQ4: bool, panel: usize, m15: v128): void {
+/** Stores the 4×4 transpose (as i32 lanes) of rows a, b, c, d: vector t = [a_t, b_t, c_t, d_t] at p + 16·t. */
+@inline
+function transpose4(a: v128, b: v128, c: v128, d: v128, p: usize): void {
+  const t0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5);
+  const t1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
+  const t2 = v128.shuffle<i32>(c, d, 0, 4, 1, 5);
+  const t3 = v128.shuffle<i32>(c, d, 2, 6, 3, 7);
+  v128.store(p, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
+  v128.store(p, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 16);
+  v128.store(p, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 32);
+  v128.store(p, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 48);
+}
+
+/** q4 block quants at q (16 bytes) → (nibble − 8) as i8 for elements 0..15 (lo) and 16..31 (hi). */
+@inline
+function q4Low(q: v128, m15: v128, eight: v128): v128 {
+  return i8x16.sub(v128.and(q, m15), eight);
+}
+@inline
+function q4High(q: v128, m15: v128, eight: v128): v128 {
+  return i8x16.sub(v128.and(i16x8.shr_u(q, 4), m15), eight);
+}
+
+/** The panel of weight rows w0..w3 (raw blocks of `bytes`): per block the f32x4 scales, then the layout's vectors. */
+function preparePanel(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, isQ4: bool, quads: bool, panel: usize, m15: v128, eight: v128): void {
   const bytes = <usize>(isQ4 ? Q4_BYTES : Q8_BYTES);
+  const stride = <usize>(quads ? PANEL_QUADS : PANEL_PAIRS);
   let o: usize = 0;
-  for (let b = 0; b < nb; b++, o += bytes) {
-    const p = panel + <usize>b * <usize>PANEL_BLOCK;
-    const sc = p + <usize>PANEL_Q;
-    store<f32>(sc, f16ToF32(loadU16(w0 + o)));
-    store<f32>(sc, f16ToF32(loadU16(w1 + o)), 4);
-    store<f32>(sc, f16ToF32(loadU16(w2 + o)), 8);
-    store<f32>(sc, f16ToF32(loadU16(w3 + o)), 12);
-    if (isQ4) {
-      // Byte j holds element j (low nibble) and element j + 16 (high).
-      let q = v128.load(w0 + o, 2);
-      v128.store(p, v128.and(q, m15));
-      v128.store(p, v128.and(i16x8.shr_u(q, 4), m15), 16);
-      q = v128.load(w1 + o, 2);
-      v128.store(p, v128.and(q, m15), 32);
-      v128.store(p, v128.and(i16x8.shr_u(q, 4), m15), 48);
-      q = v128.load(w2 + o, 2);
-      v128.store(p, v128.and(q, m15), 64);
-      v128.store(p, v128.and(i16x8.shr_u(q, 4), m15), 80);
-      q = v128.load(w3 + o, 2);
-      v128.store(p, v128.and(q, m15), 96);
-      v128.store(p, v128.and(i16x8.shr_u(q, 4), m15), 112);
+  let p = panel;
+  for (let b = 0; b < nb; b++, o += bytes, p += stride) {
+    store<f32>(p, f16ToF32(loadU16(w0 + o)));
+    store<f32>(p, f16ToF32(loadU16(w1 + o)), 4);
+    store<f32>(p, f16ToF32(loadU16(w2 + o)), 8);
+    store<f32>(p, f16ToF32(loadU16(w3 + o)), 12);
+    const v = p + 16;
+    if (quads) {
+      // Byte j holds element j (low nibble) and j + 16 (high): lows give vectors 0..3, highs 4..7.
+      const a = v128.load(w0 + o, 2);
+      const b2 = v128.load(w1 + o, 2);
+      const c = v128.load(w2 + o, 2);
+      const d = v128.load(w3 + o, 2);
+      transpose4(v128.and(a, m15), v128.and(b2, m15), v128.and(c, m15), v128.and(d, m15), v);
+      transpose4(v128.and(i16x8.shr_u(a, 4), m15), v128.and(i16x8.shr_u(b2, 4), m15), v128.and(i16x8.shr_u(c, 4), m15), v128.and(i16x8.shr_u(d, 4), m15), v + 64);
+    } else if (isQ4) {
+      const a = v128.load(w0 + o, 2);
+      const b2 = v128.load(w1 + o, 2);
+      const c = v128.load(w2 + o, 2);
+      const d = v128.load(w3 + o, 2);
+      const al = q4Low(a, m15, eight);
+      const bl = q4Low(b2, m15, eight);
+      const cl = q4Low(c, m15, eight);
+      const dl = q4Low(d, m15, eight);
+      const ah = q4High(a, m15, eight);
+      const bh = q4High(b2, m15, eight);
+      const ch = q4High(c, m15, eight);
+      const dh = q4High(d, m15, eight);
+      transpose4(i16x8.extend_low_i8x16_s(al), i16x8.extend_low_i8x16_s(bl), i16x8.extend_low_i8x16_s(cl), i16x8.extend_low_i8x16_s(dl), v);
+      transpose4(i16x8.extend_high_i8x16_s(al), i16x8.extend_high_i8x16_s(bl), i16x8.extend_high_i8x16_s(cl), i16x8.extend_high_i8x16_s(dl), v + 64);
+      transpose4(i16x8.extend_low_i8x16_s(ah), i16x8.extend_low_i8x16_s(bh), i16x8.extend_low_i8x16_s(ch), i16x8.extend_low_i8x16_s(dh), v + 128);
+      transpose4(i16x8.extend_high_i8x16_s(ah), i16x8.extend_high_i8x16_s(bh), i16x8.extend_high_i8x16_s(ch), i16x8.extend_high_i8x16_s(dh), v + 192);
+    } else {
+      for (let t: usize = 0; t < 4; t++)
+        transpose4(v128.load8x8_s(w0 + o + 2 + 8 * t), v128.load8x8_s(w1 + o + 2 + 8 * t), v128.load8x8_s(w2 + o + 2 + 8 * t), v128.load8x8_s(w3 + o + 2 + 8 * t), v + 64 * t);
     }
   }
 }
 
-/** Σ u·x over one block: u the 32 unsigned nibble bytes at u8, x the 32 quants at x8 (relaxed build only). */
+/** One pair step s of a block for one tile row: i += (w_s · (x[2s], x[2s+1])) per weight-row lane. */
 @inline
-function dotNibbles(u8: usize, xl: v128, xh: v128, ones: v128): v128 {
-  // i16 lanes hold two products each, |·| ≤ 2·15·127: the two halves' sum still fits.
-  const p = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, v128.load(u8)), i16x8.relaxed_dot_i8x16_i7x16_s(xh, v128.load(u8, 16)));
-  return i32x4.dot_i16x8_s(p, ones);
+function pairStep(acc: v128, w: v128, x16: usize, s: i32): v128 {
+  const x = s == 0 ? v128.load32_splat(x16) : v128.load32_splat(x16, 4);
+  return i32x4.add(acc, i32x4.dot_i16x8_s(w, x));
 }
 
-/** Σ u·x over one block with u the 32 unsigned bytes at u8, x widened to i16 in x0..x3 (plain build). */
+/** One quad step s for one tile row: i16 lanes += products of w_s's nibbles with x[4s..4s+3] (relaxed only). */
 @inline
-function dotUnsigned16(u8: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
-  const s0 = i32x4.add(i32x4.dot_i16x8_s(v128.load8x8_u(u8), x0), i32x4.dot_i16x8_s(v128.load8x8_u(u8, 8), x1));
-  const s1 = i32x4.add(i32x4.dot_i16x8_s(v128.load8x8_u(u8, 16), x2), i32x4.dot_i16x8_s(v128.load8x8_u(u8, 24), x3));
-  return i32x4.add(s0, s1);
+function quadStep(acc: v128, w: v128, x8: usize, s: i32): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return acc;
+  const x = s == 0 ? v128.load32_splat(x8) : v128.load32_splat(x8, 4);
+  return i16x8.add(acc, i16x8.relaxed_dot_i8x16_i7x16_s(x, w));
 }
 
-/** Σ q·x over one q8 block whose quants are at q (signed), x widened to i16 in x0..x3. */
+/** acc + [Σ₀ Σ₁ Σ₂ Σ₃]·d_w·d_x for one tile row's block (prepared scale at px). */
 @inline
-function dotSigned16(q: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
-  const s0 = i32x4.add(i32x4.dot_i16x8_s(v128.load8x8_s(q), x0), i32x4.dot_i16x8_s(v128.load8x8_s(q, 8), x1));
-  const s1 = i32x4.add(i32x4.dot_i16x8_s(v128.load8x8_s(q, 16), x2), i32x4.dot_i16x8_s(v128.load8x8_s(q, 24), x3));
-  return i32x4.add(s0, s1);
-}
-
-/** [Σ_j q_wj·q_x] over one block for the four panel rows and the activation block at xb (q8, quants at +2). */
-@inline
-function blockSums(xb: usize, w0: usize, w1: usize, w2: usize, w3: usize, o: usize, pq: usize, isQ4: bool, ones: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    if (isQ4) {
-      const xl = v128.load(xb, 2);
-      const xh = v128.load(xb, 18);
-      return hsum4I(dotNibbles(pq, xl, xh, ones), dotNibbles(pq + 32, xl, xh, ones), dotNibbles(pq + 64, xl, xh, ones), dotNibbles(pq + 96, xl, xh, ones));
-    }
-  }
-  const x0 = v128.load8x8_s(xb, 2);
-  const x1 = v128.load8x8_s(xb, 10);
-  const x2 = v128.load8x8_s(xb, 18);
-  const x3 = v128.load8x8_s(xb, 26);
-  if (isQ4)
-    return hsum4I(dotUnsigned16(pq, x0, x1, x2, x3), dotUnsigned16(pq + 32, x0, x1, x2, x3), dotUnsigned16(pq + 64, x0, x1, x2, x3), dotUnsigned16(pq + 96, x0, x1, x2, x3));
-  return hsum4I(dotSigned16(w0 + o + 2, x0, x1, x2, x3), dotSigned16(w1 + o + 2, x0, x1, x2, x3), dotSigned16(w2 + o + 2, x0, x1, x2, x3), dotSigned16(w3 + o + 2, x0, x1, x2, x3));
-}
-
-/** One block's contribution to a tile row's four outputs. */
-@inline
-function tileRow(acc: v128, xb: usize, px: usize, w0: usize, w1: usize, w2: usize, w3: usize, o: usize, pq: usize, dw: v128, isQ4: bool, ones: v128): v128 {
-  let isum = blockSums(xb, w0, w1, w2, w3, o, pq, isQ4, ones);
-  if (isQ4) isum = i32x4.sub(isum, v128.load32_splat(px, 4));
+function scaleAdd(acc: v128, isum: v128, dw: v128, px: usize): v128 {
   return madd(f32x4.convert_i32x4_s(isum), f32x4.mul(dw, v128.load32_splat(px)), acc);
 }
 
 /**
- * The 4×4 tile: activation rows x0..x3 (q8 rows, prepared rows p0..p3) × panel rows w0..w3 (raw rows for q8,
- * the prepared panel for q4); stores the first `rows` rows' first `cols` outputs at out (row stride ldo bytes).
+ * The 4×4 tile: activation rows x0..x3 (raw q8 rows) with prepared rows p0..p3 × the panel's four weight rows;
+ * stores the first `rows` rows' first `cols` outputs at out (row stride ldo bytes), + bias (four lanes) if any.
  */
 @inline
-function tile(x0: usize, x1: usize, x2: usize, x3: usize, p0: usize, p1: usize, p2: usize, p3: usize, w0: usize, w1: usize, w2: usize, w3: usize, panel: usize, nb: i32, isQ4: bool, ones: v128, out: usize, ldo: usize, rows: i32, cols: i32, bias: usize): void {
+function tile(x0: usize, x1: usize, x2: usize, x3: usize, p0: usize, p1: usize, p2: usize, p3: usize, panel: usize, nb: i32, quads: bool, ones: v128, out: usize, ldo: usize, rows: i32, cols: i32, bias: usize): void {
   let a0 = f32x4.splat(0);
   let a1 = a0;
   let a2 = a0;
   let a3 = a0;
-  const bytes = <usize>(isQ4 ? Q4_BYTES : Q8_BYTES);
-  let o: usize = 0;
-  let xo: usize = 0;
+  const stride = <usize>(quads ? PANEL_QUADS : PANEL_PAIRS);
+  const prep = <usize>(quads ? PREP_QUADS : PREP_PAIRS);
+  const head = <usize>(quads ? 0 : 64);
+  let xo: usize = 2;
   let po: usize = 0;
   let pq = panel;
   for (let b = 0; b < nb; b++) {
-    const dw = v128.load(pq, PANEL_Q);
-    a0 = tileRow(a0, x0 + xo, p0 + po, w0, w1, w2, w3, o, pq, dw, isQ4, ones);
-    a1 = tileRow(a1, x1 + xo, p1 + po, w0, w1, w2, w3, o, pq, dw, isQ4, ones);
-    a2 = tileRow(a2, x2 + xo, p2 + po, w0, w1, w2, w3, o, pq, dw, isQ4, ones);
-    a3 = tileRow(a3, x3 + xo, p3 + po, w0, w1, w2, w3, o, pq, dw, isQ4, ones);
-    o += bytes;
+    const dw = v128.load(pq);
+    const v = pq + 16;
+    if (quads) {
+      let h0 = i16x8.splat(0);
+      let h1 = h0;
+      let h2 = h0;
+      let h3 = h0;
+      // Two steps per iteration with immediate offsets: unrolled further, V8 hoists every load of the block
+      // above the products and spills them; as a plain loop, address arithmetic costs as much as the products.
+      let vs = v;
+      let xs: usize = xo;
+      for (let s = 0; s < 4; s++, vs += 32, xs += 8) {
+        const wa = v128.load(vs);
+        h0 = quadStep(h0, wa, x0 + xs, 0);
+        h1 = quadStep(h1, wa, x1 + xs, 0);
+        h2 = quadStep(h2, wa, x2 + xs, 0);
+        h3 = quadStep(h3, wa, x3 + xs, 0);
+        const wb = v128.load(vs, 16);
+        h0 = quadStep(h0, wb, x0 + xs, 1);
+        h1 = quadStep(h1, wb, x1 + xs, 1);
+        h2 = quadStep(h2, wb, x2 + xs, 1);
+        h3 = quadStep(h3, wb, x3 + xs, 1);
+      }
+      a0 = scaleAdd(a0, i32x4.sub(i32x4.dot_i16x8_s(h0, ones), v128.load32_splat(p0 + po, 4)), dw, p0 + po);
+      a1 = scaleAdd(a1, i32x4.sub(i32x4.dot_i16x8_s(h1, ones), v128.load32_splat(p1 + po, 4)), dw, p1 + po);
+      a2 = scaleAdd(a2, i32x4.sub(i32x4.dot_i16x8_s(h2, ones), v128.load32_splat(p2 + po, 4)), dw, p2 + po);
+      a3 = scaleAdd(a3, i32x4.sub(i32x4.dot_i16x8_s(h3, ones), v128.load32_splat(p3 + po, 4)), dw, p3 + po);
+    } else {
+      let i0 = i32x4.splat(0);
+      let i1 = i0;
+      let i2 = i0;
+      let i3 = i0;
+      // Two steps per iteration, as above.
+      let vs = v;
+      let xs = po;
+      for (let s = 0; s < 8; s++, vs += 32, xs += 8) {
+        const wa = v128.load(vs);
+        i0 = pairStep(i0, wa, p0 + xs, 0);
+        i1 = pairStep(i1, wa, p1 + xs, 0);
+        i2 = pairStep(i2, wa, p2 + xs, 0);
+        i3 = pairStep(i3, wa, p3 + xs, 0);
+        const wb = v128.load(vs, 16);
+        i0 = pairStep(i0, wb, p0 + xs, 1);
+        i1 = pairStep(i1, wb, p1 + xs, 1);
+        i2 = pairStep(i2, wb, p2 + xs, 1);
+        i3 = pairStep(i3, wb, p3 + xs, 1);
+      }
+      a0 = scaleAdd(a0, i0, dw, p0 + po + head);
+      a1 = scaleAdd(a1, i1, dw, p1 + po + head);
+      a2 = scaleAdd(a2, i2, dw, p2 + po + head);
+      a3 = scaleAdd(a3, i3, dw, p3 + po + head);
+    }
     xo += <usize>Q8_BYTES;
-    po += <usize>PREP_X;
-    pq += <usize>PANEL_BLOCK;
+    po += prep;
+    pq += stride;
   }
   if (bias != 0) {
-    const bv = v128.load(bias); // four lanes: the caller pads a partial panel's bias
+    const bv = v128.load(bias);
     a0 = f32x4.add(a0, bv);
     a1 = f32x4.add(a1, bv);
     a2 = f32x4.add(a2, bv);
@@ -192,30 +266,34 @@ function storeRow(p: usize, v: v128, cols: i32): void {
   else storePartial(p, v, cols);
 }
 
-function tileQ8(x0: usize, x1: usize, x2: usize, x3: usize, p0: usize, p1: usize, p2: usize, p3: usize, w0: usize, w1: usize, w2: usize, w3: usize, panel: usize, nb: i32, ones: v128, out: usize, ldo: usize, rows: i32, cols: i32, bias: usize): void {
-  tile(x0, x1, x2, x3, p0, p1, p2, p3, w0, w1, w2, w3, panel, nb, false, ones, out, ldo, rows, cols, bias);
+function tilePairs(x0: usize, x1: usize, x2: usize, x3: usize, p0: usize, p1: usize, p2: usize, p3: usize, panel: usize, nb: i32, ones: v128, out: usize, ldo: usize, rows: i32, cols: i32, bias: usize): void {
+  tile(x0, x1, x2, x3, p0, p1, p2, p3, panel, nb, false, ones, out, ldo, rows, cols, bias);
 }
-function tileQ4(x0: usize, x1: usize, x2: usize, x3: usize, p0: usize, p1: usize, p2: usize, p3: usize, w0: usize, w1: usize, w2: usize, w3: usize, panel: usize, nb: i32, ones: v128, out: usize, ldo: usize, rows: i32, cols: i32, bias: usize): void {
-  tile(x0, x1, x2, x3, p0, p1, p2, p3, w0, w1, w2, w3, panel, nb, true, ones, out, ldo, rows, cols, bias);
+function tileQuads(x0: usize, x1: usize, x2: usize, x3: usize, p0: usize, p1: usize, p2: usize, p3: usize, panel: usize, nb: i32, ones: v128, out: usize, ldo: usize, rows: i32, cols: i32, bias: usize): void {
+  if (ASC_FEATURE_RELAXED_SIMD) tile(x0, x1, x2, x3, p0, p1, p2, p3, panel, nb, true, ones, out, ldo, rows, cols, bias);
 }
 
 export function linearQuantGemm(xq: usize, w: usize, format: i32, bias: usize, out: usize, m: i32, n: i32, k: i32, scratch: usize, scratchStride: i32, counter: usize, tid: i32, nth: i32): void {
   const own = scratch + <usize>tid * <usize>scratchStride;
   const nb = k >> 5;
   const isQ4 = format == Q4;
-  // Vector constants live in scratch (V8 rematerialises literal constants at every use inside a loop): the
-  // bias of a partial panel (padded to four lanes), then the nibble mask and i16 ones.
+  const quads = useQuads(isQ4);
+  // Vector constants live in scratch (V8 rematerialises literal constants at every use inside a loop), after
+  // the 16 bytes that pad a partial panel's bias to four lanes.
   const biasPad = own;
   v128.store(own, i8x16.splat(15), 16);
-  v128.store(own, i16x8.splat(1), 32);
+  v128.store(own, i8x16.splat(8), 32);
+  v128.store(own, i16x8.splat(1), 48);
   const m15 = v128.load(own, 16);
-  const ones = v128.load(own, 32);
-  const mc = passRows(nb);
+  const eight = v128.load(own, 32);
+  const ones = v128.load(own, 48);
+  const prepStride = quads ? PREP_QUADS : PREP_PAIRS;
+  const mc = passRows(nb, prepStride);
   const prep = own + <usize>CONSTS;
-  const panel = prep + <usize>mc * <usize>nb * <usize>PREP_X;
+  const panel = prep + <usize>mc * <usize>nb * <usize>prepStride;
   const rowBytes = <usize>nb * <usize>(isQ4 ? Q4_BYTES : Q8_BYTES);
   const xBytes = <usize>nb * <usize>Q8_BYTES;
-  const prepRow = <usize>nb * <usize>PREP_X;
+  const prepRow = <usize>nb * <usize>prepStride;
   const ldo = <usize>n << 2;
   const chunks = (n + NC - 1) / NC;
   const passes = (m + mc - 1) / mc;
@@ -227,7 +305,7 @@ export function linearQuantGemm(xq: usize, w: usize, format: i32, bias: usize, o
     const i0 = pass * mc;
     const rows = min(mc, m - i0);
     if (pass != prepared) {
-      prepActivations(xq + <usize>i0 * xBytes, rows, nb, prep);
+      prepActivations(xq + <usize>i0 * xBytes, rows, nb, prep, !quads);
       prepared = pass;
     }
     const r0 = (item % chunks) * NC;
@@ -239,7 +317,7 @@ export function linearQuantGemm(xq: usize, w: usize, format: i32, bias: usize, o
       const w1 = w + <usize>min(j + 1, r1 - 1) * rowBytes;
       const w2 = w + <usize>min(j + 2, r1 - 1) * rowBytes;
       const w3 = w + <usize>min(j + 3, r1 - 1) * rowBytes;
-      preparePanel(w0, w1, w2, w3, nb, isQ4, panel, m15);
+      preparePanel(w0, w1, w2, w3, nb, isQ4, quads, panel, m15, eight);
       let pb: usize = 0;
       if (bias != 0) {
         pb = bias + (<usize>j << 2);
@@ -251,18 +329,18 @@ export function linearQuantGemm(xq: usize, w: usize, format: i32, bias: usize, o
       }
       for (let i = 0; i < rows; i += MR) {
         const tr = min(MR, rows - i);
-        const x0 = xq + <usize>(i0 + i) * xBytes;
-        const p0 = prep + <usize>i * prepRow;
         // A partial tile repeats its last row likewise.
+        const x0 = xq + <usize>(i0 + i) * xBytes;
         const x1 = tr > 1 ? x0 + xBytes : x0;
         const x2 = tr > 2 ? x0 + 2 * xBytes : x1;
         const x3 = tr > 3 ? x0 + 3 * xBytes : x2;
+        const p0 = prep + <usize>i * prepRow;
         const p1 = tr > 1 ? p0 + prepRow : p0;
         const p2 = tr > 2 ? p0 + 2 * prepRow : p1;
         const p3 = tr > 3 ? p0 + 3 * prepRow : p2;
         const o = out + <usize>(i0 + i) * ldo + (<usize>j << 2);
-        if (isQ4) tileQ4(x0, x1, x2, x3, p0, p1, p2, p3, w0, w1, w2, w3, panel, nb, ones, o, ldo, tr, cols, pb);
-        else tileQ8(x0, x1, x2, x3, p0, p1, p2, p3, w0, w1, w2, w3, panel, nb, ones, o, ldo, tr, cols, pb);
+        if (quads) tileQuads(x0, x1, x2, x3, p0, p1, p2, p3, panel, nb, ones, o, ldo, tr, cols, pb);
+        else tilePairs(x0, x1, x2, x3, p0, p1, p2, p3, panel, nb, ones, o, ldo, tr, cols, pb);
       }
     }
   }

@@ -62,7 +62,8 @@ export interface ModelParityOptions {
 export async function modelParity(folder: string, opts: ModelParityOptions): Promise<ParityResult[]> {
   const tol = opts.tolerance ?? 1e-4;
   const golden = Checkpoint.open(join(folder, "golden.safetensors"));
-  const { model } = await loadModel(folder, { backend: opts.backend, dtype: opts.dtype ?? "f32" });
+  const dtype = opts.dtype ?? "f32";
+  const { model } = await loadModel(folder, { backend: opts.backend, dtype, visionDtype: dtype });
   const results: ParityResult[] = [];
   const check = (output: string, ours: ArrayLike<number>) => {
     const g = readGolden(golden, output);

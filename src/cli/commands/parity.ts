@@ -2,7 +2,8 @@
  * `imp parity DIR...`: checks fixture folders (shared/fixtures/README.md format) against their golden outputs of
  * the official PyTorch code: model folders (config.json + golden.safetensors) and image preprocessing folders
  * (manifest.json + golden.safetensors). One line per fixture, backend and output; exit 1 if any is out of
- * tolerance.
+ * tolerance. `--dtype q8|q4` loads every matrix (tower and connector too) quantized, to measure what quantized
+ * products cost against the f32 goldens (with $IMP_INT_PRODUCTS=0 or 1 for the two ways of multiplying them).
  */
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
@@ -13,6 +14,7 @@ interface ParityCliOptions {
   backend: "js" | "wasm" | "both";
   threads?: number;
   tolerance?: number;
+  dtype: "f32" | "q8" | "q4";
 }
 
 export function register(program: Command): void {
@@ -25,6 +27,14 @@ export function register(program: Command): void {
     )
     .option("--threads <n>", "threads for the wasm backend", (v) => Number.parseInt(v, 10))
     .option("--tolerance <x>", "max |ours − golden| / max |golden| for float outputs (default 1e-4)", Number)
+    .addOption(
+      new Option(
+        "--dtype <format>",
+        "load the models' matrices in this format (q8/q4: quantized, tower and connector too; the goldens are f32 math, so give --tolerance)",
+      )
+        .choices(["f32", "q8", "q4"])
+        .default("f32"),
+    )
     .addHelpText(
       "after",
       "\nExample:\n  imp parity ../shared/fixtures/tiny-imp-phi2 ../shared/fixtures/preprocess\n" +
@@ -45,7 +55,7 @@ export function register(program: Command): void {
             const label = kind === "preprocess" ? "-" : name;
             const results =
               kind === "model"
-                ? await modelParity(dir, { backend, tolerance: o.tolerance })
+                ? await modelParity(dir, { backend, tolerance: o.tolerance, dtype: o.dtype })
                 : await preprocessParity(dir);
             for (const r of results) {
               if (!r.ok) failed++;
