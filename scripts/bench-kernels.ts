@@ -1,6 +1,8 @@
 /**
  * Kernel benchmark (npm run bench:kernels): the wasm backend's f32 GEMM at decode (1×2560×2560) and prefill
- * (512×2560×2560) shapes in GFLOP/s beside OpenBLAS through numpy, and its matrix-vector products with q8, q4
+ * (512×2560×2560) shapes in GFLOP/s beside OpenBLAS through numpy, the prefill shape's products with q8 and q4
+ * weights both ways linear() can take them (the integer GEMM on q8-quantized activations, and the f32 GEMM over
+ * weights widened to f32) beside the same OpenBLAS sgemm, and its matrix-vector products with q8, q4
  * and f16 weights at real sizes in GB/s of weights streamed beside the machine's read bandwidth, on 1 and 2
  * threads, all measured in this run. Decode-shaped products cycle through ≥ 256 MiB of weight copies so every
  * call streams from DRAM, as decoding a model does. The host is shared, so measurements are interleaved:
@@ -262,7 +264,8 @@ function gemmArgs(a: number, w: number, c: number, m: number, n: number, k: numb
 interface ImpCase {
   kernel: string;
   shape: string;
-  unit: "GFLOP/s" | "GB/s";
+  /** GOP/s: integer multiply-adds, counted as two operations each like GFLOP/s. */
+  unit: "GFLOP/s" | "GOP/s" | "GB/s";
   /** Runs the case once on the backend's current thread limit; returns the figure. */
   run(): number;
 }
@@ -285,6 +288,34 @@ function impCases(b: WasmBackend): ImpCase[] {
     unit: "GFLOP/s",
     run: () => (2 * pm * pn * pk) / timeCopies(1, () => b.gemm(gemmArgs(x, wPrefill, out, pm, pn, pk))) / 1e9,
   });
+  // The prefill shape with quantized weights: integer products (activations quantized to q8 per row, timed
+  // with the product as linear() runs it) and the f32 GEMM over widened weights.
+  const xqPrefill = b.heap.alloc(((pm * pk) / 32) * 34);
+  for (const [name, format] of FORMATS.filter(([, f]) => f === WeightFormat.q8 || f === WeightFormat.q4)) {
+    const wq = b.heap.alloc(pn * pk * FORMAT_BYTES[format]!);
+    b.convert(wPrefill, WeightFormat.f32, wq, format, pn * pk);
+    cases.push({
+      kernel: `${name} integer gemm (linearQuant)`,
+      shape: PREFILL.join("×"),
+      unit: "GOP/s",
+      run: () =>
+        (2 * pm * pn * pk) /
+        timeCopies(1, () => {
+          b.convert(x, WeightFormat.f32, xqPrefill, WeightFormat.q8, pm * pk);
+          b.linearQuant(xqPrefill, wq, format, 0, out, pm, pn, pk);
+        }) /
+        1e9,
+    });
+    cases.push({
+      kernel: `${name} gemm, weights widened to f32`,
+      shape: PREFILL.join("×"),
+      unit: "GFLOP/s",
+      run: () =>
+        (2 * pm * pn * pk) /
+        timeCopies(1, () => b.gemm({ ...gemmArgs(x, wq, out, pm, pn, pk), bFormat: format })) /
+        1e9,
+    });
+  }
   const [dm, dn, dk] = DECODE;
   const wDecode: number[] = [];
   for (let i = 0; i < decodeCopies; i++) {
@@ -484,7 +515,7 @@ async function main(): Promise<void> {
     for (const v of variants)
       for (const t of THREADS)
         for (const c of v.cases) {
-          const gemm = c.unit === "GFLOP/s";
+          const gemm = c.unit !== "GB/s";
           rows.push({
             kernel: c.kernel + v.label,
             shape: c.shape,
@@ -520,7 +551,9 @@ async function main(): Promise<void> {
       `- Threads: ${THREADS.join(" and ")}. ${ROUNDS} interleaved rounds (bandwidth, OpenBLAS and imp-ts measured in turn), each figure the`,
       `  median over rounds of the median of ${REPS} repetitions. Decode-shaped products cycle through ≥ 256 MiB of weight`,
       "  copies so every call streams from DRAM (imp-ts and numpy alike); matvec rows give GB/s of weights read and,",
-      "  as the ratio, the share of the read bandwidth measured with the same thread count.",
+      "  as the ratio, the share of the read bandwidth measured with the same thread count. Integer GEMM rows count",
+      "  a multiply-add as two operations (GOP/s, comparable with GFLOP/s) and include quantizing the activations",
+      "  to q8; their peer is OpenBLAS's f32 sgemm at the same shape (the work linear() would otherwise do).",
       "",
       "| kernel | shape (m×n×k or m×in→out) | threads | imp-ts | peer | imp-ts ÷ peer |",
       "| --- | --- | --- | --- | --- | --- |",

@@ -67,6 +67,8 @@ export interface GenerateResult {
 export interface PipelineOptions extends Omit<LoadOptions, "backend">, ModelSourceOptions {
   backend?: Backend | BackendName;
   threads?: number;
+  /** A new backend's Backend.intProducts (default: $IMP_INT_PRODUCTS, else on). */
+  intProducts?: boolean;
   /** Refuse images with more pixels than this (default 50 megapixels). */
   maxImagePixels?: number;
   /** Visual tokens per image unless a request says otherwise (default: the tower's own, e.g. 729 for Imp). */
@@ -126,7 +128,10 @@ export class ImpPipeline {
     const backend =
       typeof opts.backend === "object"
         ? opts.backend
-        : await createBackend(opts.backend ?? "wasm", { threads: opts.threads });
+        : await createBackend(opts.backend ?? "wasm", {
+            threads: opts.threads,
+            intProducts: opts.intProducts,
+          });
     const loaded = await loadModel(folder, {
       ...opts,
       visionTower: opts.visionTower ?? visionTower,
