@@ -52,7 +52,9 @@ function label(name: string, args: unknown[]): string {
     if (g.batch > 1) return "gemm attention (f32, per head)";
     return `gemm ${FORMAT[g.bFormat]} weights (m=${g.m > 64 ? ">64" : g.m})`;
   }
-  if (name === "linearQuant" || name === "linearDot") return `${name} ${FORMAT[args[2] as number]}`;
+  if (name === "linearQuant")
+    return `linearQuant ${FORMAT[args[2] as number]} (m=${(args[5] as number) > 64 ? ">64" : args[5]})`;
+  if (name === "linearDot") return `${name} ${FORMAT[args[2] as number]}`;
   if (name === "convert") return `convert ${FORMAT[args[1] as number]}→${FORMAT[args[3] as number]}`;
   return name;
 }
