@@ -192,8 +192,9 @@ export interface Backend {
     k: number,
   ): void;
   /**
-   * As linearDot for q8/q4 weights with activations already quantized to q8 blocks (xq, as GGUF does for its
-   * integer dot products): out[m, n] = Σ_blocks dw·dx·Σ qw·qx + bias[n].
+   * out[m, n] = Σ_blocks dw·dx·Σ qw·qx + bias[n]: q8/q4 weights [n, k] with activations already quantized to q8
+   * blocks (xq, as GGUF does for its integer dot products), any number of rows. One op for decoding and prefill
+   * alike (the arithmetic is the same): the wasm backend streams the weights past a few rows and tiles many.
    */
   linearQuant(
     xq: number,

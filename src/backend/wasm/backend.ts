@@ -453,7 +453,7 @@ export class WasmBackend implements Backend {
     Atomics.store(this.ctl, COUNTER, 0);
     const args = [xq, w, wFormat, bias, out, m, n, k, this.scratch, this.scratchStride, COUNTER_BYTES];
     // Few rows stream the weights (bandwidth-bound); more take the register-tiled kernel, which reuses each
-    // weight block for four rows (compute-bound). Both give the same sums per output block by block.
+    // weight vector for four rows and each weight panel for a pass of rows (compute-bound).
     if (m <= LINEAR_QUANT_STREAM_M) {
       const nth = this.par(
         n * k * bytesPer(wFormat) * Math.max(1, m / 4),
