@@ -54,7 +54,7 @@ await build({
   platform: "browser",
   target: "es2022",
   plugins: [swap],
-  define: { "process.env.IMP_THREADS": "undefined" },
+  define: { "process.env.IMP_THREADS": "undefined", "process.env.IMP_INT_PRODUCTS": "undefined" },
   logLevel: "warning",
 });
 for (const f of ["kernels.wasm", "kernels-relaxed.wasm"]) copyFileSync(join(root, "build", f), join(out, f));
