@@ -3,6 +3,7 @@
 // static data: several instances (one per thread) share one memory, and work only through the pointers given.
 export { activation, activationBackward, swiglu, swigluBackward } from "./activations";
 export { convert } from "./convert";
+export { decodeAttention, decodeAttentionScratch } from "./decodeattn";
 export { add, axpy, copyStrided, fill, mul, scale } from "./elementwise";
 export { embedding, embeddingBackward, patchify } from "./gather";
 export { gemm } from "./gemm";

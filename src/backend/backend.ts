@@ -133,6 +133,26 @@ export interface Backend {
    * pastLen + i, and columns j > pastLen + i are masked (probability 0).
    */
   softmax(x: number, out: number, rows: number, cols: number, causalT: number, pastLen: number): void;
+  /**
+   * Causal attention of the last t of s positions over a KV cache (the decode step), in one pass per query row
+   * and KV head: for row i (position s − t + i) and head h, with KV head g = h / (heads / kvHeads),
+   *   out[i, h] = Σ_{j ≤ s − t + i} softmax_j(scale · q[i, h]·k[j, g]) · v[j, g]
+   * q and out f32 [t, heads·headDim]; k and v [s, kvHeads·headDim] contiguous, in kvFormat (f32 or f16), read as
+   * stored. Not the training attention (that is gemm + softmax, with a backward); this one has none.
+   */
+  decodeAttention(
+    q: number,
+    k: number,
+    v: number,
+    kvFormat: WeightFormat,
+    out: number,
+    t: number,
+    s: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    scale: number,
+  ): void;
   /** dx += y ⊙ (dy − Σ dy ⊙ y), per row. */
   softmaxBackward(y: number, dy: number, dx: number, rows: number, cols: number): void;
   /**

@@ -14,6 +14,7 @@ import type { WeightDType } from "../formats/quantized-file.js";
 import { QUANT_FORMATS, quantizedFormats, weightFormat } from "../formats/quantized-file.js";
 import type { StEntry } from "../io/safetensors/index.js";
 import { Checkpoint } from "../io/safetensors/index.js";
+import type { KVDType } from "../nn/kv-cache.js";
 import type { Param } from "../nn/module.js";
 import { cast } from "../tensor/ops/convert.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -33,6 +34,8 @@ export interface LoadOptions {
   dtype?: WeightDType;
   /** Format of the vision tower's and connector's matrices (default: f16 when dtype is q8/q4, else dtype). */
   visionDtype?: WeightDType;
+  /** Element type of the model's KV caches (default f32; f16 halves their memory, as llama.cpp). */
+  kvDtype?: KVDType;
   /** The backend to load into: the caller's choice (a model never picks its backend). */
   backend: Backend;
   /**
@@ -257,6 +260,7 @@ export async function loadModel(folder: string, opts: LoadOptions): Promise<Load
   const main = Checkpoint.open(folder);
   const vision = visionFolder ? Checkpoint.open(visionFolder) : null;
   const model = new MultimodalModel(config, backend);
+  if (opts.kvDtype !== undefined) model.kvDtype = opts.kvDtype;
   try {
     const names = new Set(main.names());
     const layout = detectLayout(names);

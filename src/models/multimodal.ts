@@ -10,7 +10,7 @@
  */
 import type { Backend } from "../backend/backend.js";
 import { IMAGE_TOKEN_INDEX } from "../io/tokenizer/index.js";
-import type { KVCache } from "../nn/kv-cache.js";
+import type { KVCache, KVDType } from "../nn/kv-cache.js";
 import { Module } from "../nn/module.js";
 import * as F from "../tensor/ops/index.js";
 import { IGNORE_INDEX } from "../tensor/ops/loss.js";
@@ -45,6 +45,8 @@ export class MultimodalModel extends Module {
   readonly llm: DecoderLM;
   readonly vision: SiglipVisionTower | ClipVisionTower | null;
   readonly projector: Connector | null;
+  /** Element type of the KV caches `newCache` makes (loadModel sets it from its kvDtype option). */
+  kvDtype: KVDType = "f32";
 
   /** The backend may be omitted to build the module tree only (e.g. to list parameter names and shapes). */
   constructor(
@@ -229,7 +231,7 @@ export class MultimodalModel extends Module {
   }
 
   newCache(maxLength?: number): KVCache {
-    return this.llm.newCache(this.backend, maxLength);
+    return this.llm.newCache(this.backend, maxLength, this.kvDtype);
   }
 }
 

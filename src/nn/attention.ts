@@ -58,14 +58,16 @@ export class SelfAttention extends Module {
       q = F.rope(q, ctx.rope, heads, headDim);
       k = F.rope(k, ctx.rope, kvHeads, headDim);
     }
-    if (ctx.cache) ({ k, v } = ctx.cache.update(ctx.layer ?? 0, k, v)); // [past + T, kvHeads·D]
-    const o = F.attention(q, k, v, {
-      heads,
-      kvHeads,
-      headDim,
-      causal: ctx.causal,
-      segments: ctx.segments,
-    });
-    return this.out.forward(o);
+    const segments = ctx.segments;
+    if (!ctx.cache)
+      return this.out.forward(
+        F.attention(q, k, v, { heads, kvHeads, headDim, causal: ctx.causal, segments }),
+      );
+    ({ k, v } = ctx.cache.update(ctx.layer ?? 0, k, v)); // [past + T, kvHeads·D], in the cache's dtype
+    // A decode step (few rows) reads the cache in place in one fused kernel; a prefill takes the GEMM path on f32.
+    if (ctx.causal && !segments && q.dim(0) <= F.DECODE_ROWS)
+      return this.out.forward(F.decodeAttention(q, k, v, { heads, kvHeads, headDim }));
+    if (k.dtype !== "f32") [k, v] = [F.cast(k, "f32"), F.cast(v, "f32")];
+    return this.out.forward(F.attention(q, k, v, { heads, kvHeads, headDim, causal: ctx.causal, segments }));
   }
 }

@@ -8,6 +8,7 @@ import type { Backend } from "../backend/backend.js";
 import { Checkpoint } from "../io/safetensors/index.js";
 import type { WeightDType } from "../models/load.js";
 import { loadModel } from "../models/load.js";
+import type { KVDType } from "../nn/kv-cache.js";
 import { generateTokens } from "../runtime/generate.js";
 import { tidy } from "../tensor/scope.js";
 import { fromF32 } from "../tensor/tensor.js";
@@ -53,6 +54,8 @@ export function readGolden(
 export interface ModelParityOptions {
   backend: Backend;
   dtype?: WeightDType;
+  /** KV cache element type (default: the loader's). */
+  kvDtype?: KVDType;
   /** Tolerance for float outputs (default 1e-4, the fixtures' bound for f32 math). */
   tolerance?: number;
   /** Greedy tokens compared (default all 20). */
@@ -63,7 +66,12 @@ export async function modelParity(folder: string, opts: ModelParityOptions): Pro
   const tol = opts.tolerance ?? 1e-4;
   const golden = Checkpoint.open(join(folder, "golden.safetensors"));
   const dtype = opts.dtype ?? "f32";
-  const { model } = await loadModel(folder, { backend: opts.backend, dtype, visionDtype: dtype });
+  const { model } = await loadModel(folder, {
+    backend: opts.backend,
+    dtype,
+    visionDtype: dtype,
+    kvDtype: opts.kvDtype,
+  });
   const results: ParityResult[] = [];
   const check = (output: string, ours: ArrayLike<number>) => {
     const g = readGolden(golden, output);

@@ -15,7 +15,7 @@ import { writeTinyModel } from "../testing/tiny-model.js";
 import { AbortError } from "./generate.js";
 import { ImageCache } from "./image-cache.js";
 import { ImpPipeline } from "./pipeline.js";
-import { PrefixCache } from "./prefix-cache.js";
+import { kvCacheBytes, PrefixCache } from "./prefix-cache.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-caches-"));
 const image = fixture("preprocess", "landscape_rgb.png");
@@ -89,6 +89,44 @@ describe("PrefixCache", () => {
     kv3.advance(1);
     small.store(kv3, [1]);
     assert.equal(small.stats().bytes, 0, "over the budget: not kept");
+  });
+});
+
+describe("KV cache element types", () => {
+  test("an f16 cache holds and is counted at half an f32 one's bytes; its answers are an f16 cold run's", async () => {
+    const model = cold.model;
+    const heap = cold.backend.heap;
+    const sizes: Record<string, { counted: number; held: number }> = {};
+    for (const dtype of ["f32", "f16"] as const) {
+      model.kvDtype = dtype;
+      const base = heap.used;
+      const kv = model.newCache(256);
+      kv.reserve(100);
+      sizes[dtype] = { counted: kvCacheBytes(kv), held: heap.used - base };
+      assert.equal(kv.dtype, dtype);
+      kv.dispose();
+    }
+    model.kvDtype = "f32";
+    assert.equal(sizes.f16!.counted * 2, sizes.f32!.counted);
+    for (const s of Object.values(sizes))
+      assert.ok(s.held >= s.counted && s.held < s.counted * 1.05, `${s.held}`);
+
+    const backend = cold.backend;
+    const coldF16 = await ImpPipeline.load(dir, { backend, kvDtype: "f16" });
+    const warmF16 = await ImpPipeline.load(dir, {
+      backend,
+      conversationCacheBytes: 64 << 20,
+      kvDtype: "f16",
+    });
+    const messages: ChatMessage[] = [{ role: "user", content: "Describe the picture." }];
+    const first = await warmF16.generate({ image, messages, maxNewTokens: 8 });
+    const stored = warmF16.conversationCache!.stats().bytes;
+    assert.ok(stored > 0, "kept");
+    messages.push({ role: "assistant", content: first.text }, { role: "user", content: "More?" });
+    const hot = await warmF16.generate({ image, messages, maxNewTokens: 8 });
+    assert.ok(hot.stats.cachedPositions > 16);
+    assert.deepEqual(hot.tokens, (await coldF16.generate({ image, messages, maxNewTokens: 8 })).tokens);
+    warmF16.conversationCache!.clear();
   });
 });
 

@@ -20,9 +20,9 @@ export interface PrefixCacheStats {
   maxBytes: number;
 }
 
-/** Bytes a KV cache holds (K and V rows of every layer, f32, at its capacity). */
+/** Bytes a KV cache holds (K and V rows of every layer, in its dtype, at its capacity). */
 export function kvCacheBytes(cache: KVCache): number {
-  return 2 * cache.layers * cache.capacity * cache.kvDim * 4;
+  return cache.bytes;
 }
 
 export class PrefixCache {

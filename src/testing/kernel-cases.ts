@@ -268,6 +268,32 @@ export function kernelCases(seed = 1): KernelCase[] {
     }
   }
 
+  // Decode attention: one row, several rows, GQA groups, head widths off the SIMD width, contexts across the
+  // online softmax's 32-key blocks (scores scaled up so the running max moves between blocks).
+  for (const [t, s, heads, kvHeads, d] of [
+    [1, 1, 1, 1, 3],
+    [1, 37, 4, 2, 16],
+    [3, 70, 6, 2, 20],
+    [1, 100, 3, 3, 80],
+    [2, 129, 8, 1, 9],
+  ] as const) {
+    const kvDim = kvHeads * d;
+    const q = randn(rng, t * heads * d, 2);
+    const kv = [randn(rng, s * kvDim), randn(rng, s * kvDim)];
+    for (let j = 0; j < s; j++) kv[0]![j * kvDim] = j * 0.15; // later keys score higher: the max grows
+    for (const format of [WeightFormat.f32, WeightFormat.f16]) {
+      const [k, v] = kv.map((x) => encodeWeights(x, format));
+      cases.push({
+        name: `decodeAttention ${FORMAT_NAMES[format]} t=${t} s=${s} heads=${heads}/${kvHeads} d=${d}`,
+        tol: 2e-6,
+        inputs: { q: f32(q), k: { kind: "bytes", data: k! }, v: { kind: "bytes", data: v! } },
+        outputs: { out: t * heads * d * 4 },
+        run: (b, p) =>
+          b.decodeAttention(p.q!, p.k!, p.v!, format, p.out!, t, s, heads, kvHeads, d, 1 / Math.sqrt(d)),
+      });
+    }
+  }
+
   for (const format of [
     WeightFormat.f32,
     WeightFormat.f16,

@@ -9,6 +9,7 @@ import * as act from "./activations.js";
 import type { WeightData } from "./arrays.js";
 import { rowBytes } from "./arrays.js";
 import { convert } from "./convert.js";
+import { decodeAttention } from "./decode-attention.js";
 import * as ew from "./elementwise.js";
 import * as gather from "./gather.js";
 import * as mm from "./matmul.js";
@@ -188,6 +189,33 @@ export class JsBackend implements Backend {
   softmax(x: number, out: number, rows: number, cols: number, causalT: number, pastLen: number): void {
     const n = rows * cols;
     sm.softmax(this.f32(x, n), this.f32(out, n), rows, cols, causalT, pastLen);
+  }
+  decodeAttention(
+    q: number,
+    k: number,
+    v: number,
+    kvFormat: WeightFormat,
+    out: number,
+    t: number,
+    s: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    scale: number,
+  ): void {
+    const kvDim = kvHeads * headDim;
+    decodeAttention(
+      this.f32(q, t * heads * headDim),
+      this.weights(k, kvFormat, s, kvDim),
+      this.weights(v, kvFormat, s, kvDim),
+      this.f32(out, t * heads * headDim),
+      t,
+      s,
+      heads,
+      kvHeads,
+      headDim,
+      scale,
+    );
   }
   softmaxBackward(y: number, dy: number, dx: number, rows: number, cols: number): void {
     const n = rows * cols;

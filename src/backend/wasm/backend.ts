@@ -59,6 +59,7 @@ export class WasmBackend implements Backend {
     private readonly pool: ThreadPool,
     kernels: readonly string[],
     private readonly scratchBytes: (k: number) => number,
+    private readonly attentionScratchBytes: (group: number, headDim: number) => number,
     private readonly sumSquaresChunk: number,
     readonly relaxed: RelaxedDotBehaviour | null,
     private readonly splitAll: boolean,
@@ -94,8 +95,18 @@ export class WasmBackend implements Backend {
     const kernels = kernelTable(module, instance);
     const pool = await ThreadPool.create(module, memory, kernels, opts.threads);
     const scratchBytes = instance.exports.scratchBytes as (k: number) => number;
+    const attentionScratch = instance.exports.decodeAttentionScratch as (g: number, d: number) => number;
     const chunk = (instance.exports.sumSquaresChunk as () => number)();
-    return new WasmBackend(heap, pool, kernels.names, scratchBytes, chunk, behaviour, opts.splitAll ?? false);
+    return new WasmBackend(
+      heap,
+      pool,
+      kernels.names,
+      scratchBytes,
+      attentionScratch,
+      chunk,
+      behaviour,
+      opts.splitAll ?? false,
+    );
   }
 
   get threads(): number {
@@ -122,7 +133,12 @@ export class WasmBackend implements Backend {
 
   /** Per-thread scratch for calls with inner dimension k: [threads × stride] bytes, grown on demand. */
   private ensureScratch(k: number): void {
-    const need = Math.ceil(this.scratchBytes(k) / 64) * 64;
+    this.ensureScratchBytes(this.scratchBytes(k));
+  }
+
+  /** Per-thread scratch of at least `bytes` per thread (a 64-byte multiple stride), grown on demand. */
+  private ensureScratchBytes(bytes: number): void {
+    const need = Math.ceil(bytes / 64) * 64;
     if (need <= this.scratchStride) return;
     if (this.scratch) this.heap.release(this.scratch);
     this.scratch = this.heap.alloc(need * this.pool.threads);
@@ -286,6 +302,27 @@ export class WasmBackend implements Backend {
   softmax(x: number, out: number, rows: number, cols: number, causalT: number, pastLen: number): void {
     const nth = this.par(rows * cols, GRAIN.transcendental, rows);
     this.run("softmax", [x, out, rows, cols, causalT, pastLen], nth);
+  }
+  decodeAttention(
+    q: number,
+    k: number,
+    v: number,
+    kvFormat: WeightFormat,
+    out: number,
+    t: number,
+    s: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    scale: number,
+  ): void {
+    if (kvFormat !== WeightFormat.f32 && kvFormat !== WeightFormat.f16)
+      throw new Error(`decodeAttention: K/V must be f32 or f16, got format ${kvFormat}`);
+    if (heads % kvHeads !== 0) throw new Error(`decodeAttention: ${heads} heads, ${kvHeads} KV heads`);
+    this.ensureScratchBytes(this.attentionScratchBytes(heads / kvHeads, headDim));
+    const nth = this.par(4 * t * heads * s * headDim, GRAIN.flops, t * kvHeads);
+    const args = [q, k, v, kvFormat, out, t, s, heads, kvHeads, headDim, scale];
+    this.run("decodeAttention", [...args, this.scratch, this.scratchStride], nth);
   }
   softmaxBackward(y: number, dy: number, dx: number, rows: number, cols: number): void {
     this.run("softmaxBackward", [y, dy, dx, rows, cols], this.par(rows * cols, GRAIN.elements / 2, rows));

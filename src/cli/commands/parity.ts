@@ -15,6 +15,7 @@ interface ParityCliOptions {
   threads?: number;
   tolerance?: number;
   dtype: "f32" | "q8" | "q4";
+  kvDtype?: "f16" | "f32";
 }
 
 export function register(program: Command): void {
@@ -26,6 +27,12 @@ export function register(program: Command): void {
       new Option("--backend <name>", "backend to run").choices(["js", "wasm", "both"]).default("both"),
     )
     .option("--threads <n>", "threads for the wasm backend", (v) => Number.parseInt(v, 10))
+    .addOption(
+      new Option("--kv-dtype <type>", "KV cache element type (default: the loader's, f32)").choices([
+        "f16",
+        "f32",
+      ]),
+    )
     .option("--tolerance <x>", "max |ours − golden| / max |golden| for float outputs (default 1e-4)", Number)
     .addOption(
       new Option(
@@ -55,7 +62,12 @@ export function register(program: Command): void {
             const label = kind === "preprocess" ? "-" : name;
             const results =
               kind === "model"
-                ? await modelParity(dir, { backend, tolerance: o.tolerance, dtype: o.dtype })
+                ? await modelParity(dir, {
+                    backend,
+                    tolerance: o.tolerance,
+                    dtype: o.dtype,
+                    kvDtype: o.kvDtype,
+                  })
                 : await preprocessParity(dir);
             for (const r of results) {
               if (!r.ok) failed++;

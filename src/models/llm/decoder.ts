@@ -4,7 +4,7 @@
  * `model.norm` or Phi-2's `model.final_layernorm`, `lm_head`).
  */
 import type { Backend } from "../../backend/backend.js";
-import { KVCache } from "../../nn/kv-cache.js";
+import { KVCache, type KVDType } from "../../nn/kv-cache.js";
 import { Embedding, type LayerNorm, Linear, type RMSNorm } from "../../nn/layers.js";
 import { forwardLayer, Module, ModuleList } from "../../nn/module.js";
 import * as F from "../../tensor/ops/index.js";
@@ -28,8 +28,8 @@ export class DecoderLM extends Module {
     this.lm_head = this.child("lm_head", new Linear(cfg.hidden, cfg.vocab, family.lmHeadBias));
   }
 
-  newCache(backend: Backend, maxLength = this.cfg.maxPositions): KVCache {
-    return new KVCache(backend, this.cfg.layers, this.cfg.kvHeads * this.cfg.headDim, maxLength);
+  newCache(backend: Backend, maxLength = this.cfg.maxPositions, dtype: KVDType = "f32"): KVCache {
+    return new KVCache(backend, this.cfg.layers, this.cfg.kvHeads * this.cfg.headDim, maxLength, dtype);
   }
 
   /**

@@ -4,6 +4,8 @@ export { writeRows } from "../tensor.js";
 export type { AttentionOptions } from "./attention.js";
 export { attention } from "./attention.js";
 export { cast } from "./convert.js";
+export type { DecodeAttentionOptions } from "./decode-attention.js";
+export { DECODE_ROWS, decodeAttention } from "./decode-attention.js";
 export { dropout } from "./dropout.js";
 export {
   activationByName,
