@@ -82,7 +82,7 @@ export class InTabEngine {
       throw new Error(
         res.status === 404 ? "this server does not offer its model to the page" : `HTTP ${res.status}`,
       );
-    const { files, dtype, visionDtype } = await res.json();
+    const { files, dtype, visionDtype, kvDtype } = await res.json();
     const total = files.reduce((n, f) => n + f.bytes, 0);
     const loaded = new Map();
     const onProgress = (m) => {
@@ -94,7 +94,7 @@ export class InTabEngine {
     };
     const names = files.map((f) => f.name);
     return this.send(
-      { type: "load", base: "/model/", files: names, headers, dtype, visionDtype, threads },
+      { type: "load", base: "/model/", files: names, headers, dtype, visionDtype, kvDtype, threads },
       onProgress,
     );
   }

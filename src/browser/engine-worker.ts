@@ -8,6 +8,7 @@
 
 import { decodeImage } from "../io/image/index.js";
 import type { WeightDType } from "../models/load.js";
+import type { KVDType } from "../nn/kv-cache.js";
 import { checkText, type Turn, toTemplateMessages } from "../runtime/engine/conversation.js";
 import { runOnPipeline } from "../runtime/engine/engine.js";
 import type { GenerationStats } from "../runtime/generate.js";
@@ -24,6 +25,7 @@ interface OpenOptions {
   threads?: number;
   dtype?: WeightDType;
   visionDtype?: WeightDType;
+  kvDtype?: KVDType;
 }
 
 /** A conversation turn as the page has it (its text parts joined); the image's turn is marked. */
@@ -136,6 +138,7 @@ async function open(m: OpenOptions): Promise<void> {
     threads: m.threads,
     dtype: m.dtype,
     visionDtype: m.visionDtype,
+    kvDtype: m.kvDtype,
     // As `imp serve`: a follow-up about the same image skips the tower, and the conversation's prefix is kept.
     imageCacheBytes: IMAGE_CACHE_BYTES,
     conversationCacheBytes: CONVERSATION_CACHE_BYTES,

@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import type { BackendName } from "../backend/registry.js";
 import type { WeightDType } from "../models/load.js";
+import type { KVDType } from "../nn/kv-cache.js";
 import { UsageError } from "../util/errors.js";
 
 /** The model that ships with imp-ts (issue: the built-in model), used when no --model is given. */
@@ -16,6 +17,7 @@ export interface ModelCliOptions {
   revision?: string;
   dtype: WeightDType;
   visionDtype?: WeightDType;
+  kvDtype?: KVDType;
   visionTower?: string;
   backend: BackendName;
   threads?: number;
@@ -58,6 +60,12 @@ export function addModelOptions(cmd: Command): Command {
         "--vision-dtype <format>",
         "weights of the vision tower and connector (default: f16 with q8/q4)",
       ).choices(dtypes),
+    )
+    .addOption(
+      new Option(
+        "--kv-dtype <type>",
+        "KV cache elements: f32 (default, the fixtures' exact parity) or f16 (half the memory and decode reads, as llama.cpp)",
+      ).choices(["f16", "f32"]),
     )
     .option(
       "--vision-tower <dir>",

@@ -13,6 +13,7 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { routePath } from "hono/route";
 import type { WeightDType } from "../models/load.js";
+import type { KVDType } from "../nn/kv-cache.js";
 import type { Engine } from "../runtime/engine/engine.js";
 import { apiKeyChecker, unauthorized } from "./auth.js";
 import type { ServeContext, ServeEnv } from "./context.js";
@@ -42,7 +43,7 @@ export interface AppOptions {
    * The model's folder and how to load it: its loader files are served at /model/ (behind the API key when
    * there is one), so the page can run the same model in the browser tab (default: not served).
    */
-  inTab?: { folder: string; dtype?: WeightDType; visionDtype?: WeightDType } | null;
+  inTab?: { folder: string; dtype?: WeightDType; visionDtype?: WeightDType; kvDtype?: KVDType } | null;
   /**
    * Which requests a browser may make (same-origin.ts): the bind address and extra Host names to answer to,
    * and other sites' origins allowed through CORS. Loopback names are always allowed.
@@ -177,9 +178,9 @@ export function createApp(opts: AppOptions): ServeApp {
   }
   const inTab = opts.inTab;
   if (inTab) {
-    const { folder, dtype, visionDtype } = inTab;
+    const { folder, dtype, visionDtype, kvDtype } = inTab;
     app.get("/model/files", (c) =>
-      c.json({ files: modelFiles(folder), dtype, visionDtype }, 200, PAGE_HEADERS),
+      c.json({ files: modelFiles(folder), dtype, visionDtype, kvDtype }, 200, PAGE_HEADERS),
     );
     const send = (c: Context<ServeEnv>, name: string) => {
       const file = modelFileBody(folder, name);

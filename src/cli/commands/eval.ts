@@ -140,6 +140,7 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
           model?: string;
           dtype: ModelCliOptions["dtype"];
           visionDtype?: ModelCliOptions["visionDtype"];
+          kvDtype?: ModelCliOptions["kvDtype"];
           visionTower?: string;
           backend: ModelCliOptions["backend"];
           threads?: number;
@@ -179,6 +180,7 @@ Ctrl-C stops cleanly; rerunning the same command resumes.`,
           answerer = await createLocalAnswerer(m.folder, {
             dtype: o.dtype,
             visionDtype: o.visionDtype,
+            kvDtype: o.kvDtype,
             visionTower: m.visionTower,
             backend: o.backend,
             threads: o.threads,

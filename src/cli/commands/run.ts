@@ -48,6 +48,7 @@ export function register(program: Command): void {
     const imp = await ImpPipeline.load(folder, {
       dtype: o.dtype,
       visionDtype: o.visionDtype,
+      kvDtype: o.kvDtype,
       visionTower,
       backend: o.backend,
       threads: o.threads,

@@ -194,6 +194,7 @@ export function register(program: Command): void {
       id: o.modelName ?? name,
       dtype: o.dtype,
       visionDtype: o.visionDtype,
+      kvDtype: o.kvDtype,
       visionTower,
       backend: o.backend,
       // N workers share the cores rather than each taking all of them.
@@ -217,7 +218,10 @@ export function register(program: Command): void {
       maxQueue: o.maxQueue,
       web: o.web,
       // The page's in-tab engine loads the same folder (a tower in another folder is not served).
-      inTab: o.web && !visionTower ? { folder, dtype: o.dtype, visionDtype: o.visionDtype } : null,
+      inTab:
+        o.web && !visionTower
+          ? { folder, dtype: o.dtype, visionDtype: o.visionDtype, kvDtype: o.kvDtype }
+          : null,
       log,
       limits: {
         maxBodyBytes: Math.round(o.maxBodyMib * MiB),

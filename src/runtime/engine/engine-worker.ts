@@ -20,6 +20,7 @@ try {
   pipeline = await ImpPipeline.load(init.folder, {
     dtype: init.dtype,
     visionDtype: init.visionDtype,
+    kvDtype: init.kvDtype,
     visionTower: init.visionTower,
     backend: init.backend,
     threads: init.threads,

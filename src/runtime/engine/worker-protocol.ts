@@ -2,6 +2,7 @@
 import type { BackendName } from "../../backend/registry.js";
 import type { ImagePlacement } from "../../io/template/index.js";
 import type { WeightDType } from "../../models/load.js";
+import type { KVDType } from "../../nn/kv-cache.js";
 import type { EngineInfo, EngineJob, EngineResult } from "./engine.js";
 import type { SerializedError } from "./errors.js";
 import type { PreparedInput, PrepareInput } from "./prepare.js";
@@ -12,6 +13,7 @@ export interface WorkerInit {
   id?: string;
   dtype?: WeightDType;
   visionDtype?: WeightDType;
+  kvDtype?: KVDType;
   visionTower?: string;
   backend?: BackendName;
   threads?: number;
