@@ -56,6 +56,44 @@ function encode(values: Float32Array, dtype: "f32" | "f16" | "bf16"): Uint8Array
   return new Uint8Array(out.buffer);
 }
 
+/** A Phi-3 layer's parameters stored fused (rows in this order), by the fused tensor's name ending. */
+const PHI3_FUSED: ReadonlyArray<{ fused: string; parts: readonly string[] }> = [
+  {
+    fused: "self_attn.qkv_proj.weight",
+    parts: ["self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight"],
+  },
+  { fused: "mlp.gate_up_proj.weight", parts: ["mlp.gate_proj.weight", "mlp.up_proj.weight"] },
+];
+
+/**
+ * The tensors to store: each parameter as itself, except Phi-3's q/k/v and gate/up projections, which the released
+ * checkpoints store fused ([q; k; v] and [gate; up] rows, the layout the loader reads back as row ranges). A fused
+ * tensor's rows hold exactly the values its parts would have on their own.
+ */
+function storedTensors(
+  params: ReadonlyArray<[string, Param]>,
+  fused: boolean,
+): Array<{ name: string; shape: number[]; parts: Array<[string, Param]> }> {
+  const byName = new Map(params);
+  const out: Array<{ name: string; shape: number[]; parts: Array<[string, Param]> }> = [];
+  for (const [name, p] of params) {
+    const m = /^(model\.layers\.\d+)\.(.+)$/.exec(name);
+    const group = fused && m ? PHI3_FUSED.find((g) => g.parts.includes(m[2]!)) : undefined;
+    if (!group) {
+      out.push({ name, shape: [...p.shape], parts: [[name, p]] });
+      continue;
+    }
+    if (m![2] !== group.parts[0]) continue; // written with the group's first part
+    const parts = group.parts.map((part): [string, Param] => {
+      const n = `${m![1]}.${part}`;
+      return [n, byName.get(n)!];
+    });
+    const rows = parts.reduce((r, [, q]) => r + q.shape[0]!, 0);
+    out.push({ name: `${m![1]}.${group.fused}`, shape: [rows, p.shape[1]!], parts });
+  }
+  return out;
+}
+
 /** Writes config.json and random weights for `configJson` into `dir`; returns the total weight bytes. */
 export function writeRandomCheckpoint(
   configJson: Record<string, unknown>,
@@ -63,22 +101,26 @@ export function writeRandomCheckpoint(
   opts: RandomCheckpointOptions = {},
 ): number {
   const config = parseModelConfig(configJson, "config.json");
-  if (config.llm.family === "phi3")
-    throw new Error("random Phi-3 checkpoints need the fused qkv/gate_up layout, which is not written yet");
   const seed = opts.seed ?? 0;
   const dtype = opts.dtype ?? "bf16";
   const st: StDtype = dtype === "f32" ? "F32" : dtype === "f16" ? "F16" : "BF16";
   mkdirSync(dir, { recursive: true });
   const params = new MultimodalModel(config).namedParameters();
   let total = 0;
-  const entries = params.map(([name, p]) => {
-    total += numel(p.shape) * (dtype === "f32" ? 4 : 2);
-    return {
-      name,
-      dtype: st,
-      shape: [...p.shape],
-      data: () => encode(fill(name, p, seed, opts.std ?? 0.02), dtype),
+  const entries = storedTensors(params, config.llm.family === "phi3").map(({ name, shape, parts }) => {
+    total += numel(shape) * (dtype === "f32" ? 4 : 2);
+    const values = () => {
+      if (parts.length === 1) return fill(parts[0]![0], parts[0]![1], seed, opts.std ?? 0.02);
+      const all = new Float32Array(numel(shape));
+      let at = 0;
+      for (const [n, p] of parts) {
+        const v = fill(n, p, seed, opts.std ?? 0.02);
+        all.set(v, at);
+        at += v.length;
+      }
+      return all;
     };
+    return { name, dtype: st, shape, data: () => encode(values(), dtype) };
   });
   writeShardedSafetensors(dir, entries, { maxShardBytes: opts.maxShardBytes ?? 2 ** 30 });
   writeJsonAtomic(join(dir, "config.json"), { ...configJson, torch_dtype: dtypeName(dtype) });

@@ -97,8 +97,13 @@ export function writePhi2Folder(): string {
   return dir;
 }
 
-/** Writes the real Phi-2 or Qwen1.5 tokenizer files into a model folder (random-weight real-size checkpoints). */
-export function writeTokenizerFiles(kind: "phi2" | "qwen", dir: string): void {
+/** Writes the real Phi-2, Qwen1.5 or Phi-3 tokenizer files into a model folder (random-weight real-size checkpoints). */
+export function writeTokenizerFiles(kind: "phi2" | "qwen" | "phi3", dir: string): void {
+  if (kind === "phi3") {
+    writeJson(dir, "tokenizer.json", llamaTokenizerJson({ added: PHI3_ADDED }));
+    writeJson(dir, "tokenizer_config.json", phi3Config(true));
+    return;
+  }
   if (kind === "qwen") {
     writeJson(dir, "tokenizer.json", qwenTokenizerJson());
     writeJson(dir, "tokenizer_config.json", QWEN_CONFIG);
