@@ -3,7 +3,7 @@
  * Imp-v1.5-3B-Phi2, Imp-v1.5-2B-Qwen1.5 and Imp-v1.5-4B-Phi3 (bf16, sharded, with real tokenizer vocabularies)
  * into a temporary folder, then runs `imp run --json` on each in a fresh process with an image, and records load
  * time, vision encode time (729 tokens), prefill tokens/s, time to first token, decode tokens/s, peak RSS and the
- * wasm heap's peak in docs/benchmarks.md (rows of models not run this time are kept).
+ * wasm heap's peak in docs/benchmarks.md (rows of other models or settings are kept).
  *
  *   node --import tsx scripts/real-size.ts [--models phi2,qwen,phi3] [--dtype q4] [--vision-dtype f16|q8]
  *       [--kv-dtype f32|f16] [--context N] [--keep DIR] [--max-tokens 32] [--threads N] [--note TEXT]
@@ -44,8 +44,9 @@ if (values.help) {
     "node --import tsx scripts/real-size.ts [--models phi2,qwen,phi3] [--dtype q4] [--vision-dtype f16|q8] [--kv-dtype f32|f16]\n" +
       "    [--context N] [--keep DIR] [--max-tokens 32] [--threads N] [--note TEXT]\n" +
       "Writes random-weight bf16 checkpoints with the real shapes of Imp-v1.5-3B-Phi2 / 2B-Qwen1.5 / 4B-Phi3 (about 6, 4\n" +
-      "and 8 GiB), runs `imp run --json` on each and records the numbers in docs/benchmarks.md (other models' rows\n" +
-      "stay); --context N fills the prompt so prompt + answer take N positions; --keep DIR keeps the checkpoints;\n" +
+      "and 8 GiB), runs `imp run --json` on each and records the numbers in docs/benchmarks.md (rows of other\n" +
+      "models or settings stay); --context N fills the prompt so prompt + answer take N positions; --keep DIR\n" +
+      "keeps the checkpoints; " +
       "--note adds a line under the table (e.g. what else ran on the machine).\n",
   );
   process.exit(0);
@@ -134,15 +135,15 @@ for (const kind of values.models.split(",") as Array<keyof typeof models>) {
   const tower =
     values["vision-dtype"] ?? (values.dtype === "q8" || values.dtype === "q4" ? "f16" : values.dtype);
   rows.set(
-    m.label,
+    [m.label, values.dtype, tower, values["kv-dtype"]].join("|"),
     `| ${m.label} | ${values.dtype} | ${tower} | ${values["kv-dtype"]} | ${r.threads} | ${(Number(r.loadMs) / 1000).toFixed(1)} s | ${(Number(r.visionEncodeMs) / 1000).toFixed(2)} s (${r.imageTokens} tokens) | ${r.prefillTokensPerSecond} (${r.prefillPositions} positions) | ${ttft.toFixed(1)} s | ${r.decodeTokensPerSecond} | ${positions} | ${gib(r.peakRssBytes)} | ${gib(r.peakHeapBytes)} |`,
   );
-  process.stderr.write(`${rows.get(m.label)}\n`);
+  process.stderr.write(`${[...rows.values()].pop()}\n`);
 }
 
 const title = "Real-size run (imp run on random-weight real-shape checkpoints)";
 const docs = join(root, "docs/benchmarks.md");
-// Rows of models not run this time stay (rows written before the tower/KV/TTFT/positions columns get them filled:
+// Rows of other models or settings stay (rows written before the tower/KV/TTFT/positions columns get them filled:
 // f16 tower and f32 KV were the only settings then, TTFT was not recorded).
 const kept: string[] = [];
 const text = readFileSync(docs, "utf8");
@@ -154,13 +155,14 @@ if (start >= 0) {
       .split("|")
       .slice(1, -1)
       .map((c) => c.trim());
-    if (cells.length < 9 || !cells[0]!.startsWith("Imp-") || rows.has(cells[0]!)) continue;
+    if (cells.length < 9 || !cells[0]!.startsWith("Imp-")) continue;
     if (cells.length === 9) {
       const prefill = /\((\d+) positions\)/.exec(cells[5]!)?.[1] ?? "—";
       cells.splice(2, 0, "f16", "f32");
       cells.splice(8, 0, "—");
       cells.splice(10, 0, prefill === "—" ? "—" : `${prefill}+`);
     }
+    if (rows.has(cells.slice(0, 4).join("|"))) continue; // the same model and settings: measured again
     kept.push(`| ${cells.join(" | ")} |`);
   }
 }
