@@ -169,10 +169,10 @@ if (start >= 0) {
 const cpu =
   readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.+)/)?.[1] ?? cpus()[0]?.model ?? "unknown";
 const table = [
-  `Last measured ${new Date().toISOString().slice(0, 10)} on ${cpu} (${cpus().length} cores), Node ${process.version}, `,
-  "wasm backend (the rows of earlier runs keep their own numbers). Random weights with the real shapes; a ",
-  "`landscape_rgb.png` image; greedy. TTFT is the vision encode plus the prefill; positions are prompt plus answer ",
-  "(the KV cache's length at the end). Peak RSS is the whole process; the heap column is the WebAssembly memory's ",
+  `Last measured ${new Date().toISOString().slice(0, 10)} on ${cpu} (${cpus().length} cores), Node ${process.version},`,
+  "wasm backend (the rows of earlier runs keep their own numbers). Random weights with the real shapes; a",
+  "`landscape_rgb.png` image; greedy. TTFT is the vision encode plus the prefill; positions are prompt plus answer",
+  "(the KV cache's length at the end). Peak RSS is the whole process; the heap column is the WebAssembly memory's",
   "peak (its limit is 4 GiB).",
   "",
   "| model | weights | tower | KV | threads | load | vision encode | prefill tokens/s | TTFT | decode tokens/s | positions | peak RSS | peak wasm heap |",
