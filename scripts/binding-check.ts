@@ -1,0 +1,99 @@
+/**
+ * Whether a model binds: the colour of a named shape among several ("What color is the star?" where one star is in
+ * a scene of 2–4 shapes), asked about the held-out val scenes of the world the model was made on, greedy, with the
+ * short-answer suffix, exact match. Beside the accuracy, what a model that looks but does not bind gets (a colour of
+ * the scene at random) and the answers' spread (a model answering from the question alone gives one colour). Quick
+ * enough to run at every checkpoint of a warm-up before stage 2 is spent (merge one with `imp merge --adapter
+ * RUN/checkpoints/step-N`).
+ *
+ *   node --import tsx scripts/binding-check.ts --model DIR --world DIR [--questions 120] [--min-objects 2]
+ *     [--max-objects 4] [--threads N]
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createBackend } from "../src/backend/registry.js";
+import { ProgressBar } from "../src/eval/progress.js";
+import { SHORT_ANSWER_PROMPT } from "../src/eval/tasks.js";
+import { ImpPipeline } from "../src/runtime/pipeline.js";
+import { colorQ } from "../src/synth/qa.js";
+import { rngFor } from "../src/synth/sampling.js";
+import { imageName, makeScene, splitSeeds } from "../src/synth/world.js";
+import { readWorldManifest, worldSceneOptions } from "../src/synth/write-world.js";
+import { helpFromHeader } from "./help.js";
+
+helpFromHeader(import.meta.url);
+const { values } = parseArgs({
+  options: {
+    model: { type: "string" },
+    world: { type: "string" },
+    questions: { type: "string", default: "120" },
+    "min-objects": { type: "string", default: "2" },
+    "max-objects": { type: "string", default: "4" },
+    threads: { type: "string" },
+  },
+});
+function positive(name: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${v}`);
+  return n;
+}
+if (!values.model) throw new Error("--model: expected a model folder");
+if (!values.world)
+  throw new Error("--world: expected the world folder the model was made on (npm run world)");
+const wanted = positive("questions", values.questions);
+const [lo, hi] = [
+  positive("min-objects", values["min-objects"]),
+  positive("max-objects", values["max-objects"]),
+];
+const manifest = readWorldManifest(values.world);
+const scenes = worldSceneOptions(values.world, manifest);
+const valScenes = manifest.options?.val;
+if (!valScenes) throw new Error(`--world: ${values.world}/world.json has no val split`);
+/** Its own question stream, apart from the world's records. */
+const STREAM = 0x9c02;
+
+const items: { seed: number; question: string; answer: string; colours: number }[] = [];
+for (const seed of splitSeeds("val", valScenes)) {
+  const s = makeScene(seed, scenes);
+  if (s.kind !== "shapes" || s.objects.length < lo || s.objects.length > hi) continue;
+  const qa = colorQ(s, rngFor(seed, STREAM));
+  if (qa)
+    items.push({
+      seed,
+      question: qa.question,
+      answer: qa.answer,
+      colours: new Set(s.objects.map((o) => o.color)).size,
+    });
+  if (items.length >= wanted) break;
+}
+if (items.length === 0) throw new Error(`no val scene of ${lo}–${hi} shapes with a uniquely named shape`);
+
+const backend = await createBackend(
+  "wasm",
+  values.threads ? { threads: positive("threads", values.threads) } : {},
+);
+const imp = await ImpPipeline.load(values.model, { backend });
+const bar = new ProgressBar(items.length, "binding check");
+const answers = new Map<string, number>();
+let right = 0;
+for (const it of items) {
+  const { text } = await imp.generate({
+    image: join(values.world, "images", "val", imageName(it.seed)),
+    prompt: `${it.question}\n${SHORT_ANSWER_PROMPT}`,
+    maxNewTokens: 4,
+  });
+  const a = text.trim().toLowerCase().replace(/\.$/, "");
+  answers.set(a, (answers.get(a) ?? 0) + 1);
+  if (a === it.answer) right++;
+  bar.tick();
+}
+bar.finish();
+imp.dispose();
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+const spread = [...answers].sort((a, b) => b[1] - a[1]);
+console.log(
+  `${values.model}: ${right} of ${items.length} right (${pct(right / items.length)}); a colour of the scene at random ` +
+    `${pct(items.reduce((s, it) => s + 1 / it.colours, 0) / items.length)}; answers: ` +
+    spread.map(([a, n]) => `${a} ${n}`).join(", "),
+);
+process.exit(0);
