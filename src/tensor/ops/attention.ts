@@ -291,8 +291,8 @@ function forwardHeads(
  */
 function forwardRun(
   be: Backend,
-  { heads, kvHeads, d, group, scale, causal }: Dims,
-  { count, len }: Block,
+  dims: Dims,
+  b: Block,
   q: number,
   k: number,
   v: number,
@@ -300,14 +300,32 @@ function forwardRun(
   probs: number,
   out: number,
 ): void {
+  runScores(be, dims, b, q, k, scores, dims.scale);
+  be.softmax(scores, probs, dims.heads * b.count * b.len, b.len, dims.causal ? b.len : 0, 0);
+  runMix(be, dims, b, probs, v, out, 1, false);
+}
+
+/**
+ * Per head h, batched over a run's segments: out[h] = alpha · X_h · Y_gᵀ ([len, len] per segment), X with the
+ * queries' row layout, Y the keys' (g = h's KV head). Scores from Q and K, and ∂P from ∂O and V.
+ */
+function runScores(
+  be: Backend,
+  { heads, kvHeads, d, group }: Dims,
+  { count, len }: Block,
+  x: number,
+  y: number,
+  out: number,
+  alpha: number,
+): void {
   const sq = len * len;
   for (let h = 0; h < heads; h++) {
     const g = Math.floor(h / group);
     be.gemm({
       ...GEMM_DEFAULTS,
-      a: q + h * d * 4,
-      b: k + g * d * 4,
-      c: scores + h * count * sq * 4,
+      a: x + h * d * 4,
+      b: y + g * d * 4,
+      c: out + h * count * sq * 4,
       batch: count,
       m: len,
       n: len,
@@ -319,16 +337,32 @@ function forwardRun(
       strideA: len * heads * d,
       strideB: len * kvHeads * d,
       strideC: sq,
-      alpha: scale,
+      alpha,
     });
   }
-  be.softmax(scores, probs, heads * count * len, len, causal ? len : 0, 0);
+}
+
+/**
+ * Per head h, batched over a run's segments: out_h (+)= alpha · P_h · Y_g, P the [len, len] matrices runScores
+ * writes, Y with the keys' row layout, out with the queries'. The output from P and V, and ∂Q from ∂S and K.
+ */
+function runMix(
+  be: Backend,
+  { heads, kvHeads, d, group }: Dims,
+  { count, len }: Block,
+  p: number,
+  y: number,
+  out: number,
+  alpha: number,
+  accumulate: boolean,
+): void {
+  const sq = len * len;
   for (let h = 0; h < heads; h++) {
     const g = Math.floor(h / group);
     be.gemm({
       ...GEMM_DEFAULTS,
-      a: probs + h * count * sq * 4,
-      b: v + g * d * 4,
+      a: p + h * count * sq * 4,
+      b: y + g * d * 4,
       c: out + h * d * 4,
       batch: count,
       m: len,
@@ -340,6 +374,8 @@ function forwardRun(
       strideA: sq,
       strideB: len * kvHeads * d,
       strideC: len * heads * d,
+      alpha,
+      accumulate,
     });
   }
 }
@@ -422,8 +458,8 @@ function backwardHeads(
 /** The backward of forwardRun (the same products as backwardHeads gives each segment, batched over segments). */
 function backwardRun(
   be: Backend,
-  { heads, kvHeads, d, group, scale }: Dims,
-  { count, len }: Block,
+  dims: Dims,
+  b: Block,
   g: number,
   q: number,
   k: number,
@@ -433,49 +469,12 @@ function backwardRun(
   ds: number,
   [dq, dk, dv]: readonly number[],
 ): void {
+  const { heads, kvHeads, d, group, scale } = dims;
+  const { count, len } = b;
   const sq = len * len;
-  for (let h = 0; h < heads; h++) {
-    const kv = Math.floor(h / group);
-    be.gemm({
-      ...GEMM_DEFAULTS,
-      a: g + h * d * 4,
-      b: v + kv * d * 4,
-      c: dp + h * count * sq * 4,
-      batch: count,
-      m: len,
-      n: len,
-      k: d,
-      transB: true,
-      lda: heads * d,
-      ldb: kvHeads * d,
-      ldc: len,
-      strideA: len * heads * d,
-      strideB: len * kvHeads * d,
-      strideC: sq,
-    });
-  }
+  runScores(be, dims, b, g, v, dp, 1);
   be.softmaxBackward(probs, dp, ds, heads * count * len, len);
-  for (let h = 0; h < heads; h++) {
-    const kv = Math.floor(h / group);
-    be.gemm({
-      ...GEMM_DEFAULTS,
-      a: ds + h * count * sq * 4,
-      b: k + kv * d * 4,
-      c: dq! + h * d * 4,
-      batch: count,
-      m: len,
-      n: d,
-      k: len,
-      lda: len,
-      ldb: kvHeads * d,
-      ldc: heads * d,
-      strideA: sq,
-      strideB: len * kvHeads * d,
-      strideC: len * heads * d,
-      alpha: scale,
-      accumulate: true,
-    });
-  }
+  runMix(be, dims, b, ds, k, dq!, scale, true);
   // Per KV head, its group's heads in order j = 0 … group−1, as backwardHeads sums them.
   for (let h = 0; h < heads; h++) {
     const kv = Math.floor(h / group);
