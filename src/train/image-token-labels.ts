@@ -9,7 +9,7 @@
  * question names; supervising that beside the answer is what made the binding of a question's noun to one of
  * several objects reliable in the research sandbox (shared research, binding_levers.py).
  */
-import type { ImageProcessorSpec } from "../io/image/index.js";
+import { centreOffset, type ImageProcessorSpec } from "../io/image/index.js";
 import { outputSize, shortestEdgeSize } from "../io/image/processor.js";
 import { UsageError } from "../util/errors.js";
 import type { NamedBox } from "./records.js";
@@ -29,8 +29,8 @@ export function boxInTowerInput(
   let [w, h] = [width, height];
   if (spec.aspect === "pad") {
     const m = Math.max(w, h);
-    const left = Math.floor((m - w) / 2);
-    const top = Math.floor((m - h) / 2);
+    const left = centreOffset(m, w);
+    const top = centreOffset(m, h);
     [x0, x1, y0, y1] = [x0 + left, x1 + left, y0 + top, y1 + top];
     [w, h] = [m, m];
   }
@@ -38,8 +38,8 @@ export function boxInTowerInput(
     const size = shortestEdgeSize(w, h, spec.shortestEdge);
     const [sx, sy] = [size.width / w, size.height / h];
     const out = outputSize(spec);
-    const left = Math.floor((size.width - out.width) / 2);
-    const top = Math.floor((size.height - out.height) / 2);
+    const left = centreOffset(size.width, out.width);
+    const top = centreOffset(size.height, out.height);
     [x0, x1, y0, y1] = [x0 * sx - left, x1 * sx - left, y0 * sy - top, y1 * sy - top];
     [w, h] = [out.width, out.height];
   }

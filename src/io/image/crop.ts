@@ -4,7 +4,7 @@
  * so the official pipeline never pads here (transformers would zero-pad a too-small image).
  */
 import { UsageError } from "../../util/errors.js";
-import { checkRgbImage, type RgbImage } from "./rgb-image.js";
+import { centreOffset, checkRgbImage, type RgbImage } from "./rgb-image.js";
 
 export function centerCrop(img: RgbImage, width: number, height: number): RgbImage {
   checkRgbImage(img);
@@ -14,8 +14,8 @@ export function centerCrop(img: RgbImage, width: number, height: number): RgbIma
   if (width > img.width || height > img.height) {
     throw new UsageError(`cannot centre-crop ${width}×${height} from a ${img.width}×${img.height} image`);
   }
-  const top = Math.floor((img.height - height) / 2);
-  const left = Math.floor((img.width - width) / 2);
+  const top = centreOffset(img.height, height);
+  const left = centreOffset(img.width, width);
   const out = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
     const start = ((y + top) * img.width + left) * 3;

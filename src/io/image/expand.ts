@@ -5,7 +5,7 @@
  * The pad colour the official code passes is `int(x * 255)` of the processor's `image_mean`: grey 127 for
  * SigLIP (mean 0.5), (122, 116, 104) for CLIP; `padColorFromMean` computes it.
  */
-import { checkRgb, checkRgbImage, type Rgb, type RgbImage } from "./rgb-image.js";
+import { centreOffset, checkRgb, checkRgbImage, type Rgb, type RgbImage } from "./rgb-image.js";
 
 export function expandToSquare(img: RgbImage, rgb: Rgb): RgbImage {
   checkRgbImage(img);
@@ -19,8 +19,8 @@ export function expandToSquare(img: RgbImage, rgb: Rgb): RgbImage {
     out[i + 1] = rgb[1];
     out[i + 2] = rgb[2];
   }
-  const left = Math.floor((m - w) / 2);
-  const top = Math.floor((m - h) / 2);
+  const left = centreOffset(m, w);
+  const top = centreOffset(m, h);
   for (let y = 0; y < h; y++) {
     out.set(img.data.subarray(y * w * 3, (y + 1) * w * 3), ((y + top) * m + left) * 3);
   }

@@ -25,4 +25,4 @@ export {
   type Triple,
 } from "./processor.js";
 export { resizeBicubic } from "./resize.js";
-export { type Rgb, type RgbImage, rgbImage } from "./rgb-image.js";
+export { centreOffset, type Rgb, type RgbImage, rgbImage } from "./rgb-image.js";

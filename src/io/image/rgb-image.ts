@@ -45,3 +45,12 @@ export function checkRgb(rgb: Rgb, what = "colour"): void {
     throw new UsageError(`${what} must be three integers 0..255, got [${rgb.join(", ")}]`);
   }
 }
+
+/**
+ * Where a length `inner` starts when centred in `outer`, as the official code rounds it ((outer − inner)//2): the
+ * paste of expand2square and the offset of a centre crop. Also carries a box through them (train's image-token
+ * labels).
+ */
+export function centreOffset(outer: number, inner: number): number {
+  return Math.floor((outer - inner) / 2);
+}
