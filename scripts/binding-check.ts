@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/registry.js";
+import { positiveInt } from "../src/cli/common.js";
 import { ProgressBar } from "../src/eval/progress.js";
 import { SHORT_ANSWER_PROMPT } from "../src/eval/tasks.js";
 import { ImpPipeline } from "../src/runtime/pipeline.js";
@@ -32,18 +33,13 @@ const { values } = parseArgs({
     threads: { type: "string" },
   },
 });
-function positive(name: string, v: string | undefined): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${v}`);
-  return n;
-}
 if (!values.model) throw new Error("--model: expected a model folder");
 if (!values.world)
   throw new Error("--world: expected the world folder the model was made on (npm run world)");
-const wanted = positive("questions", values.questions);
+const wanted = positiveInt("--questions")(values.questions);
 const [lo, hi] = [
-  positive("min-objects", values["min-objects"]),
-  positive("max-objects", values["max-objects"]),
+  positiveInt("--min-objects")(values["min-objects"]),
+  positiveInt("--max-objects")(values["max-objects"]),
 ];
 const manifest = readWorldManifest(values.world);
 const scenes = worldSceneOptions(values.world, manifest);
@@ -70,7 +66,7 @@ if (items.length === 0) throw new Error(`no val scene of ${lo}–${hi} shapes wi
 
 const backend = await createBackend(
   "wasm",
-  values.threads ? { threads: positive("threads", values.threads) } : {},
+  values.threads ? { threads: positiveInt("--threads")(values.threads) } : {},
 );
 const imp = await ImpPipeline.load(values.model, { backend });
 const bar = new ProgressBar(items.length, "binding check");

@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/registry.js";
+import { positiveInt } from "../src/cli/common.js";
 import type { BenchmarkName } from "../src/eval/benchmarks.js";
 import { createLocalAnswerer } from "../src/eval/local-answerer.js";
 import { ProgressBar } from "../src/eval/progress.js";
@@ -45,23 +46,18 @@ const { values } = parseArgs({
   },
 });
 
-function positive(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${v}`);
-  return n;
-}
 function formats(name: string, v: string, allowed: readonly WeightDType[]): WeightDType[] {
   const out = v.split(",").map((s) => s.trim()) as WeightDType[];
   for (const f of out)
     if (!allowed.includes(f)) throw new Error(`--${name}: expected some of ${allowed.join(", ")}, got ${f}`);
   return out;
 }
-const tokensList = values.tokens.split(",").map((t) => positive("tokens", t));
+const tokensList = values.tokens.split(",").map((t) => positiveInt("--tokens")(t));
 const llmFormats = formats("llm", values.llm, ["f16", "q8", "q4"]);
 const towerFormats = formats("tower", values.tower, ["f16", "q8"]);
-const limit = positive("limit", values.limit);
-const ttftRuns = positive("ttft-runs", values["ttft-runs"]);
-const threads = values.threads ? positive("threads", values.threads) : undefined;
+const limit = positiveInt("--limit")(values.limit);
+const ttftRuns = positiveInt("--ttft-runs")(values["ttft-runs"]);
+const threads = values.threads ? positiveInt("--threads")(values.threads) : undefined;
 const model = resolve(values.model);
 const test = join(resolve(values.world), "eval", "test");
 if (!existsSync(test)) throw new Error(`--world: ${values.world} has no eval/test folder (npm run world)`);

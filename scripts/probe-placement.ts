@@ -22,14 +22,14 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, w
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/registry.js";
+import { positiveInt } from "../src/cli/common.js";
 import { ProgressBar } from "../src/eval/progress.js";
 import { SHORT_ANSWER_PROMPT } from "../src/eval/tasks.js";
 import { IMAGE_PLACEMENTS, type ImagePlacement } from "../src/io/template/index.js";
 import { ImpPipeline } from "../src/runtime/pipeline.js";
-import { colorQ, type Qa } from "../src/synth/qa.js";
+import { colorQ, namedBoxes, type Qa } from "../src/synth/qa.js";
 import { qaTurns, shortTurn } from "../src/synth/records.js";
 import { rngFor } from "../src/synth/sampling.js";
-import { objectBox } from "../src/synth/scene.js";
 import { imageName, makeScene, splitSeeds } from "../src/synth/world.js";
 import { worldSceneOptions } from "../src/synth/write-world.js";
 import { mergeAdapter } from "../src/train/merge.js";
@@ -57,22 +57,17 @@ const { values } = parseArgs({
   },
 });
 
-function positive(name: string, v: string | undefined): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${v}`);
-  return n;
-}
 const placement = values.placement as ImagePlacement;
 if (!IMAGE_PLACEMENTS.includes(placement))
   throw new Error(`--placement: expected ${IMAGE_PLACEMENTS.join(" or ")}, got ${values.placement}`);
 if (!values.world || !existsSync(join(values.world, "world.json")))
   throw new Error(`--world: expected a world folder (npm run world), got ${values.world}`);
 const world = resolve(values.world);
-const steps = positive("steps", values.steps);
-const every = positive("every", values.every);
-const batch = positive("batch", values.batch);
-const valScenes = positive("val", values.val);
-const threads = values.threads ? positive("threads", values.threads) : undefined;
+const steps = positiveInt("--steps")(values.steps);
+const every = positiveInt("--every")(values.every);
+const batch = positiveInt("--batch")(values.batch);
+const valScenes = positiveInt("--val")(values.val);
+const threads = values.threads ? positiveInt("--threads")(values.threads) : undefined;
 const imageTokenLoss = Number(values["image-token-loss"]);
 if (!(imageTokenLoss >= 0))
   throw new Error(`--image-token-loss: expected a weight ≥ 0, got ${values["image-token-loss"]}`);
@@ -102,7 +97,7 @@ function questions(split: "train" | "val", n: number, stream: number, minObjects
         seed,
         qa,
         colors: [...new Set(scene.objects.map((o) => o.color))],
-        boxes: (qa.named ?? []).map((i) => objectBox(scene, scene.objects[i]!)),
+        boxes: namedBoxes(scene, qa) ?? [],
       });
   }
   return out;

@@ -26,11 +26,11 @@ import { VISION_PREFIX } from "../models/layout.js";
 import { MultimodalModel } from "../models/multimodal.js";
 import { caption, describe, shapeCaption } from "../synth/describe.js";
 import { COLOR_NAMES } from "../synth/palette.js";
-import { boundCountQ, colorQ, type Qa } from "../synth/qa.js";
+import { boundCountQ, colorQ, namedBoxes, type Qa } from "../synth/qa.js";
 import { qaTurns, type RecordCategory, shortTurn } from "../synth/records.js";
 import { renderScene } from "../synth/render.js";
 import { rngFor, STREAM } from "../synth/sampling.js";
-import { categoryOf, DEFAULT_LAYOUT, objectBox, type Scene } from "../synth/scene.js";
+import { categoryOf, DEFAULT_LAYOUT, type Scene } from "../synth/scene.js";
 import { SHAPE_NAMES } from "../synth/shapes.js";
 import { sceneVariant } from "../synth/variants.js";
 import { imageName, makeScene, splitSeeds } from "../synth/world.js";
@@ -205,7 +205,7 @@ function writeLookSet(file: string, plan: BuiltinPlan): { colors: number; counts
     id: `${scene.id}-${kind}`,
     image: `train/${imageName(scene.id)}`,
     conversations: qaTurns([shortTurn(qa)]),
-    ...(boxes ? { named_boxes: (qa.named ?? []).map((i) => objectBox(scene, scene.objects[i]!)) } : {}),
+    ...(boxes ? { named_boxes: namedBoxes(scene, qa) ?? [] } : {}),
   });
   const scenes = splitSeeds("train", plan.world.train)
     .map((seed) => makeScene(seed, { layout: plan.world.layout }))

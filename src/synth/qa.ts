@@ -18,7 +18,7 @@ import {
   vertical,
 } from "./refer.js";
 import { chance, pick } from "./sampling.js";
-import { REGIONS, regionOf, regionPhrase, type Scene } from "./scene.js";
+import { objectBox, REGIONS, regionOf, regionPhrase, type Scene } from "./scene.js";
 import { SHAPE_NAMES, SHAPE_PLURALS, type ShapeName } from "./shapes.js";
 
 export type AnswerType = "yes/no" | "number" | "other";
@@ -47,6 +47,14 @@ export interface Qa {
 }
 
 export type Family = (scene: Scene, rng: Rng) => Qa | null;
+
+/**
+ * A record's `named_boxes` for a question about `scene`: the boxes of the objects it names (none when it names
+ * something absent), or null when its family does not say which.
+ */
+export function namedBoxes(scene: Scene, qa: Qa): [number, number, number, number][] | null {
+  return qa.named ? qa.named.map((i) => objectBox(scene, scene.objects[i]!)) : null;
+}
 
 export const YES_NO = ["yes", "no"] as const;
 export const COUNT_POOL = ["0", "1", "2", "3", "4", "5", "6"] as const;

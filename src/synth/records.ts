@@ -18,11 +18,11 @@ import type { Rng } from "../util/random.js";
 import { caption, describe } from "./describe.js";
 import { LETTER_PROMPT, LETTERS, makeMc, mcPrompt } from "./mc.js";
 import { POPE_KINDS, type PopeStats, popeNegatives, popeQuestion, presentCategories } from "./pope.js";
-import { drawQuestions, type Family, type Qa, SHAPES_FAMILIES } from "./qa.js";
+import { drawQuestions, type Family, namedBoxes, type Qa, SHAPES_FAMILIES } from "./qa.js";
 import { CHART_FAMILIES } from "./qa-chart.js";
 import { TEXT_FAMILIES } from "./qa-text.js";
 import { chance, pick, rngFor, STREAM, sample } from "./sampling.js";
-import { objectBox, type Scene } from "./scene.js";
+import type { Scene } from "./scene.js";
 
 // The official suffix, one definition shared with the eval runner that asks it.
 export const SHORT_PROMPT = SHORT_ANSWER_PROMPT;
@@ -142,8 +142,8 @@ export function sceneRecords(
   const qs = drawQuestions(scene, rng, families, scene.kind === "shapes" ? 3 : 2);
   if (qs.length > 0) {
     const rec = record(scene, image, shortCat, qaTurns(qs.map(shortTurn)));
-    const named = qs[0]!.named;
-    if (named) rec.named_boxes = named.map((i) => objectBox(scene, scene.objects[i]!));
+    const boxes = namedBoxes(scene, qs[0]!);
+    if (boxes) rec.named_boxes = boxes;
     out[shortCat] = rec;
   }
   if (scene.kind === "shapes") {
