@@ -77,6 +77,31 @@ function blocksOf(segments: readonly number[], heads: number): Block[] {
   return blocks;
 }
 
+/**
+ * Query rows t and key rows s of q [t, heads·D] and k, v [s, kvHeads·D], checked against the head counts (`op`
+ * names the caller in messages): the one shape rule of attention and decodeAttention.
+ */
+export function headRows(
+  op: string,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  { heads, kvHeads, headDim: d }: { heads: number; kvHeads: number; headDim: number },
+): { t: number; s: number } {
+  if (heads % kvHeads !== 0)
+    throw new ShapeError(`${op}: ${heads} heads not divisible by ${kvHeads} KV heads`);
+  if (
+    q.dim(-1) !== heads * d ||
+    k.dim(-1) !== kvHeads * d ||
+    v.dim(-1) !== kvHeads * d ||
+    v.numel !== k.numel
+  )
+    throw new ShapeError(
+      `${op}: q [${q.shape}], k [${k.shape}], v [${v.shape}] do not fit ${heads} heads, ${kvHeads} KV heads of ${d}`,
+    );
+  return { t: q.numel / (heads * d), s: k.numel / (kvHeads * d) };
+}
+
 export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Tensor {
   for (const [n, t] of [
     ["q", q],
@@ -85,19 +110,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
   ] as const)
     expectF32("attention", n, t);
   const { heads, kvHeads, headDim: d } = o;
-  if (heads % kvHeads !== 0)
-    throw new ShapeError(`attention: ${heads} heads not divisible by ${kvHeads} KV heads`);
-  const t = q.numel / (heads * d);
-  const s = k.numel / (kvHeads * d);
-  if (
-    q.dim(-1) !== heads * d ||
-    k.dim(-1) !== kvHeads * d ||
-    v.dim(-1) !== kvHeads * d ||
-    v.numel !== k.numel
-  )
-    throw new ShapeError(
-      `attention: q [${q.shape}], k [${k.shape}], v [${v.shape}] do not fit ${heads} heads, ${kvHeads} KV heads of ${d}`,
-    );
+  const { t, s } = headRows("attention", q, k, v, o);
   if (o.causal && s < t) throw new ShapeError(`attention: ${t} queries but only ${s} keys`);
   const dims: Dims = {
     t,
@@ -220,7 +233,8 @@ function rowPtrs(
   ];
 }
 
-function disposeCopies(xs: readonly Tensor[], ds: readonly Tensor[]): void {
+/** Disposes the dense copies `ds` made of `xs` (those that are not the tensors themselves). */
+export function disposeCopies(xs: readonly Tensor[], ds: readonly Tensor[]): void {
   xs.forEach((x, i) => {
     if (ds[i] !== x) ds[i]!.dispose();
   });

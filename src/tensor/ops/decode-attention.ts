@@ -9,6 +9,7 @@ import { ShapeError } from "../../util/errors.js";
 import { activeTape } from "../autograd.js";
 import type { Tensor } from "../tensor.js";
 import { empty, formatOf } from "../tensor.js";
+import { disposeCopies, headRows } from "./attention.js";
 import { dense, expectDType, expectF32, expectSameBackend } from "./check.js";
 
 /** Query rows up to which a cached attention takes the fused kernel rather than the GEMM path. */
@@ -28,19 +29,7 @@ export function decodeAttention(q: Tensor, k: Tensor, v: Tensor, o: DecodeAttent
   expectDType("decodeAttention", "v", v, [k.dtype]);
   expectSameBackend("decodeAttention", q, k, v);
   const { heads, kvHeads, headDim: d } = o;
-  if (heads % kvHeads !== 0)
-    throw new ShapeError(`decodeAttention: ${heads} heads not divisible by ${kvHeads} KV heads`);
-  const t = q.numel / (heads * d);
-  const s = k.numel / (kvHeads * d);
-  if (
-    q.dim(-1) !== heads * d ||
-    k.dim(-1) !== kvHeads * d ||
-    v.dim(-1) !== kvHeads * d ||
-    v.numel !== k.numel
-  )
-    throw new ShapeError(
-      `decodeAttention: q [${q.shape}], k [${k.shape}], v [${v.shape}] do not fit ${heads} heads, ${kvHeads} KV heads of ${d}`,
-    );
+  const { t, s } = headRows("decodeAttention", q, k, v, o);
   if (s < t) throw new ShapeError(`decodeAttention: ${t} queries but only ${s} keys`);
   if (activeTape() !== null && (q.requiresGrad || k.requiresGrad || v.requiresGrad))
     throw new ShapeError("decodeAttention has no backward; train through attention()");
@@ -60,11 +49,6 @@ export function decodeAttention(q: Tensor, k: Tensor, v: Tensor, o: DecodeAttent
     d,
     o.scale ?? 1 / Math.sqrt(d),
   );
-  for (const [x, xd] of [
-    [q, qd],
-    [k, kd],
-    [v, vd],
-  ] as const)
-    if (xd !== x) xd.dispose();
+  disposeCopies([q, k, v], [qd, kd, vd]);
   return out;
 }
