@@ -11,18 +11,32 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/registry.js";
 import { buildBuiltinModel } from "../src/builtin/build.js";
-import { type BuiltinPlan, FULL_PLAN, SHORT_PLAN } from "../src/builtin/plan.js";
+import { type BuiltinPlan, checkLookPhases, FULL_PLAN, SHORT_PLAN } from "../src/builtin/plan.js";
+import { ImpError, UsageError } from "../src/util/errors.js";
 import { TINY_MODEL, TINY_WORK } from "./tiny-paths.js";
 
-/** The plan with `over`'s keys replacing its own, one level of sections deep. */
+const isSection = (v: unknown): v is object => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The plan with `over`'s keys replacing its own, one level of sections deep (a list, as `look`, replaced whole). */
 function mergePlan(plan: BuiltinPlan, over: Record<string, unknown>): BuiltinPlan {
   const out: Record<string, unknown> = { ...plan };
   for (const [k, v] of Object.entries(over)) {
     const cur = out[k];
-    out[k] =
-      typeof v === "object" && v !== null && typeof cur === "object" && cur !== null ? { ...cur, ...v } : v;
+    out[k] = isSection(v) && isSection(cur) ? { ...cur, ...v } : v;
   }
   return out as unknown as BuiltinPlan;
+}
+
+function readPlan(file: string): Record<string, unknown> {
+  let over: unknown;
+  try {
+    over = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new UsageError(`${file}: not a readable JSON plan (${(e as Error).message})`);
+  }
+  if (!isSection(over))
+    throw new UsageError(`${file}: expected a JSON object of plan sections, got ${JSON.stringify(over)}`);
+  return over as Record<string, unknown>;
 }
 
 const { values } = parseArgs({
@@ -47,26 +61,33 @@ if (values.help) {
   );
   process.exit(0);
 }
-const plan = mergePlan(
-  values.short ? SHORT_PLAN : FULL_PLAN,
-  values.plan ? JSON.parse(readFileSync(values.plan, "utf8")) : {},
-);
-if (values.seed) plan.seed = Number(values.seed);
-const started = performance.now();
-const stamp = () => `${((performance.now() - started) / 60000).toFixed(1).padStart(5)} min`;
-const backend = await createBackend("wasm", values.threads ? { threads: Number(values.threads) } : {});
-const out = resolve(values.out);
-const staging = join(dirname(out), `.${out.split("/").pop()}.new`);
-rmSync(staging, { recursive: true, force: true });
-await buildBuiltinModel(plan, {
-  work: values.work,
-  out: staging,
-  backend,
-  towerFrom: values["tower-from"],
-  log: (line) => process.stderr.write(`[${stamp()}] ${line}\n`),
+async function main(): Promise<void> {
+  const plan = mergePlan(values.short ? SHORT_PLAN : FULL_PLAN, values.plan ? readPlan(values.plan) : {});
+  plan.look = checkLookPhases(plan.look, values.plan ? `${values.plan}: look` : "look");
+  if (values.seed) plan.seed = Number(values.seed);
+  const started = performance.now();
+  const stamp = () => `${((performance.now() - started) / 60000).toFixed(1).padStart(5)} min`;
+  const backend = await createBackend("wasm", values.threads ? { threads: Number(values.threads) } : {});
+  const out = resolve(values.out);
+  const staging = join(dirname(out), `.${out.split("/").pop()}.new`);
+  rmSync(staging, { recursive: true, force: true });
+  await buildBuiltinModel(plan, {
+    work: values.work,
+    out: staging,
+    backend,
+    towerFrom: values["tower-from"],
+    log: (line) => process.stderr.write(`[${stamp()}] ${line}\n`),
+  });
+  if (existsSync(out)) rmSync(out, { recursive: true, force: true });
+  renameSync(staging, out);
+  cpSync(join(values.work, "world", "world.json"), join(out, "world.json"));
+  process.stderr.write(`[${stamp()}] wrote ${out}\n`);
+  backend.dispose();
+}
+
+// A mistake the user can fix (a plan file, a world written with other settings) is one line, not a stack.
+main().catch((e: unknown) => {
+  if (!(e instanceof ImpError)) throw e;
+  process.stderr.write(`train:tiny: ${e.message}\n`);
+  process.exit(1);
 });
-if (existsSync(out)) rmSync(out, { recursive: true, force: true });
-renameSync(staging, out);
-cpSync(join(values.work, "world", "world.json"), join(out, "world.json"));
-process.stderr.write(`[${stamp()}] wrote ${out}\n`);
-backend.dispose();

@@ -33,7 +33,15 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   const out = join(tmp, "model");
   const lines: string[] = [];
   await buildBuiltinModel(SHORT_PLAN, { work: join(tmp, "work"), out, backend, log: (l) => lines.push(l) });
-  for (const stage of ["SigLIP pretraining", "LM pretraining", "stage 1", "look:", "stage 2", "merge"])
+  for (const stage of [
+    "SigLIP pretraining",
+    "LM pretraining",
+    "stage 1",
+    "look-1:",
+    "look-2:",
+    "stage 2",
+    "merge",
+  ])
     assert.ok(
       lines.some((l) => l.includes(stage)),
       `log mentions ${stage}`,
@@ -44,10 +52,15 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   const siglipSteps = lines.filter((l) => l.includes("siglip step"));
   assert.ok(siglipSteps.length > 0);
   for (const l of siglipSteps) assert.match(l, /patch loss \d+\.\d+, centres named \d+\.\d%/);
-  // The look warm-up: colour questions about shapes scenes (SHORT_PLAN's look.scenes is "several") and as many
-  // colour-and-shape counts (look.counts is 1) about scenes of several shapes, each record with the boxes of what
-  // it names (look.imageTokenLoss is 1), merged into the LLM that stage 2 starts from.
-  const look = JSON.parse(readFileSync(join(tmp, "work", "look.json"), "utf8")) as Array<{
+  // The first warm-up asks about lone shapes only.
+  const lone = JSON.parse(readFileSync(join(tmp, "work", "look-1.json"), "utf8")) as Array<{ id: string }>;
+  assert.ok(lone.length > 0);
+  for (const r of lone)
+    assert.equal(makeScene(Number.parseInt(r.id, 10), SHORT_PLAN.world).objects.length, 1, r.id);
+  // The second: colour questions about shapes scenes (its scenes are "several") and as many colour-and-shape
+  // counts (counts is 1) about scenes of several shapes, each record with the boxes of what it names
+  // (imageTokenLoss is 1); it starts from the first's merged LLM and connector, and stage 2 from its.
+  const look = JSON.parse(readFileSync(join(tmp, "work", "look-2.json"), "utf8")) as Array<{
     id: string;
     conversations: Array<{ value: string }>;
     named_boxes: number[][];
@@ -83,21 +96,25 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
     const n = objs.filter((o) => o.color === m[1] && SHAPE_PLURALS[o.shape] === m[2]).length;
     assert.equal(r.conversations[1]!.value, String(n), r.conversations[0]!.value);
   }
-  assert.ok(existsSync(join(tmp, "work", "look-model", "model.safetensors")));
-  const s2 = JSON.parse(readFileSync(join(tmp, "work", "stage2", "train_config.json"), "utf8")) as Record<
-    string,
-    string
-  >;
-  assert.equal(s2.base, join(tmp, "work", "look-model"));
+  const config = (phase: string) =>
+    JSON.parse(readFileSync(join(tmp, "work", phase, "train_config.json"), "utf8")) as Record<string, string>;
+  for (const phase of ["look-1", "look-2"])
+    assert.ok(existsSync(join(tmp, "work", `${phase}-model`, "model.safetensors")), phase);
+  assert.equal(config("look-1").base, join(tmp, "work", "base"));
+  assert.equal(config("look-1").connector_init, join(tmp, "work", "stage1"));
+  assert.equal(config("look-2").base, join(tmp, "work", "look-1-model"));
+  assert.equal(config("look-2").connector_init, join(tmp, "work", "look-1"));
+  const s2 = config("stage2");
+  assert.equal(s2.base, join(tmp, "work", "look-2-model"));
   // Both phases train the dense image-token signal beside the answers.
   assert.equal(Number(s2.image_token_loss), SHORT_PLAN.stage2.imageTokenLoss);
-  for (const phase of ["look", "stage2"]) {
+  for (const phase of ["look-1", "look-2", "stage2"]) {
     const metrics = readFileSync(join(tmp, "work", phase, "metrics.jsonl"), "utf8")
       .trim()
       .split("\n");
     for (const m of metrics) assert.ok(Number.isFinite(JSON.parse(m).image_token_loss), `${phase}: ${m}`);
   }
-  assert.equal(s2.connector_init, join(tmp, "work", "look"));
+  assert.equal(s2.connector_init, join(tmp, "work", "look-2"));
   const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as Record<string, unknown>;
   assert.equal(cfg.model_type, "imp_qwen2");
   assert.equal(cfg.mm_image_placement, "after_text");
@@ -122,7 +139,11 @@ test("--tower-from: the base takes a built model's vision tower instead of SigLI
   const work = join(tmp, "work-tower");
   const lines: string[] = [];
   await buildBuiltinModel(
-    { ...SHORT_PLAN, stage1: { ...SHORT_PLAN.stage1, steps: 1 }, look: { ...SHORT_PLAN.look, steps: 1 } },
+    {
+      ...SHORT_PLAN,
+      stage1: { ...SHORT_PLAN.stage1, steps: 1 },
+      look: SHORT_PLAN.look.map((p) => ({ ...p, steps: 1 })),
+    },
     { work, out: join(tmp, "model-tower"), backend, towerFrom: donor, log: (l) => lines.push(l) },
   );
   assert.ok(lines.some((l) => l.includes("the vision tower taken from")));

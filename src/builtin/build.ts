@@ -6,8 +6,8 @@
  *              ─► LM pretraining of the Qwen2-style LLM on the corpus
  *              ─► base checkpoint (Imp-v1.5 layout, f16)
  *   stage 1: `imp-stage1.json` (connector only, captions)           ┐
- *   look (optional): `imp-stage2-lora.json` on colour questions      │ through the shipped recipes,
- *         about single-object scenes, merged into the LLM            │ scaled down by overrides
+ *   look warm-ups (optional, in order): `imp-stage2-lora.json` on     │ through the shipped recipes,
+ *         colour questions, each merged into the LLM                 │ scaled down by overrides
  *   stage 2: `imp-stage2-lora.json` (LoRA + connector, the mix)     ┘
  *   merge ─► the model folder (config.json + model.safetensors + tokenizer files)
  *
@@ -47,7 +47,7 @@ import { copyAtomic, writeAtomic, writeFolderAtomic, writeJsonAtomic } from "../
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/random.js";
 import { builtinConfig, SPECIAL } from "./config.js";
-import type { BuiltinPlan } from "./plan.js";
+import type { BuiltinPlan, LookPhase } from "./plan.js";
 
 export interface BuildOptions {
   /** Scratch folder: the world, the base, the stage outputs (reused when present). */
@@ -127,33 +127,36 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
     // the same examples in each step, but other LoRA dropout draws. Off, so the steps stay as they were made.
     "group_by_modality_length=false",
   ];
-  // Stage 2 starts from the base and stage 1's connector, or from the look warm-up's merged LLM and connector.
+  // Stage 2 starts from the base and stage 1's connector, or from the last look warm-up's merged LLM and connector;
+  // each warm-up starts from the one before it.
   let llm = base;
   let connector = s1;
-  if (plan.look.steps > 0) {
-    const look = join(work, "look");
-    const lookModel = join(work, "look-model");
-    const { colors, counts } = writeLookSet(join(work, "look.json"), plan);
-    writeMixture(join(work, "look.yaml"), world, [
-      { name: "look", path: join(work, "look.json"), weight: 1 },
+  for (const [i, phase] of plan.look.entries()) {
+    const name = `look-${i + 1}`;
+    const look = join(work, name);
+    const lookModel = join(work, `${name}-model`);
+    const { colors, counts } = writeLookSet(join(work, `${name}.json`), plan, phase);
+    writeMixture(join(work, `${name}.yaml`), world, [
+      { name: "look", path: join(work, `${name}.json`), weight: 1 },
     ]);
     const recipe = loadRecipe(join(recipes, "imp-stage2-lora.json"), [
-      ...common({ ...plan.look, lr: st2.lr }),
-      `data=${join(work, "look.yaml")}`,
+      ...common({ ...phase, lr: phase.lr ?? st2.lr }, llm),
+      `data=${join(work, `${name}.yaml`)}`,
       `output=${look}`,
-      `connector_init=${s1}`,
-      `image_token_loss=${plan.look.imageTokenLoss}`,
+      `connector_init=${connector}`,
+      `image_token_loss=${phase.imageTokenLoss}`,
       ...lora,
     ]);
     log(
-      `look: LoRA + connector on colour questions about ${colors} ${plan.look.scenes === "single" ? "single-object" : "shapes"} scenes` +
-        (plan.look.imageTokenLoss > 0 ? `, image-token signal ${plan.look.imageTokenLoss}` : "") +
+      `${name}: LoRA + connector on colour questions about ${colors} ${phase.scenes === "single" ? "single-object" : "shapes"} scenes` +
+        (phase.imageTokenLoss > 0 ? `, image-token signal ${phase.imageTokenLoss}` : "") +
         (counts > 0 ? ` and ${counts} colour-and-shape count questions` : "") +
         " (recipes/imp-stage2-lora.json)",
     );
     await runTraining(recipe, { resume: true, backend: o.backend, sink });
     // The merge writes its folder whole or not at all (exportCheckpoint renames a finished temporary into place).
-    if (!existsSync(lookModel)) mergeAdapter({ base, adapter: look, out: lookModel, backend: o.backend });
+    if (!existsSync(lookModel))
+      mergeAdapter({ base: llm, adapter: look, out: lookModel, backend: o.backend });
     llm = lookModel;
     connector = look;
   }
@@ -195,12 +198,12 @@ function checkWorldPlan(file: string, plan: BuiltinPlan): void {
 }
 
 /**
- * The look warm-up's records, in LLaVA format with the short-answer suffix: one colour question ("What color is the
- * star?") per single-object shape scene of the train split, then `plan.look.counts` count questions per colour
- * question, one per scene of several shapes ("How many red circles are there?"); returns how many of each.
+ * A look warm-up's records, in LLaVA format with the short-answer suffix: one colour question ("What color is the
+ * star?") per shapes scene of the train split that the phase asks about, then `phase.counts` count questions per
+ * colour question, one per scene of several shapes ("How many red circles are there?"); returns how many of each.
  */
-function writeLookSet(file: string, plan: BuiltinPlan): { colors: number; counts: number } {
-  const boxes = plan.look.imageTokenLoss > 0;
+function writeLookSet(file: string, plan: BuiltinPlan, phase: LookPhase): { colors: number; counts: number } {
+  const boxes = phase.imageTokenLoss > 0;
   const record = (scene: Scene, kind: string, qa: Qa) => ({
     id: `${scene.id}-${kind}`,
     image: `train/${imageName(scene.id)}`,
@@ -212,16 +215,14 @@ function writeLookSet(file: string, plan: BuiltinPlan): { colors: number; counts
     .filter((s) => s.kind === "shapes");
   const colors = [];
   for (const s of scenes) {
-    const asked = plan.look.scenes === "single" ? s.objects.length === 1 : s.objects.length >= 1;
+    const asked = phase.scenes === "single" ? s.objects.length === 1 : s.objects.length >= 1;
     const qa = asked ? colorQ(s, rngFor(s.id, STREAM.questions ^ LOOK_STREAM)) : null;
     if (qa) colors.push(record(s, "look", qa));
   }
   if (colors.length === 0)
-    throw new UsageError(
-      `the look warm-up: no ${plan.look.scenes} scene in ${plan.world.train} train scenes`,
-    );
+    throw new UsageError(`the look warm-up: no ${phase.scenes} scene in ${plan.world.train} train scenes`);
   // Drawn only as many as are asked for, from the scenes of several shapes in seed order.
-  const want = Math.round(plan.look.counts * colors.length);
+  const want = Math.round(phase.counts * colors.length);
   const counts = [];
   for (const s of scenes) {
     if (counts.length >= want) break;

@@ -7,6 +7,58 @@ import type { ImagePlacement } from "../io/template/index.js";
 import type { RecordCategory } from "../synth/records.js";
 import type { ShapeLayout } from "../synth/scene.js";
 import type { ImagePooling } from "../train/siglip/towers.js";
+import { UsageError } from "../util/errors.js";
+
+/** One look warm-up (see BuiltinPlan.look). */
+export interface LookPhase {
+  steps: number;
+  batch: number;
+  /** Learning rate of the LoRA weights (absent: stage 2's). */
+  lr?: number;
+  /**
+   * Count questions about one colour and one shape in scenes of several shapes ("How many red circles are
+   * there?") per colour question (0: none).
+   */
+  counts: number;
+  /**
+   * Which scenes the colour questions ask about: "single" (one shape: the answer is any object patch's colour)
+   * or "several" (every shapes scene with a shape named uniquely: the question's noun must be bound to one of
+   * several objects, the warm-up that lets the other kinds be learnt with the question first).
+   */
+  scenes: "single" | "several";
+  /** Weight of the dense image-token signal (recipe `image_token_loss`; question-first models only; 0: none). */
+  imageTokenLoss: number;
+}
+
+/**
+ * `look` as a plan file gives it, checked: a list of phases with positive step and batch counts and a known scene
+ * kind (`where` names the file and field in the error).
+ */
+export function checkLookPhases(look: unknown, where: string): LookPhase[] {
+  if (!Array.isArray(look))
+    throw new UsageError(
+      `${where}: expected a list of look phases ([{"steps": …, "batch": …, …}]), got ${JSON.stringify(look)}`,
+    );
+  return look.map((p: unknown, i) => {
+    const at = `${where}[${i}]`;
+    if (typeof p !== "object" || p === null)
+      throw new UsageError(`${at}: expected an object, got ${JSON.stringify(p)}`);
+    const phase = p as Record<string, unknown>;
+    for (const key of ["steps", "batch"])
+      if (!Number.isInteger(phase[key]) || (phase[key] as number) < 1)
+        throw new UsageError(`${at}.${key}: expected a positive integer, got ${JSON.stringify(phase[key])}`);
+    for (const key of ["counts", "imageTokenLoss"])
+      if (typeof phase[key] !== "number" || (phase[key] as number) < 0)
+        throw new UsageError(`${at}.${key}: expected a number ≥ 0, got ${JSON.stringify(phase[key])}`);
+    if (phase.lr !== undefined && (typeof phase.lr !== "number" || phase.lr <= 0))
+      throw new UsageError(`${at}.lr: expected a positive number, got ${JSON.stringify(phase.lr)}`);
+    if (phase.scenes !== "single" && phase.scenes !== "several")
+      throw new UsageError(
+        `${at}.scenes: expected "single" or "several", got ${JSON.stringify(phase.scenes)}`,
+      );
+    return phase as unknown as LookPhase;
+  });
+}
 
 export interface BuiltinPlan {
   seed: number;
@@ -60,25 +112,13 @@ export interface BuiltinPlan {
   lm: { steps: number; batch: number; seqLen: number; lr: number };
   stage1: { steps: number; batch: number; lr: number };
   /**
-   * A warm-up between stages 1 and 2 that teaches the LLM to look (0 steps: none): stage 2's recipe and rates on
-   * one colour question per single-object training scene, where the answer is any object patch's colour. From
-   * stage 1, the mix alone never makes a short answer depend on the image; after this warm-up it does, in scenes
-   * of several shapes too (docs/builtin-model.md, "Learning to look"). `counts`: count questions about one colour
-   * and one shape in scenes of several shapes ("How many red circles are there?") per colour question (0: none).
+   * Warm-ups between stages 1 and 2 that teach the LLM to look, run in order (none: stage 2 starts from stage 1):
+   * each is stage 2's recipe and rates on colour questions, merged into the LLM the next one starts from, its
+   * connector passed on. From stage 1, the mix alone never makes a short answer depend on the image; after a
+   * warm-up on single-object scenes it does, and a second on scenes of several shapes then has answers that already
+   * read the image to bind (docs/builtin-model.md, "Learning to look" and "Two warm-ups").
    */
-  look: {
-    steps: number;
-    batch: number;
-    counts: number;
-    /**
-     * Which scenes the colour questions ask about: "single" (one shape: the answer is any object patch's colour)
-     * or "several" (every shapes scene with a shape named uniquely: the question's noun must be bound to one of
-     * several objects, the warm-up that lets the other kinds be learnt with the question first).
-     */
-    scenes: "single" | "several";
-    /** Weight of the dense image-token signal (recipe `image_token_loss`; question-first models only; 0: none). */
-    imageTokenLoss: number;
-  };
+  look: LookPhase[];
   stage2: {
     steps: number;
     batch: number;
@@ -130,7 +170,7 @@ export const FULL_PLAN: BuiltinPlan = {
   siglip: { steps: 2200, batch: 32, lr: 5e-4, embedDim: 128, textLayers: 0, pooling: "max", patchLoss: 0 },
   lm: { steps: 600, batch: 16, seqLen: 128, lr: 2e-3 },
   stage1: { steps: 200, batch: 32, lr: 1e-3 },
-  look: { steps: 0, batch: 16, counts: 0, scenes: "single", imageTokenLoss: 0 },
+  look: [],
   stage2: {
     steps: 800,
     batch: 32,
@@ -175,8 +215,11 @@ export const SHORT_PLAN: BuiltinPlan = {
   siglip: { ...FULL_PLAN.siglip, steps: 3, batch: 4, embedDim: 32, textLayers: 1, patchLoss: 1 },
   lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
   stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
-  // The question-first levers on the suite's path: the warm-up binds among several shapes, both phases with the
-  // dense image-token signal.
-  look: { steps: 2, batch: 2, counts: 1, scenes: "several", imageTokenLoss: 1 },
+  // The question-first levers on the suite's path: a warm-up on lone shapes, then one that binds among several
+  // shapes, both with the dense image-token signal, as stage 2.
+  look: [
+    { steps: 1, batch: 2, counts: 0, scenes: "single", imageTokenLoss: 1 },
+    { steps: 2, batch: 2, counts: 1, scenes: "several", imageTokenLoss: 1 },
+  ],
   stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8, imageTokenLoss: 1 },
 };

@@ -1,0 +1,36 @@
+/** A plan file's look phases are checked before hours of training depend on them. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { UsageError } from "../util/errors.js";
+import { checkLookPhases, FULL_PLAN, SHORT_PLAN } from "./plan.js";
+
+test("the shipped plans' look phases pass the check unchanged", () => {
+  assert.deepEqual(checkLookPhases(SHORT_PLAN.look, "look"), SHORT_PLAN.look);
+  assert.deepEqual(checkLookPhases(FULL_PLAN.look, "look"), []);
+});
+
+test("a look phase given the old way, as one object, is refused with the file and field named", () => {
+  const one = { steps: 5, batch: 2, counts: 0, scenes: "single", imageTokenLoss: 0 };
+  assert.throws(
+    () => checkLookPhases(one, "over.json: look"),
+    (e: unknown) =>
+      e instanceof UsageError && /^over\.json: look: expected a list of look phases/.test(e.message),
+  );
+});
+
+test("each field of a phase is checked and named with its index", () => {
+  const good = { steps: 5, batch: 2, counts: 0, scenes: "several", imageTokenLoss: 4 };
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ ...good, steps: 0 }, /look\[1\]\.steps: expected a positive integer, got 0/],
+    [{ ...good, batch: 2.5 }, /look\[1\]\.batch: expected a positive integer, got 2\.5/],
+    [{ ...good, scenes: "many" }, /look\[1\]\.scenes: expected "single" or "several", got "many"/],
+    [{ ...good, imageTokenLoss: -1 }, /look\[1\]\.imageTokenLoss: expected a number ≥ 0, got -1/],
+    [{ ...good, counts: undefined }, /look\[1\]\.counts: expected a number ≥ 0, got undefined/],
+    [{ ...good, lr: 0 }, /look\[1\]\.lr: expected a positive number, got 0/],
+  ];
+  for (const [bad, message] of cases)
+    assert.throws(
+      () => checkLookPhases([good, bad], "look"),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+    );
+});
