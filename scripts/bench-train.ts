@@ -1,5 +1,5 @@
 /**
- * Training throughput (issue 6 §6): tokens/s of full fine-tuning steps (forward, backward, clipping, AdamW) of a
+ * Training throughput: tokens/s of full fine-tuning steps (forward, backward, clipping, AdamW) of a
  * small Qwen2-style model — the tiny-imp-qwen2 fixture's config scaled to hidden 256, 4 layers — in imp-ts and in
  * PyTorch on the CPU (Debian's python3-torch, installed here if absent and allowed), on the same random f32
  * weights, the same sequences, global batch and thread count, side by side in one run. PyTorch runs with our own

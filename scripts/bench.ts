@@ -1,7 +1,10 @@
 /**
- * `npm run bench` (issue 7 §3): imp-ts beside llama.cpp (node-llama-cpp, on our GGUF export) and PyTorch CPU f32
+ * `npm run bench`: imp-ts beside llama.cpp (node-llama-cpp, on our GGUF export) and PyTorch CPU f32
  * (scripts/bench/torch_ref.py), on the same random-weight real-shape checkpoints, the same threads, in the same
- * run, with the machine's limits measured in the run. Every measurement runs in a fresh child process.
+ * run, with the machine's limits measured in the run. Every measurement runs in a fresh child process. The
+ * vision column's llama.cpp peer, `llama-mtmd-cli`, is compiled once into --dir from the llama.cpp sources that
+ * node-llama-cpp ships (scripts/bench/mtmd-build.ts; git, cmake and a C++ compiler needed, else the column is
+ * skipped and the report says why).
  *
  *   npm run bench -- [--quick] [--budget MIN] [--models fixture,phi2,qwen] [--threads 1,2] [--formats q4,q8]
  *                    [--peers llama,torch,mtmd] [--dir DIR] [--docs | --no-docs] [--profile] [--clean]
@@ -21,9 +24,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { heapEstimate, sizes, visionFormat, WASM_LIMIT } from "./bench/estimate.js";
-import { findMtmd, findTorch, machine, peakFlops, readBandwidth, threadEnv } from "./bench/limits.js";
+import { findTorch, machine, peakFlops, readBandwidth, threadEnv } from "./bench/limits.js";
 import type { BenchModel, Format, PreparedModel } from "./bench/models.js";
 import { benchModels, builtinMissing, prepareModel, textOnly } from "./bench/models.js";
+import { findOrBuildMtmd } from "./bench/mtmd-build.js";
 import { type Measured, render } from "./bench/report.js";
 import { busyNow, type ChildResult, runChild, waitQuiet } from "./bench/run.js";
 import { replaceSection } from "./docs-section.js";
@@ -82,14 +86,15 @@ const m = machine();
 log(`${m.cpu}, ${m.cores} cores (${m.simd}); Node ${m.node}`);
 const torch = peers.has("torch") ? findTorch(log) : { python: null, torch: null, why: "not asked (--peers)" };
 if (!torch.python) log(`PyTorch column skipped: ${torch.why}`);
-const mtmd = peers.has("mtmd") ? findMtmd() : null;
-if (peers.has("mtmd") && !mtmd) log("llama.cpp vision column empty: no llama-mtmd-cli build found");
+// Built before the quiet wait and the measurements: a compile is the heaviest thing the bench could run.
+const mtmdCli = peers.has("mtmd") ? await findOrBuildMtmd(cache, log) : null;
+const mtmd = mtmdCli?.bin ?? null;
 const notes: string[] = [];
 if (torch.why && peers.has("torch")) notes.push(`PyTorch: ${torch.why}.`);
-if (peers.has("mtmd") && !mtmd)
-  notes.push(
-    "llama.cpp vision: no llama-mtmd-cli build found ($IMP_BENCH_LLAMA_BIN or /tmp/llama-src/build/bin); node-llama-cpp has no image input, so that column is empty.",
-  );
+if (mtmdCli && mtmdCli.bin === null) {
+  log(`llama.cpp vision column skipped: ${mtmdCli.why}`);
+  notes.push(`llama.cpp vision: column skipped, no llama-mtmd-cli: ${mtmdCli.why}.`);
+}
 
 await waitQuiet(quietWaitMs);
 log("measuring read bandwidth and peak FLOP/s …");
@@ -391,7 +396,7 @@ const doc = render({
   date: new Date(),
   machine: m,
   torchVersion: torch.torch,
-  mtmd,
+  mtmd: mtmdCli?.bin ? mtmdCli.source : null,
   bandwidth,
   peak,
   measured,

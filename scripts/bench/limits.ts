@@ -127,14 +127,3 @@ export function findTorch(log: (s: string) => void): {
     why: "PyTorch is not installed (apt-get install python3-torch libopenblas0-pthread as root to add the column)",
   };
 }
-
-/** llama.cpp's multimodal CLI, if a build is around (not part of the repo). */
-export function findMtmd(): string | null {
-  for (const dir of [process.env.IMP_BENCH_LLAMA_BIN, "/tmp/llama-src/build/bin"].filter(
-    Boolean,
-  ) as string[]) {
-    const bin = join(dir, "llama-mtmd-cli");
-    if (existsSync(bin)) return bin;
-  }
-  return null;
-}

@@ -1,6 +1,6 @@
 /**
  * The bench's markdown: the setup, a summary table with the ratios, a detail table per model (every measure,
- * every peer, the limits), the targets of issue 7 §4 as met / not met, and what was skipped.
+ * every peer, the limits), the bench targets as met / not met, and what was skipped.
  * Ratios are speed ratios, imp-ts ÷ peer: > 1 means imp-ts is faster (for times: the peer's time ÷ ours).
  */
 import { prefillFlopsPerToken, type Sizes, visionFlops } from "./estimate.js";
@@ -293,7 +293,7 @@ function targets(rows: Measured[]): string[] {
       pick: (e) => div(torchValues(e).ttft, impValues(e).ttft),
     },
   ];
-  const out = ["| target (issue 7 §4) | met | imp ÷ peer, worst … best |", "| --- | ---: | --- |"];
+  const out = ["| target | met | imp ÷ peer, worst … best |", "| --- | ---: | --- |"];
   for (const t of list) {
     const got = rows.map((e) => ({ e, v: t.pick(e) })).filter((x) => x.v !== null) as Array<{
       e: Measured;
