@@ -100,3 +100,16 @@ export function storePartial(p: usize, v: v128, cnt: i32): void {
   if (cnt > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
   if (cnt > 3) store<f32>(p, f32x4.extract_lane(v, 3), 12);
 }
+
+/** Stores the 4×4 transpose (as i32 lanes) of rows a, b, c, d: vector t = [a_t, b_t, c_t, d_t] at p + 16·t. */
+@inline
+export function transpose4(a: v128, b: v128, c: v128, d: v128, p: usize): void {
+  const t0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5);
+  const t1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
+  const t2 = v128.shuffle<i32>(c, d, 0, 4, 1, 5);
+  const t3 = v128.shuffle<i32>(c, d, 2, 6, 3, 7);
+  v128.store(p, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
+  v128.store(p, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 16);
+  v128.store(p, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 32);
+  v128.store(p, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 48);
+}

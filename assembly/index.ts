@@ -5,6 +5,7 @@ export { activation, activationBackward, swiglu, swigluBackward } from "./activa
 export { convert } from "./convert";
 export { decodeAttention, decodeAttentionScratch } from "./decodeattn";
 export { add, axpy, copyStrided, fill, mul, scale } from "./elementwise";
+export { repackQ4 } from "./formats";
 export { embedding, embeddingBackward, patchify } from "./gather";
 export { gemm } from "./gemm";
 export { linearQuant } from "./linearquant";

@@ -22,8 +22,8 @@
 // Work items are (pass of up to MC activation rows, NC weight rows), pass-major, taken from an atomic counter.
 // A thread prepares a pass's activations (scales as f32, 8·Σq for q4, i16 quants for pairs) when it first takes
 // one of its items; it builds each four-row panel once per item and walks it with every tile of the pass.
-import { f16ToF32, loadU16, madd, storePartial } from "./common";
-import { Q4, Q4_BYTES, Q8_BYTES } from "./formats";
+import { f16ToF32, loadU16, madd, storePartial, transpose4 } from "./common";
+import { Q4, Q4_BYTES, Q4X4, Q8_BYTES } from "./formats";
 
 /** Activation rows per tile and weight rows per panel (the 4×4 register tile). */
 const MR: i32 = 4;
@@ -39,7 +39,8 @@ const PREP_QUADS: i32 = 8;
 /** Panel bytes per block: four f32 scales, then 16 vectors of i16 pairs or 8 vectors of nibble quads. */
 const PANEL_PAIRS: i32 = 16 + 256;
 const PANEL_QUADS: i32 = 16 + 128;
-const CONSTS: i32 = 96;
+/** Scratch head: bias padding (32 bytes), three constants, 64 bytes for preparePanel's transposes. */
+const CONSTS: i32 = 160;
 
 /** Activation rows per pass for blocks of `stride` prepared bytes (and 34 bytes of q8 read per block). */
 @inline
@@ -86,19 +87,6 @@ function prepActivations(xq: usize, rows: i32, nb: i32, prep: usize, pairs: bool
   }
 }
 
-/** Stores the 4×4 transpose (as i32 lanes) of rows a, b, c, d: vector t = [a_t, b_t, c_t, d_t] at p + 16·t. */
-@inline
-function transpose4(a: v128, b: v128, c: v128, d: v128, p: usize): void {
-  const t0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5);
-  const t1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
-  const t2 = v128.shuffle<i32>(c, d, 0, 4, 1, 5);
-  const t3 = v128.shuffle<i32>(c, d, 2, 6, 3, 7);
-  v128.store(p, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
-  v128.store(p, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 16);
-  v128.store(p, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 32);
-  v128.store(p, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 48);
-}
-
 /** q4 block quants at q (16 bytes) → (nibble − 8) as i8 for elements 0..15 (lo) and 16..31 (hi). */
 @inline
 function q4Low(q: v128, m15: v128, eight: v128): v128 {
@@ -109,18 +97,62 @@ function q4High(q: v128, m15: v128, eight: v128): v128 {
   return i8x16.sub(v128.and(i16x8.shr_u(q, 4), m15), eight);
 }
 
-/** The panel of weight rows w0..w3 (raw blocks of `bytes`): per block the f32x4 scales, then the layout's vectors. */
-function preparePanel(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, isQ4: bool, quads: bool, panel: usize, m15: v128, eight: v128): void {
+/** The pairs layout's 16 vectors of one q4 block of four rows (quant bytes a, b2, c, d) at v. */
+@inline
+function pairsQ4(a: v128, b2: v128, c: v128, d: v128, v: usize, m15: v128, eight: v128): void {
+  const al = q4Low(a, m15, eight);
+  const bl = q4Low(b2, m15, eight);
+  const cl = q4Low(c, m15, eight);
+  const dl = q4Low(d, m15, eight);
+  const ah = q4High(a, m15, eight);
+  const bh = q4High(b2, m15, eight);
+  const ch = q4High(c, m15, eight);
+  const dh = q4High(d, m15, eight);
+  transpose4(i16x8.extend_low_i8x16_s(al), i16x8.extend_low_i8x16_s(bl), i16x8.extend_low_i8x16_s(cl), i16x8.extend_low_i8x16_s(dl), v);
+  transpose4(i16x8.extend_high_i8x16_s(al), i16x8.extend_high_i8x16_s(bl), i16x8.extend_high_i8x16_s(cl), i16x8.extend_high_i8x16_s(dl), v + 64);
+  transpose4(i16x8.extend_low_i8x16_s(ah), i16x8.extend_low_i8x16_s(bh), i16x8.extend_low_i8x16_s(ch), i16x8.extend_low_i8x16_s(dh), v + 128);
+  transpose4(i16x8.extend_high_i8x16_s(ah), i16x8.extend_high_i8x16_s(bh), i16x8.extend_high_i8x16_s(ch), i16x8.extend_high_i8x16_s(dh), v + 192);
+}
+
+/**
+ * The panel of weight rows w0..w3 (raw blocks of `bytes`), or of the q4x4 group at grp (when not 0): per block
+ * the f32x4 scales, then the layout's vectors. A q4x4 block's vectors are already the quads' transpose, and
+ * transpose back to rows for pairs (through `tmp`, 64 bytes).
+ */
+function preparePanel(w0: usize, w1: usize, w2: usize, w3: usize, grp: usize, nb: i32, isQ4: bool, quads: bool, panel: usize, tmp: usize, m15: v128, eight: v128): void {
   const bytes = <usize>(isQ4 ? Q4_BYTES : Q8_BYTES);
   const stride = <usize>(quads ? PANEL_QUADS : PANEL_PAIRS);
   let o: usize = 0;
   let p = panel;
   for (let b = 0; b < nb; b++, o += bytes, p += stride) {
+    const v = p + 16;
+    if (grp != 0) {
+      const sc = grp + (<usize>b << 3);
+      store<f32>(p, f16ToF32(loadU16(sc)));
+      store<f32>(p, f16ToF32(loadU16(sc + 2)), 4);
+      store<f32>(p, f16ToF32(loadU16(sc + 4)), 8);
+      store<f32>(p, f16ToF32(loadU16(sc + 6)), 12);
+      const q = grp + (<usize>nb << 3) + (<usize>b << 6);
+      if (quads) {
+        for (let t: usize = 0; t < 4; t++) {
+          const x = v128.load(q + 16 * t);
+          v128.store(v + 16 * t, v128.and(x, m15));
+          v128.store(v + 64 + 16 * t, v128.and(i16x8.shr_u(x, 4), m15));
+        }
+        continue;
+      }
+      transpose4(v128.load(q), v128.load(q, 16), v128.load(q, 32), v128.load(q, 48), tmp);
+      const a = v128.load(tmp);
+      const b2 = v128.load(tmp, 16);
+      const c = v128.load(tmp, 32);
+      const d = v128.load(tmp, 48);
+      pairsQ4(a, b2, c, d, v, m15, eight);
+      continue;
+    }
     store<f32>(p, f16ToF32(loadU16(w0 + o)));
     store<f32>(p, f16ToF32(loadU16(w1 + o)), 4);
     store<f32>(p, f16ToF32(loadU16(w2 + o)), 8);
     store<f32>(p, f16ToF32(loadU16(w3 + o)), 12);
-    const v = p + 16;
     if (quads) {
       // Byte j holds element j (low nibble) and j + 16 (high): lows give vectors 0..3, highs 4..7.
       const a = v128.load(w0 + o, 2);
@@ -130,22 +162,7 @@ function preparePanel(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, isQ4:
       transpose4(v128.and(a, m15), v128.and(b2, m15), v128.and(c, m15), v128.and(d, m15), v);
       transpose4(v128.and(i16x8.shr_u(a, 4), m15), v128.and(i16x8.shr_u(b2, 4), m15), v128.and(i16x8.shr_u(c, 4), m15), v128.and(i16x8.shr_u(d, 4), m15), v + 64);
     } else if (isQ4) {
-      const a = v128.load(w0 + o, 2);
-      const b2 = v128.load(w1 + o, 2);
-      const c = v128.load(w2 + o, 2);
-      const d = v128.load(w3 + o, 2);
-      const al = q4Low(a, m15, eight);
-      const bl = q4Low(b2, m15, eight);
-      const cl = q4Low(c, m15, eight);
-      const dl = q4Low(d, m15, eight);
-      const ah = q4High(a, m15, eight);
-      const bh = q4High(b2, m15, eight);
-      const ch = q4High(c, m15, eight);
-      const dh = q4High(d, m15, eight);
-      transpose4(i16x8.extend_low_i8x16_s(al), i16x8.extend_low_i8x16_s(bl), i16x8.extend_low_i8x16_s(cl), i16x8.extend_low_i8x16_s(dl), v);
-      transpose4(i16x8.extend_high_i8x16_s(al), i16x8.extend_high_i8x16_s(bl), i16x8.extend_high_i8x16_s(cl), i16x8.extend_high_i8x16_s(dl), v + 64);
-      transpose4(i16x8.extend_low_i8x16_s(ah), i16x8.extend_low_i8x16_s(bh), i16x8.extend_low_i8x16_s(ch), i16x8.extend_low_i8x16_s(dh), v + 128);
-      transpose4(i16x8.extend_high_i8x16_s(ah), i16x8.extend_high_i8x16_s(bh), i16x8.extend_high_i8x16_s(ch), i16x8.extend_high_i8x16_s(dh), v + 192);
+      pairsQ4(v128.load(w0 + o, 2), v128.load(w1 + o, 2), v128.load(w2 + o, 2), v128.load(w3 + o, 2), v, m15, eight);
     } else {
       for (let t: usize = 0; t < 4; t++)
         transpose4(v128.load8x8_s(w0 + o + 2 + 8 * t), v128.load8x8_s(w1 + o + 2 + 8 * t), v128.load8x8_s(w2 + o + 2 + 8 * t), v128.load8x8_s(w3 + o + 2 + 8 * t), v + 64 * t);
@@ -324,7 +341,9 @@ function tileQuads(x0: usize, x1: usize, x2: usize, x3: usize, p0: usize, p1: us
 export function linearQuantGemm(xq: usize, w: usize, format: i32, bias: usize, out: usize, m: i32, n: i32, k: i32, scratch: usize, scratchStride: i32, counter: usize, tid: i32, nth: i32): void {
   const own = scratch + <usize>tid * <usize>scratchStride;
   const nb = k >> 5;
-  const isQ4 = format == Q4;
+  const isQ4 = format == Q4 || format == Q4X4;
+  // q4x4 panels at j < 4·(n/4) are whole groups (j is a multiple of 4); the rows after stay q4.
+  const x4End = format == Q4X4 ? n & ~3 : 0;
   const quads = useQuads(isQ4);
   // Vector constants live in scratch (V8 rematerialises literal constants at every use inside a loop), after
   // the 16 bytes that pad a partial panel's bias to four lanes.
@@ -335,6 +354,7 @@ export function linearQuantGemm(xq: usize, w: usize, format: i32, bias: usize, o
   const m15 = v128.load(own, 32);
   const eight = v128.load(own, 48);
   const ones = v128.load(own, 64);
+  const tmp = own + 96;
   const prepStride = quads ? PREP_QUADS : PREP_PAIRS;
   const mc = passRows(nb, prepStride);
   const prep = own + <usize>CONSTS;
@@ -368,13 +388,13 @@ export function linearQuantGemm(xq: usize, w: usize, format: i32, bias: usize, o
       const w1 = w + <usize>min(j + 1, r1 - 1) * rowBytes;
       const w2 = w + <usize>min(j + 2, r1 - 1) * rowBytes;
       const w3 = w + <usize>min(j + 3, r1 - 1) * rowBytes;
-      preparePanel(w0, w1, w2, w3, nb, isQ4, quads, panel, m15, eight);
+      preparePanel(w0, w1, w2, w3, j < x4End ? w0 : 0, nb, isQ4, quads, panel, tmp, m15, eight);
       if (quads) {
         const w4 = w + <usize>min(j + 4, r1 - 1) * rowBytes;
         const w5 = w + <usize>min(j + 5, r1 - 1) * rowBytes;
         const w6 = w + <usize>min(j + 6, r1 - 1) * rowBytes;
         const w7 = w + <usize>min(j + 7, r1 - 1) * rowBytes;
-        preparePanel(w4, w5, w6, w7, nb, isQ4, quads, panel2, m15, eight);
+        preparePanel(w4, w5, w6, w7, j + 4 < x4End ? w4 : 0, nb, isQ4, quads, panel2, tmp, m15, eight);
       }
       let pb: usize = 0;
       if (bias != 0) {

@@ -13,8 +13,11 @@
  */
 import type { Heap } from "./heap.js";
 
-/** Storage formats a weight operand (the B of a matmul, an embedding table) may have. */
-export const WeightFormat = { f32: 0, f16: 1, bf16: 2, q8: 3, q4: 4 } as const;
+/**
+ * Storage formats a weight operand (the B of a matmul, an embedding table) may have. q4x4 is q4 repacked for
+ * the integer kernels (repackQ4; layout in src/formats/blocks.ts): only linearQuant and repackQ4 take it.
+ */
+export const WeightFormat = { f32: 0, f16: 1, bf16: 2, q8: 3, q4: 4, q4x4: 5 } as const;
 export type WeightFormat = (typeof WeightFormat)[keyof typeof WeightFormat];
 
 /** Element-wise activation functions (forward and backward). */
@@ -212,7 +215,7 @@ export interface Backend {
     k: number,
   ): void;
   /**
-   * out[m, n] = Σ_blocks dw·dx·Σ qw·qx + bias[n]: q8/q4 weights [n, k] with activations already quantized to q8
+   * out[m, n] = Σ_blocks dw·dx·Σ qw·qx + bias[n]: q8/q4/q4x4 weights [n, k] with activations already quantized to q8
    * blocks (xq, as GGUF does for its integer dot products), any number of rows. One op for decoding and prefill
    * alike (the arithmetic is the same): the wasm backend streams the weights past a few rows and tiles many.
    */
@@ -226,6 +229,13 @@ export interface Backend {
     n: number,
     k: number,
   ): void;
+
+  /**
+   * Repacks q4 weights [n, k] at src into q4x4 at dst (or q4x4 back into q4 with `inverse`); src and dst are
+   * the same bytes or disjoint. q4x4 feeds linearQuant's decode path with fewer operations per weight. Returns
+   * false, with dst left as q4, when a scale is Inf or NaN (the q4x4 kernels assume finite scales).
+   */
+  repackQ4(src: number, dst: number, n: number, k: number, inverse?: boolean): boolean;
 
   /** Frees threads and memory. */
   dispose(): void;

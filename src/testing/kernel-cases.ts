@@ -48,7 +48,22 @@ export function setConvertRef(fn: typeof convertRef): void {
   convertRef = fn;
 }
 
-const FORMAT_NAMES = ["f32", "f16", "bf16", "q8", "q4"] as const;
+const FORMAT_NAMES = ["f32", "f16", "bf16", "q8", "q4", "q4x4"] as const;
+
+/**
+ * The same linearQuant case with the q4 weights repacked to q4x4 first (in place, as the loader does): on each
+ * backend the result must match the js reference, whose q4x4 path reads the layout independently.
+ */
+function q4x4Twin(c: KernelCase, m: number, n: number, k: number, bias: boolean): KernelCase {
+  return {
+    ...c,
+    name: c.name.replace(" q4 ", " q4x4 "),
+    run: (b, p) => {
+      if (!b.repackQ4(p.w!, p.w!, n, k)) throw new Error("repackQ4 refused finite scales");
+      return b.linearQuant(p.xq!, p.w!, WeightFormat.q4x4, bias ? p.bias! : 0, p.out!, m, n, k);
+    },
+  };
+}
 
 export function kernelCases(seed = 1): KernelCase[] {
   const rng = new Rng(seed);
@@ -438,13 +453,15 @@ export function kernelCases(seed = 1): KernelCase[] {
       if (quant) {
         // Few rows stream the weights; more (m > 4) take the register-tiled kernel, with partial tiles here.
         const xq = encodeWeights(x, WeightFormat.q8);
-        cases.push({
+        const c: KernelCase = {
           name: `linearQuant ${tag}`,
           tol: 1e-5,
           inputs: { xq: { kind: "bytes", data: xq }, w: { kind: "bytes", data: w }, bias: f32(bias) },
           outputs: { out: m * n * 4 },
           run: (b, p) => b.linearQuant(p.xq!, p.w!, format, p.bias!, p.out!, m, n, k),
-        });
+        };
+        cases.push(c);
+        if (format === WeightFormat.q4) cases.push(q4x4Twin(c, m, n, k, true));
       } else if (m <= 5) {
         cases.push({
           name: `linearDot ${tag}`,
@@ -469,13 +486,15 @@ export function kernelCases(seed = 1): KernelCase[] {
     const [m, n, k] = [45, 70, 6144];
     const w = encodeWeights(randn(rng, n * k, 0.2), format);
     const xq = encodeWeights(randn(rng, m * k), WeightFormat.q8);
-    cases.push({
+    const c: KernelCase = {
       name: `linearQuant no bias ${FORMAT_NAMES[format]} m=${m} n=${n} k=${k}`,
       tol: 1e-5,
       inputs: { xq: { kind: "bytes", data: xq }, w: { kind: "bytes", data: w } },
       outputs: { out: m * n * 4 },
       run: (b, p) => b.linearQuant(p.xq!, p.w!, format, 0, p.out!, m, n, k),
-    });
+    };
+    cases.push(c);
+    if (format === WeightFormat.q4) cases.push(q4x4Twin(c, m, n, k, false));
   }
   // Extremes of the integer dot products: q4 nibbles 0 and 15 and q8 quants ±127 against activations ±127
   // (the largest i16 pair sums of the relaxed i8×i7 path), and enough rows that each thread walks long streams.
@@ -507,13 +526,15 @@ export function kernelCases(seed = 1): KernelCase[] {
       for (let j = 2; j < 34; j++) xq[o + j] = [0x7f, 0x81, 0x7f, 0x7f, 0x81][(b + j) % 5]!;
     }
     const tag = `${FORMAT_NAMES[format]} extremes m=${m} n=${n} k=${k}`;
-    cases.push({
+    const c: KernelCase = {
       name: `linearQuant ${tag}`,
       tol: 1e-6,
       inputs: { xq: { kind: "bytes", data: xq }, w: { kind: "bytes", data: w } },
       outputs: { out: m * n * 4 },
       run: (b, p) => b.linearQuant(p.xq!, p.w!, format, 0, p.out!, m, n, k),
-    });
+    };
+    cases.push(c);
+    if (format === WeightFormat.q4) cases.push(q4x4Twin(c, m, n, k, false));
   }
   for (const format of [WeightFormat.f16, WeightFormat.bf16, WeightFormat.q8, WeightFormat.q4]) {
     const [m, n, k] = [1, 515, 256];
@@ -543,6 +564,35 @@ export function kernelCases(seed = 1): KernelCase[] {
             run: (b, p) => b.linearDot(p.x!, p.w!, format, p.bias!, p.out!, m, n, k),
           },
     );
+    if (format === WeightFormat.q4) cases.push(q4x4Twin(cases[cases.length - 1]!, m, n, k, true));
+  }
+  // q4 → q4x4 bytes (bit-exact against the js layout, rows not a multiple of 4 included), and back.
+  for (const [n, k] of [
+    [1, 32],
+    [7, 64],
+    [13, 96],
+    [70, 320],
+  ] as const) {
+    const w = encodeWeights(randn(rng, n * k, 0.2), WeightFormat.q4);
+    cases.push({
+      name: `repackQ4 n=${n} k=${k}`,
+      tol: 0,
+      inputs: { w: { kind: "bytes", data: w } },
+      outputs: { out: w.length },
+      outputKinds: { out: "bytes" },
+      run: (b, p) => b.repackQ4(p.w!, p.out!, n, k),
+    });
+    cases.push({
+      name: `repackQ4 inverse in place n=${n} k=${k}`,
+      tol: 0,
+      inputs: { w: { kind: "bytes", data: w } },
+      outputs: { out: w.length },
+      outputKinds: { out: "bytes" },
+      run: (b, p) => {
+        b.repackQ4(p.w!, p.out!, n, k);
+        b.repackQ4(p.out!, p.out!, n, k, true);
+      },
+    });
   }
   // k = 0: nothing to sum; C keeps (accumulate) or drops its values, plus the bias.
   for (const m of [1, 6]) {

@@ -22,6 +22,7 @@ export function rowBytes(format: WeightFormat, k: number): number {
     case WeightFormat.q8:
       return (k / QK) * Q8_BLOCK_BYTES;
     case WeightFormat.q4:
+    case WeightFormat.q4x4:
       return (k / QK) * Q4_BLOCK_BYTES;
   }
 }
@@ -39,6 +40,8 @@ export function decodeWeights(
     return;
   }
   const b = w.bytes;
+  if (w.format === WeightFormat.q4x4)
+    throw new Error("q4x4 weights feed only linearQuant; repack them to q4 first (Backend.repackQ4)");
   switch (w.format) {
     case WeightFormat.f32: {
       const v = new Float32Array(b.buffer, b.byteOffset + start * 4, count);

@@ -2,6 +2,8 @@
  * The `js` backend: the reference kernels in plain TypeScript over views of a (non-shared) WebAssembly.Memory
  * used as a growable heap. Single-threaded. Slow by design; it is the spec the `wasm` backend is tested against.
  */
+
+import { repackQ4Ref } from "../../formats/blocks.js";
 import type { Activation, Backend, GemmArgs } from "../backend.js";
 import { WeightFormat } from "../backend.js";
 import { Heap, MAX_PAGES } from "../heap.js";
@@ -367,6 +369,14 @@ export class JsBackend implements Backend {
       n,
       k,
     );
+  }
+
+  repackQ4(src: number, dst: number, n: number, k: number, inverse = false): boolean {
+    const bytes = n * rowBytes(WeightFormat.q4, k);
+    const d = this.u8(dst, bytes);
+    if (repackQ4Ref(this.u8(src, bytes), d, n, k, inverse) === 0 || inverse) return true;
+    repackQ4Ref(d, d, n, k, true);
+    return false;
   }
 
   dispose(): void {}

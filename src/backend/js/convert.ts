@@ -13,6 +13,10 @@ export function convert(
   dstFormat: WeightFormat,
   n: number,
 ) {
+  if (srcFormat === WeightFormat.q4x4 || dstFormat === WeightFormat.q4x4)
+    throw new Error(
+      "convert: q4x4 weights feed only linearQuant; repack them to q4 first (Backend.repackQ4)",
+    );
   let values: Float32Array;
   if (srcFormat === WeightFormat.f32) values = new Float32Array(src.buffer, src.byteOffset, n);
   else {

@@ -3,6 +3,7 @@
  * dot product of q8/q4 weights with q8-quantized activations (GGUF's vec_dot_q8_0_q8_0 / q4_0_q8_0).
  */
 
+import { q4x4Block } from "../../formats/blocks.js";
 import { Q4_BLOCK_BYTES, Q8_BLOCK_BYTES, QK } from "../../formats/dtype.js";
 import { F16_TABLE } from "../../formats/half.js";
 import type { GemmArgs } from "../backend.js";
@@ -74,7 +75,7 @@ export function linearDot(
   }
 }
 
-/** Σ over blocks of d_w · d_x · (Σ q_w · q_x): weights q8/q4, activations q8 blocks. */
+/** Σ over blocks of d_w · d_x · (Σ q_w · q_x): weights q8/q4/q4x4, activations q8 blocks. */
 export function linearQuant(
   xq: Uint8Array,
   w: Uint8Array,
@@ -98,10 +99,13 @@ export function linearQuant(
           for (let t = 0; t < QK; t++) wq[t] = w[o + 2 + t]!;
         } else {
           const o = (j * nb + blk) * Q4_BLOCK_BYTES;
-          dw = F16_TABLE[w[o]! | (w[o + 1]! << 8)]!;
+          const at =
+            wFormat === WeightFormat.q4x4 ? q4x4Block(j, blk, n, k) : { d: o, qs: o + 2, qsStride: 4 };
+          dw = F16_TABLE[w[at.d]! | (w[at.d + 1]! << 8)]!;
           for (let t = 0; t < QK / 2; t++) {
-            wq[t] = (w[o + 2 + t]! & 15) - 8;
-            wq[t + QK / 2] = (w[o + 2 + t]! >> 4) - 8;
+            const byte = w[at.qs + (t >> 2) * at.qsStride + (t & 3)]!;
+            wq[t] = (byte & 15) - 8;
+            wq[t + QK / 2] = (byte >> 4) - 8;
           }
         }
         const xo = (i * nb + blk) * Q8_BLOCK_BYTES;

@@ -191,6 +191,7 @@ export class WasmBackend implements Backend {
   }
 
   convert(src: number, srcFormat: WeightFormat, dst: number, dstFormat: WeightFormat, n: number): void {
+    notRepacked("convert", srcFormat, dstFormat);
     if ((isQuant(srcFormat) || isQuant(dstFormat)) && n % 32 !== 0)
       throw new Error(`convert: q8/q4 data holds whole blocks of 32 values; got ${n} values`);
     this.ensureScratch(0);
@@ -376,6 +377,7 @@ export class WasmBackend implements Backend {
     n: number,
     dim: number,
   ): void {
+    notRepacked("embedding", tableFormat);
     if (isQuant(tableFormat) && dim % 32 !== 0)
       throw new Error(`embedding: q8/q4 rows of ${dim} are not whole blocks`);
     this.run("embedding", [ids, table, tableFormat, out, n, dim], this.par(n * dim, GRAIN.elements, n));
@@ -395,6 +397,7 @@ export class WasmBackend implements Backend {
 
   // ── matrix products ────────────────────────────────────────────────────────────────────────────────
   gemm(g: GemmArgs): void {
+    notRepacked("gemm", g.bFormat);
     if (isQuant(g.bFormat) && (!g.transB || g.k % 32 !== 0 || g.ldb !== g.k))
       throw new Error(`gemm: q8/q4 B must be transposed [n, k] with k (${g.k}) a multiple of 32 and ldb = k`);
     if (g.batch === 0 || g.m === 0 || g.n === 0) return;
@@ -461,6 +464,7 @@ export class WasmBackend implements Backend {
     n: number,
     k: number,
   ) {
+    notRepacked("linearDot", wFormat);
     if (isQuant(wFormat) && k % 32 !== 0)
       throw new Error(`linearDot: q8/q4 rows of ${k} are not whole blocks`);
     this.ensureScratch(k);
@@ -507,15 +511,35 @@ export class WasmBackend implements Backend {
     }
   }
 
+  repackQ4(src: number, dst: number, n: number, k: number, inverse = false): boolean {
+    if (k % 32 !== 0) throw new Error(`repackQ4: k = ${k} is not a multiple of 32`);
+    if (n === 0) return true;
+    this.ensureScratch(k);
+    const flags = this.ensureStats(4);
+    new Int32Array(this.heap.buffer, flags, 1)[0] = 0;
+    const nth = this.par(n * (k / 32) * 18, 4 * GRAIN.elements, Math.max(1, n >> 2));
+    const args = [src, dst, n, k, inverse ? 1 : 0, flags, this.scratch, this.scratchStride];
+    this.run("repackQ4", args, nth);
+    if (inverse || new Int32Array(this.heap.buffer, flags, 1)[0] === 0) return true;
+    this.run("repackQ4", [dst, dst, n, k, 1, flags, this.scratch, this.scratchStride], nth);
+    return false;
+  }
+
   dispose(): void {
     this.pool.dispose();
   }
 }
 
+/** q4x4 (rows repacked in fours) feeds only linearQuant and repackQ4. */
+function notRepacked(op: string, ...formats: WeightFormat[]): void {
+  if (formats.includes(WeightFormat.q4x4))
+    throw new Error(`${op}: q4x4 weights feed only linearQuant; repack them to q4 first (Backend.repackQ4)`);
+}
+
 function isQuant(f: WeightFormat): boolean {
-  return f === WeightFormat.q8 || f === WeightFormat.q4;
+  return f === WeightFormat.q8 || f === WeightFormat.q4 || f === WeightFormat.q4x4;
 }
 
 function bytesPer(f: WeightFormat): number {
-  return [4, 2, 2, 34 / 32, 18 / 32][f]!;
+  return [4, 2, 2, 34 / 32, 18 / 32, 18 / 32][f]!;
 }
