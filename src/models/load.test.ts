@@ -267,17 +267,22 @@ describe("weight formats at load", () => {
       });
 
   test("q8/q4 quantize the LLM matrices; norms and biases stay f32; the tower stays half", async () => {
-    const { model } = await loadModel(fixture("tiny-imp-phi2"), {
-      backend: await testBackend("js"),
-      dtype: "q4",
-    });
-    const p = Object.fromEntries(model.namedParameters());
-    assert.equal(p["model.layers.0.self_attn.q_proj.weight"]!.value.dtype, "q4");
-    assert.equal(p["model.embed_tokens.weight"]!.value.dtype, "q4");
-    assert.equal(p["lm_head.weight"]!.value.dtype, "q4");
-    assert.equal(p["model.layers.0.input_layernorm.weight"]!.value.dtype, "f32");
-    assert.equal(p["lm_head.bias"]!.value.dtype, "f32");
-    assert.equal(p["model.mm_projector.0.weight"]!.value.dtype, "f16");
-    model.dispose();
+    for (const repackQ4 of [undefined, false]) {
+      const { model } = await loadModel(fixture("tiny-imp-phi2"), {
+        backend: await testBackend("js"),
+        dtype: "q4",
+        repackQ4,
+      });
+      const p = Object.fromEntries(model.namedParameters());
+      // q4 matrices are repacked for the decode kernels unless asked not to; the embedding table stays q4.
+      const matrix = repackQ4 === false ? "q4" : "q4x4";
+      assert.equal(p["model.layers.0.self_attn.q_proj.weight"]!.value.dtype, matrix);
+      assert.equal(p["model.embed_tokens.weight"]!.value.dtype, "q4");
+      assert.equal(p["lm_head.weight"]!.value.dtype, matrix);
+      assert.equal(p["model.layers.0.input_layernorm.weight"]!.value.dtype, "f32");
+      assert.equal(p["lm_head.bias"]!.value.dtype, "f32");
+      assert.equal(p["model.mm_projector.0.weight"]!.value.dtype, "f16");
+      model.dispose();
+    }
   });
 });

@@ -11,6 +11,7 @@ import { byteSize } from "../formats/dtype.js";
 import { bf16BitsToF32, f16BitsToF32 } from "../formats/half.js";
 import type { LoadedModel } from "../models/load.js";
 import type { Param } from "../nn/module.js";
+import { cast } from "../tensor/ops/convert.js";
 import { UsageError } from "../util/errors.js";
 import {
   joinRows,
@@ -44,8 +45,10 @@ export function saveModelFolder(loaded: LoadedModel, out: string, opts: SaveOpti
 /** A stored tensor's content from the parameters read from it (one, or the row ranges of a fused tensor). */
 function content({ entry, parts }: StoredTensor, params: ReadonlyMap<string, Param>): TensorContent {
   const ps = parts.map((part) => params.get(part.name)!);
-  const dtype = ps[0]!.value.dtype;
-  if (ps.some((p) => p.value.dtype !== dtype))
+  // q4x4 (q4 repacked in memory for decoding) is written as the q4 it was loaded from.
+  const held = (p: Param) => (p.value.dtype === "q4x4" ? "q4" : p.value.dtype);
+  const dtype = held(ps[0]!);
+  if (ps.some((p) => held(p) !== dtype))
     throw new UsageError(
       `"${entry.name}": its parts are held as ${ps.map((p) => p.value.dtype).join(", ")}; a stored tensor has one format`,
     );
@@ -56,7 +59,13 @@ function content({ entry, parts }: StoredTensor, params: ReadonlyMap<string, Par
     );
   if (dtype === "q8" || dtype === "q4") {
     const rowBytes = byteSize(dtype, ps[0]!.value.shape[1]!);
-    const data = joined((p) => p.value.toBytes());
+    const data = joined((p) => {
+      if (p.value.dtype !== "q4x4") return p.value.toBytes();
+      const q4 = cast(p.value, "q4");
+      const bytes = q4.toBytes();
+      q4.dispose();
+      return bytes;
+    });
     return { dtype: "U8", shape: [entry.shape[0]!, rowBytes], data, quantized: `${dtype}_0` };
   }
   if (dtype !== "f32" && dtype !== "f16" && dtype !== "bf16")

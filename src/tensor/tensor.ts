@@ -60,6 +60,8 @@ export function formatOf(dtype: DType): WeightFormat {
       return WeightFormat.q8;
     case "q4":
       return WeightFormat.q4;
+    case "q4x4":
+      return WeightFormat.q4x4;
     default:
       throw new ShapeError(`dtype ${dtype} is not a weight format`);
   }
@@ -169,6 +171,9 @@ export class Tensor {
       throw new ShapeError(`slice [${start}, ${end}) out of range for dimension ${dd} of size ${size}`);
     if (isQuantized(this.dtype) && dd !== 0)
       throw new ShapeError(`a ${this.dtype} tensor can only be sliced by rows`);
+    // q4x4 interleaves rows in fours, the last n mod 4 apart: only the whole tensor is a valid view.
+    if (this.dtype === "q4x4" && end - start !== size)
+      throw new ShapeError("a q4x4 tensor (rows repacked in fours) cannot be sliced; cast it to q4 first");
     const shape = [...this.shape];
     shape[dd] = end - start;
     const out = new Tensor(
@@ -215,11 +220,16 @@ export class Tensor {
     try {
       if (this.dtype === "f32") return new Float32Array(b.heap.buffer, src.ptr, this.numel).slice();
       const tmp = b.heap.alloc(this.numel * 4);
+      // q4x4 is read through a q4 copy (its rows are interleaved in fours).
+      const q4 = this.dtype === "q4x4" ? b.heap.alloc(this.byteLength) : 0;
       try {
-        b.convert(src.ptr, formatOf(this.dtype), tmp, WeightFormat.f32, this.numel);
+        if (q4) b.repackQ4(src.ptr, q4, this.numel / this.dim(-1), this.dim(-1), true);
+        const fmt = q4 ? WeightFormat.q4 : formatOf(this.dtype);
+        b.convert(q4 || src.ptr, fmt, tmp, WeightFormat.f32, this.numel);
         return new Float32Array(b.heap.buffer, tmp, this.numel).slice();
       } finally {
         b.heap.release(tmp);
+        if (q4) b.heap.release(q4);
       }
     } finally {
       src.dispose();

@@ -1,7 +1,8 @@
 /**
  * linear() with q8/q4 weights: which product it takes, by row count and the backend's intProducts, checked bit for
  * bit against the kernel it must have called; and the integer products' error against the f32 product of the same
- * (quantized) weights, bounded by what quantizing the activations to q8 costs.
+ * (quantized) weights, bounded by what quantizing the activations to q8 costs; and q4x4 (q4 repacked for
+ * decoding) giving q4's results bit for bit through linear(), cast and toF32, at any row count.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -89,6 +90,40 @@ for (const name of TEST_BACKENDS) {
           }
         });
       }
+    }
+  });
+}
+
+for (const name of TEST_BACKENDS) {
+  describe(`linear with q4x4 weights (${name})`, () => {
+    for (const m of [1, SMALL_M, SMALL_M + 1, 37]) {
+      test(`${m} rows: q4's results bit for bit`, async () => {
+        const be = await testBackend(name);
+        const rng = new Rng(2000 + m);
+        const [n, k] = [19, 96];
+        tidy(() => {
+          const x = fromF32(be, randn(rng, m * k), [m, k]);
+          const w4 = cast(fromF32(be, randn(rng, n * k, 0.2), [n, k]), "q4");
+          const w = cast(w4, "q4x4");
+          const b = fromF32(be, randn(rng, n), [n]);
+          assert.equal(w.dtype, "q4x4");
+          const saved = be.intProducts;
+          try {
+            be.intProducts = true;
+            const want = linear(x, w4, b).toF32();
+            assert.deepEqual(linear(x, w, b).toF32(), want);
+            // With integer products off, q4x4 still takes them (it has no other product).
+            be.intProducts = false;
+            assert.deepEqual(linear(x, w, b).toF32(), want);
+          } finally {
+            be.intProducts = saved;
+          }
+          assert.deepEqual(w.toF32(), w4.toF32(), "toF32 reads through q4");
+          assert.deepEqual(cast(w, "q4").toBytes(), w4.toBytes(), "cast back to q4: the same bytes");
+          assert.deepEqual(cast(w, "f16").toBytes(), cast(w4, "f16").toBytes());
+          assert.throws(() => w.slice(0, 0, 4), /cannot be sliced/);
+        });
+      });
     }
   });
 }

@@ -3,7 +3,8 @@
  * kernel by the number of rows: few rows (decoding) take the dot-product kernels, more rows (prefill, the vision
  * tower) the GEMM. q8/q4 weights take integer products at any row count, the activations quantized to q8 blocks
  * first, as GGUF does (linearQuant); with the backend's intProducts off ($IMP_INT_PRODUCTS=0), many rows take the
- * f32 GEMM instead, which widens the weights to f32 panel by panel (the two can be compared).
+ * f32 GEMM instead, which widens the weights to f32 panel by panel (the two can be compared). q4x4 weights (q4
+ * repacked at load for decoding) have only the integer products.
  */
 import type { GemmArgs } from "../../backend/backend.js";
 import { WeightFormat } from "../../backend/backend.js";
@@ -22,7 +23,7 @@ export const SMALL_M = 4;
 /** y[..., n] = x[..., k] · w[n, k]ᵀ + b[n]. */
 export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   expectF32("linear", "x", x);
-  expectDType("linear", "weight", w, ["f32", "f16", "bf16", "q8", "q4"]);
+  expectDType("linear", "weight", w, ["f32", "f16", "bf16", "q8", "q4", "q4x4"]);
   expectSameBackend("linear", x, w, b);
   if (w.ndim !== 2) throw new ShapeError(`linear: weight must be 2-D [out, in], got [${w.shape}]`);
   const [n, k] = w.shape as [number, number];
@@ -38,7 +39,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   const xd = dense(x);
   const out = empty(be, "f32", [...x.shape.slice(0, -1), n]);
   const fmt = formatOf(w.dtype);
-  if (isQuantized(w.dtype) && (m <= SMALL_M || be.intProducts)) {
+  if (isQuantized(w.dtype) && (m <= SMALL_M || be.intProducts || w.dtype === "q4x4")) {
     const xq = empty(be, "q8", [m, k]);
     be.convert(xd.ptr, WeightFormat.f32, xq.ptr, WeightFormat.q8, m * k);
     be.linearQuant(xq.ptr, w.ptr, fmt, b?.ptr ?? 0, out.ptr, m, n, k);
