@@ -2,16 +2,17 @@
  * Kernel benchmark (npm run bench:kernels): the wasm backend's f32 GEMM at decode (1×2560×2560) and prefill
  * (512×2560×2560) shapes in GFLOP/s beside OpenBLAS through numpy, the prefill shape's products with q8 and q4
  * weights both ways linear() can take them (the integer GEMM on q8-quantized activations, and the f32 GEMM over
- * weights widened to f32) beside the same OpenBLAS sgemm, and its matrix-vector products with q8, q4
- * and f16 weights at real sizes in GB/s of weights streamed beside the machine's read bandwidth, on 1 and 2
- * threads, all measured in this run. Decode-shaped products cycle through ≥ 256 MiB of weight copies so every
+ * weights widened to f32) beside the same OpenBLAS sgemm, and its matrix-vector products with q8, q4, q4x4 (q4
+ * repacked at load, what a loaded model runs) and f16 weights at real sizes in GB/s of weights streamed beside
+ * the machine's read bandwidth, on 1 and 2 threads, all measured in this run. Decode-shaped products cycle through ≥ 256 MiB of weight copies so every
  * call streams from DRAM, as decoding a model does. The host is shared, so measurements are interleaved:
  * each round measures everything once (bandwidth, OpenBLAS, imp-ts), and each figure is the median over
  * rounds; imp-ts and its peer thus see the same conditions. Prints the table and writes it to
  * docs/benchmarks.md (the "Kernels" section).
  *
- * Usage: npm run bench:kernels -- [--quick] [--no-write] [--no-install]
- * --quick: fewer rounds; --no-write: print only; --no-install: never apt-get numpy.
+ * Usage: npm run bench:kernels -- [--quick] [--threads 1] [--no-write] [--no-install]
+ * --quick: fewer rounds; --threads 1: one thread count only (1 or 2; while another job holds a core, 2-thread
+ * figures mean little); --no-write: print only; --no-install: never apt-get numpy.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -30,7 +31,9 @@ const quick = process.argv.includes("--quick");
 const ROUNDS = quick ? 3 : 7;
 const REPS = 3; // repetitions inside a round (their median is the round's figure)
 const COLD_BYTES = 256 * 2 ** 20; // weight copies cycled per repetition: ≫ the 32 MiB L3
-const THREADS = [1, 2];
+const threadsArg = process.argv.indexOf("--threads");
+const THREADS = threadsArg > 0 ? [Number(process.argv[threadsArg + 1])] : [1, 2];
+if (!THREADS.every((t) => t === 1 || t === 2)) throw new Error("--threads takes 1 or 2");
 
 const PREFILL: [number, number, number] = [512, 2560, 2560];
 const DECODE: [number, number, number] = [1, 2560, 2560];
@@ -41,9 +44,19 @@ const MATVEC: [string, number, number][] = [
 const FORMATS: [string, WeightFormat][] = [
   ["q8", WeightFormat.q8],
   ["q4", WeightFormat.q4],
+  ["q4x4", WeightFormat.q4x4],
   ["f16", WeightFormat.f16],
 ];
-const FORMAT_BYTES: Record<number, number> = { 0: 4, 1: 2, 2: 2, 3: 34 / 32, 4: 18 / 32 };
+const FORMAT_BYTES: Record<number, number> = { 0: 4, 1: 2, 2: 2, 3: 34 / 32, 4: 18 / 32, 5: 18 / 32 };
+const isQuant = (f: WeightFormat) =>
+  f === WeightFormat.q8 || f === WeightFormat.q4 || f === WeightFormat.q4x4;
+
+/** Weights at dst in `format` from f32 at src (q4x4: quantized to q4, then repacked as the loader does). */
+function encode(b: WasmBackend, src: number, dst: number, format: WeightFormat, n: number, k: number): void {
+  b.convert(src, WeightFormat.f32, dst, format === WeightFormat.q4x4 ? WeightFormat.q4 : format, n * k);
+  if (format === WeightFormat.q4x4 && !b.repackQ4(dst, dst, n, k))
+    throw new Error("repackQ4 refused the weights");
+}
 const decodeCopies = Math.ceil(COLD_BYTES / (DECODE[1] * DECODE[2] * 4));
 
 function median(xs: number[]): number {
@@ -291,9 +304,9 @@ function impCases(b: WasmBackend): ImpCase[] {
   // The prefill shape with quantized weights: integer products (activations quantized to q8 per row, timed
   // with the product as linear() runs it) and the f32 GEMM over widened weights.
   const xqPrefill = b.heap.alloc(((pm * pk) / 32) * 34);
-  for (const [name, format] of FORMATS.filter(([, f]) => f === WeightFormat.q8 || f === WeightFormat.q4)) {
+  for (const [name, format] of FORMATS.filter(([, f]) => isQuant(f))) {
     const wq = b.heap.alloc(pn * pk * FORMAT_BYTES[format]!);
-    b.convert(wPrefill, WeightFormat.f32, wq, format, pn * pk);
+    encode(b, wPrefill, wq, format, pn, pk);
     cases.push({
       kernel: `${name} integer gemm (linearQuant)`,
       shape: PREFILL.join("×"),
@@ -306,6 +319,7 @@ function impCases(b: WasmBackend): ImpCase[] {
         }) /
         1e9,
     });
+    if (format === WeightFormat.q4x4) continue; // only integer products read q4x4
     cases.push({
       kernel: `${name} gemm, weights widened to f32`,
       shape: PREFILL.join("×"),
@@ -337,13 +351,18 @@ function impCases(b: WasmBackend): ImpCase[] {
     const elems = MATVEC[0]![1] * MATVEC[0]![2];
     const wBytes = elems * FORMAT_BYTES[format]!;
     const copies = Math.max(2, Math.ceil(COLD_BYTES / wBytes));
-    const ws: number[] = [];
-    for (let i = 0; i < copies; i++) {
-      ws.push(b.heap.alloc(wBytes));
-      b.convert(src, WeightFormat.f32, ws[i]!, format, elems);
-    }
-    const quant = format === WeightFormat.q8 || format === WeightFormat.q4;
+    const quant = isQuant(format);
+    let ws: number[] = [];
     for (const [shape, n, k] of MATVEC) {
+      // q4x4's groups of rows depend on the shape: its copies are written per shape (the others' once).
+      if (ws.length === 0 || format === WeightFormat.q4x4) {
+        ws = [];
+        for (let i = 0; i < copies; i++) {
+          ws.push(b.heap.alloc(wBytes));
+          encode(b, src, ws[i]!, format, n, k);
+        }
+      }
+      const mine = ws;
       cases.push({
         kernel: `${name} matvec`,
         shape,
@@ -352,8 +371,8 @@ function impCases(b: WasmBackend): ImpCase[] {
           wBytes /
           timeCopies(copies, (i) =>
             quant
-              ? b.linearQuant(xq, ws[i]!, format, 0, out, 1, n, k)
-              : b.linearDot(x, ws[i]!, format, 0, out, 1, n, k),
+              ? b.linearQuant(xq, mine[i]!, format, 0, out, 1, n, k)
+              : b.linearDot(x, mine[i]!, format, 0, out, 1, n, k),
           ) /
           1e9,
       });
@@ -404,6 +423,14 @@ function fmtRow(r: Row): string {
   return `| ${r.kernel} | ${r.shape} | ${r.threads} | ${r.imp.toFixed(1)} ${r.unit} | ${peer} | ${ratio} |`;
 }
 
+/** AMD's core generation from the family/model numbers (virtual machines often name the CPU only "AMD EPYC"). */
+function amdCore(family: number, model: number): string | null {
+  if (family === 23) return model >= 0x30 ? "Zen 2" : "Zen";
+  if (family === 25) return model < 0x10 || (model >= 0x20 && model < 0x60) ? "Zen 3" : "Zen 4";
+  if (family === 26) return "Zen 5";
+  return null;
+}
+
 /** CPU model, family/model numbers and widest vector extension (they decide what the peers can reach). */
 function cpuModel(): string {
   try {
@@ -411,7 +438,8 @@ function cpuModel(): string {
     const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(info)?.[1]?.trim();
     const flags = ` ${field("flags") ?? ""} `;
     const simd = flags.includes(" avx512f ") ? "AVX-512" : flags.includes(" avx2 ") ? "AVX2" : "SSE";
-    return `${field("model name") ?? "unknown"}, family ${field("cpu family")} model ${field("model")}, ${simd} (${cpus().length} logical CPUs)`;
+    const arch = amdCore(Number(field("cpu family")), Number(field("model")));
+    return `${field("model name") ?? "unknown"}${arch ? ` (${arch})` : ""}, family ${field("cpu family")} model ${field("model")}, ${simd} (${cpus().length} logical CPUs)`;
   } catch {
     return `${cpus()[0]?.model ?? "unknown"} (${cpus().length} logical CPUs)`;
   }
@@ -476,8 +504,10 @@ async function main(): Promise<void> {
     }
     log(`set up in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${ROUNDS} rounds`);
     // A round counts only if the cores were free around it (another tenant on the host makes 2 threads run
-    // like 1): checked by the speedup of an embarrassingly parallel kernel before and after the round.
-    const quiet = quietProbe(main);
+    // like 1): checked by the speedup of an embarrassingly parallel kernel before and after the round. With one
+    // thread (--threads 1) there is no second thread to probe with: every round counts, and the doc says so.
+    const screened = THREADS.length > 1;
+    const quiet = screened ? quietProbe(main) : () => Number.NaN;
     let kept = 0;
     let dropped = 0;
     let contended = 0;
@@ -501,8 +531,8 @@ async function main(): Promise<void> {
       }
       const after = quiet();
       const late = (performance.now() - t0) / 1000 > QUIET_BUDGET_S;
-      const ok = Math.min(before, after) >= QUIET_SPEEDUP || late;
-      if (late && Math.min(before, after) < QUIET_SPEEDUP) contended++;
+      const ok = !screened || Math.min(before, after) >= QUIET_SPEEDUP || late;
+      if (screened && late && Math.min(before, after) < QUIET_SPEEDUP) contended++;
       if (ok) {
         samples.merge(round);
         kept++;
@@ -536,6 +566,10 @@ async function main(): Promise<void> {
     if (contended > 0)
       notes.push(
         `The host stayed busy past the ${QUIET_BUDGET_S} s budget: ${contended} of the ${ROUNDS} rounds above ran while another process was using the cores, so 2-thread figures understate.`,
+      );
+    if (!screened)
+      notes.push(
+        `Only ${THREADS[0]} thread(s) measured (--threads): rounds were not screened for other processes on the cores; the load average above says how busy the host was.`,
       );
     if ("skip" in bw) notes.push(`Read bandwidth skipped: ${bw.skip}.`);
     if (numpyMissing) notes.push(`OpenBLAS skipped: ${numpyMissing}.`);
