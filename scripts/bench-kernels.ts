@@ -450,7 +450,8 @@ const END = "<!-- kernels:end -->";
 
 /**
  * Replaces the Kernels section of docs/benchmarks.md (between the markers; other sections belong to other
- * benchmarks), dropping any earlier copy, including one whose start marker another writer lost.
+ * benchmarks) where the first copy stood, dropping any other copy, including one whose start marker another
+ * writer lost; appended when there is none.
  */
 function writeDoc(section: string): void {
   const path = join(root, "docs", "benchmarks.md");
@@ -458,15 +459,17 @@ function writeDoc(section: string): void {
   let text = existsSync(path)
     ? readFileSync(path, "utf8")
     : "# Benchmarks\n\nMeasured numbers, each with the command that produced it.\n";
+  let at = -1;
   for (;;) {
     const b = text.indexOf(END);
     if (b < 0) break;
     const a = text.lastIndexOf(START, b);
     const heading = text.lastIndexOf("## Kernels", b);
     const from = a >= 0 ? a : heading >= 0 ? heading : b;
+    if (at < 0) at = from;
     text = text.slice(0, from) + text.slice(b + END.length).replace(/^\n+/, "");
   }
-  text = `${text.trimEnd()}\n\n${block}\n`;
+  text = at < 0 ? `${text.trimEnd()}\n\n${block}\n` : `${text.slice(0, at)}${block}\n\n${text.slice(at)}`;
   writeFileSync(path, text);
   log(`wrote ${path}`);
 }
