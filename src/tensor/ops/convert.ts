@@ -21,7 +21,7 @@ export function cast(t: Tensor, dtype: DType): Tensor {
     const q4 = t.dtype === "q4x4" ? repacked(t, "q4") : cast(t, "q4");
     if (dtype === "q4") return q4;
     const out = dtype === "q4x4" ? repacked(q4, "q4x4") : cast(q4, dtype);
-    if (q4 !== t) q4.dispose();
+    q4.dispose();
     return out;
   }
   const src = dense(t);
