@@ -2,8 +2,10 @@
  * What the built-in model's vision tower sees: linear probes on its frozen features. Single-shape scenes of the
  * world's train split are run through the tower; a softmax regression predicts the shape's colour and its kind
  * from (a) the patch token under the shape's centre and (b) the max- and mean-pooled tokens, trained on 75 % of
- * the scenes and scored on the rest. Prints a markdown table (docs/builtin-model.md quotes it). The scenes are
- * those of --world (a world folder), else of the world.json in the model folder.
+ * the scenes and scored on the rest. Then how loud the connector's output is under the shape and on the
+ * background (a row norm each): the LLM reads those rows beside text embeddings of norm below 1. Prints a
+ * markdown table (docs/builtin-model.md quotes it). The scenes are those of --world (a world folder), else of the
+ * world.json in the model folder.
  *
  *   node --import tsx scripts/probe-tower.ts [--model models/imp-tiny] [--world DIR] [--scenes 1000] [--threads N]
  */
@@ -52,6 +54,7 @@ interface Sample {
   shape: number;
 }
 const samples: Sample[] = [];
+const norms = { object: 0, background: 0 };
 const bar = new ProgressBar(wanted, "probe features");
 for (const seed of splitSeeds("train", 20000)) {
   if (samples.length >= wanted) break;
@@ -59,7 +62,10 @@ for (const seed of splitSeeds("train", 20000)) {
   if (scene.kind !== "shapes" || scene.objects.length !== 1) continue;
   const o = scene.objects[0]!;
   const px = fromF32(backend, preprocessForTower(renderScene(scene), spec), [3, size, size]);
-  const feats = tidy(() => model.vision!.forward(px).toF32());
+  const [feats, embeds] = tidy(() => {
+    const { features, embeds } = model.encodeImage(px);
+    return [features.toF32(), embeds.toF32()];
+  });
   px.dispose();
   const h = vision.hidden;
   const n = feats.length / h;
@@ -73,6 +79,21 @@ for (const seed of splitSeeds("train", 20000)) {
       if (v > pooled[j]!) pooled[j] = v;
       pooled[h + j]! += v / n;
     }
+  // The connector's output, as the LLM receives it: the row norm under the shape and, apart from it, on tokens at
+  // least two patches away from the shape's (the background of a single-shape scene).
+  const e = embeds.length / n;
+  const rowNorm = (i: number) => Math.hypot(...embeds.subarray(i * e, (i + 1) * e));
+  let far = 0;
+  let farCount = 0;
+  for (let i = 0; i < n; i++)
+    if (
+      Math.max(Math.abs((i % grid) - (t % grid)), Math.abs(Math.floor(i / grid) - Math.floor(t / grid))) >= 2
+    ) {
+      far += rowNorm(i);
+      farCount++;
+    }
+  norms.object += rowNorm(t) / wanted;
+  norms.background += far / Math.max(1, farCount) / wanted;
   samples.push({
     token: feats.slice(t * h, (t + 1) * h),
     pooled,
@@ -150,4 +171,8 @@ for (const [name, classes, label] of rows) {
   );
   process.stdout.write(`| ${name} | ${classes} | ${pct(token)} | ${pct(pooled)} | ${pct(1 / classes)} |\n`);
 }
+process.stdout.write(
+  `\nImage embeddings (the connector's output) row norm, mean over the scenes: ${norms.object.toFixed(1)} on the token ` +
+    `under the shape, ${norms.background.toFixed(1)} on the background (tokens two patches or more away).\n`,
+);
 process.exit(0);
