@@ -6,12 +6,13 @@
  *
  *   node --import tsx scripts/train-tiny.ts [--work DIR] [--out DIR] [--threads N] [--short] [--seed N]
  */
-import { cpSync, existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { cpSync, existsSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/registry.js";
 import { buildBuiltinModel } from "../src/builtin/build.js";
 import { type BuiltinPlan, checkLookPhases, FULL_PLAN, SHORT_PLAN } from "../src/builtin/plan.js";
+import { readJson } from "../src/eval/files.js";
 import { ImpError, UsageError } from "../src/util/errors.js";
 import { TINY_MODEL, TINY_WORK } from "./tiny-paths.js";
 
@@ -28,12 +29,7 @@ function mergePlan(plan: BuiltinPlan, over: Record<string, unknown>): BuiltinPla
 }
 
 function readPlan(file: string): Record<string, unknown> {
-  let over: unknown;
-  try {
-    over = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new UsageError(`${file}: not a readable JSON plan (${(e as Error).message})`);
-  }
+  const over = readJson(file, "plan file");
   if (!isSection(over))
     throw new UsageError(`${file}: expected a JSON object of plan sections, got ${JSON.stringify(over)}`);
   return over as Record<string, unknown>;

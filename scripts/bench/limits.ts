@@ -23,7 +23,8 @@ export interface Machine {
 const here = new URL(".", import.meta.url).pathname;
 const root = new URL("../..", import.meta.url).pathname;
 
-function tryRun(cmd: string, args: string[]): string | null {
+/** The command's trimmed output, or null where it is missing or fails. */
+export function tryRun(cmd: string, args: readonly string[]): string | null {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
   return r.status === 0 ? r.stdout.trim() : null;
 }

@@ -4,11 +4,12 @@
  * from that bundle once, into its cache, so both llama.cpp columns come from one release and nothing is fetched.
  * A build of one's own can be named with $IMP_BENCH_LLAMA_BIN (the folder holding `llama-mtmd-cli`).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
+import { tryRun } from "./limits.js";
 
 export type MtmdCli = { bin: string; source: string } | { bin: null; why: string };
 
@@ -16,10 +17,11 @@ const BIN = "llama-mtmd-cli";
 
 /** The folder of node-llama-cpp's bundled llama.cpp sources, or null where the package has none. */
 export function llamaCppBundle(): { bundle: string; release: string } | null {
+  const require = createRequire(import.meta.url);
   let pkg: string;
   try {
     // The package exports no package.json: its entry lies in dist/, one folder below the package's root.
-    pkg = dirname(dirname(createRequire(import.meta.url).resolve("node-llama-cpp")));
+    pkg = dirname(dirname(require.resolve("node-llama-cpp")));
   } catch {
     return null;
   }
@@ -27,9 +29,7 @@ export function llamaCppBundle(): { bundle: string; release: string } | null {
   if (!existsSync(bundle)) return null;
   let release = "unknown release";
   try {
-    const info = createRequire(import.meta.url)(join(pkg, "llama", "llama.cpp.info.json")) as {
-      tag?: string;
-    };
+    const info = require(join(pkg, "llama", "llama.cpp.info.json")) as { tag?: string };
     if (info.tag) release = `llama.cpp ${info.tag}`;
   } catch {
     // the info file is optional; the bundle alone builds
@@ -43,7 +43,7 @@ function missingTool(): string | null {
     ["cmake", ["--version"]],
     ["c++", ["--version"]],
   ] as const)
-    if (spawnSync(tool, args).status !== 0)
+    if (tryRun(tool, args) === null)
       return `${tool} is not installed (the build needs git, cmake and a C++ compiler)`;
   return null;
 }
@@ -67,8 +67,12 @@ export async function findOrBuildMtmd(
   }
   const root = join(cache, "llama-mtmd");
   const built = join(root, "build", "bin", BIN);
-  const src = bundleOrWhy();
-  if (typeof src === "string") return { bin: null, why: src };
+  const src = llamaCppBundle();
+  if (!src)
+    return {
+      bin: null,
+      why: "node-llama-cpp ships no llama.cpp sources here (node_modules/node-llama-cpp/llama/gitRelease.bundle)",
+    };
   const source = `built by the bench from node-llama-cpp's bundled ${src.release} sources (${built})`;
   if (existsSync(built)) return { bin: built, source };
   if (!build) return { bin: null, why: `not built yet (${built})` };
@@ -132,11 +136,4 @@ export async function findOrBuildMtmd(
   return existsSync(built)
     ? { bin: built, source }
     : { bin: null, why: `the build wrote no ${built} (${logFile})` };
-}
-
-function bundleOrWhy(): { bundle: string; release: string } | string {
-  return (
-    llamaCppBundle() ??
-    "node-llama-cpp ships no llama.cpp sources here (node_modules/node-llama-cpp/llama/gitRelease.bundle)"
-  );
 }
