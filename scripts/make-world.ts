@@ -3,7 +3,7 @@
  * evaluation sets in official formats, the text corpus and the tokenizer (src/synth/write-world.ts).
  *
  *   npm run world -- --out /tmp/imp-world [--train 20000] [--val 500] [--eval-val 300] [--test 1000]
- *                    [--corpus 10000] [--vocab 2048] [--pope-images 200] [--mc 300] [--layout free|grid]
+ *                    [--corpus 10000] [--vocab 2048] [--pope-images 200] [--mc 300] [--layout free|grid|mixed]
  *                    [--conv-question-first 0]
  *
  * Keep the output outside the repository (or in an ignored folder): it is data, regenerated at will.
@@ -31,8 +31,9 @@ const { values } = parseArgs({
 
 const usage =
   "usage: npm run world -- --out DIR [--train N] [--val N] [--eval-val N] [--test N] [--corpus N] [--vocab N] [--pope-images N] [--mc N]\n" +
-  "       [--layout free|grid] [--conv-question-first SHARE]\n" +
-  "--layout grid puts each shape of a shapes scene alone in a cell of an 8 × 8 board (src/synth/scene.ts);\n" +
+  "       [--layout free|grid|mixed] [--conv-question-first SHARE]\n" +
+  "--layout grid puts each shape of a shapes scene alone in a cell of an 8 × 8 board (src/synth/scene.ts), mixed\n" +
+  "  half of the shapes scenes (drawn by the seed);\n" +
   "--conv-question-first is the share of conversation records that open with a question, not a caption.";
 if (values.help || !values.out) {
   console.error(usage);

@@ -73,7 +73,10 @@ export interface BuiltinPlan {
     mc: number;
     /** The share of conversation records that open with a question, not a caption (src/synth/records.ts). */
     convQuestionFirst: number;
-    /** How shapes scenes place their shapes: "free" (the committed model's world) or on an 8 × 8 "grid" (scene.ts). */
+    /**
+     * How shapes scenes place their shapes: "free" (the committed model's world), on an 8 × 8 "grid", or "mixed"
+     * (scene.ts).
+     */
     layout: ShapeLayout;
   };
   model: {

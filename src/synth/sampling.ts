@@ -50,6 +50,7 @@ export const STREAM = {
   negatives: 0x7e6a,
   corpus: 0xc0de,
   mc: 0x3c3c,
+  layout: 0x1a70,
 } as const;
 
 /** An Rng for one use of a seed; mixing keeps nearby seeds' streams unrelated. */

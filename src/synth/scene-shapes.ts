@@ -173,8 +173,9 @@ export function makeShapesScene(seed: number, shapeLayout: ShapeLayout = DEFAULT
   const background = pick(rng, BACKGROUND_NAMES);
   const list = specs(rng);
   const overlap = chance(rng, 0.3);
-  const objects =
-    shapeLayout === "grid" ? gridLayout(rng, list, IMAGE_SIZE) : layout(rng, list, overlap, IMAGE_SIZE);
+  const board =
+    shapeLayout === "grid" || (shapeLayout === "mixed" && chance(rngFor(seed, STREAM.layout), 0.5));
+  const objects = board ? gridLayout(rng, list, IMAGE_SIZE) : layout(rng, list, overlap, IMAGE_SIZE);
   return {
     id: seed,
     kind: "shapes",

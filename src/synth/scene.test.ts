@@ -124,6 +124,26 @@ test("chart scenes: distinct labels and values, pies are whole", () => {
   }
 });
 
+test("mixed layout: each shapes scene is the board's or the free layout's, about half each, the choice fixed by the seed", () => {
+  let board = 0;
+  let shapes = 0;
+  for (const seed of seeds) {
+    const s = makeScene(seed, { layout: "mixed" });
+    assert.deepEqual(s, makeScene(seed, { layout: "mixed" }));
+    const free = makeScene(seed);
+    if (s.kind !== "shapes") {
+      assert.deepEqual(s, free);
+      continue;
+    }
+    shapes++;
+    const grid = makeScene(seed, { layout: "grid" });
+    if (JSON.stringify(s) === JSON.stringify(grid)) board++;
+    else assert.deepEqual(s, free, `${s.id}: neither the board's scene nor the free one`);
+  }
+  assert.ok(shapes > 700, `only ${shapes} shapes scenes`);
+  assert.ok(board > 0.4 * shapes && board < 0.6 * shapes, `${board} of ${shapes} on the board`);
+});
+
 test("grid layout: each shape alone in a cell of the 8 × 8 board, wholly inside it, 3 px from the others", () => {
   const cell = IMAGE_SIZE / GRID_CELLS;
   let shapes = 0;

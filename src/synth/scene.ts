@@ -29,8 +29,13 @@ export const SIZE_RANGE: Readonly<Record<SizeName, readonly [number, number]>> =
  * model's 16-px patches, the patch under each shape holds the whole shape, and a patch-level loss names 70 % of
  * them after 200 steps against 20 % for free placement (docs/builtin-model.md, "A world on a grid").
  */
-export type ShapeLayout = "free" | "grid";
-export const SHAPE_LAYOUTS: readonly ShapeLayout[] = ["free", "grid"];
+export type ShapeLayout = "free" | "grid" | "mixed";
+/**
+ * "mixed": each shapes scene on the board or free, even odds drawn from its own stream of the scene's seed (so a
+ * free scene of a mixed world is the free world's scene): the board's one-patch shapes for a tower whose tokens know
+ * their shape, the free layout's larger ones for an LLM that learns to look.
+ */
+export const SHAPE_LAYOUTS: readonly ShapeLayout[] = ["free", "grid", "mixed"];
 /** The layout of a world written before the option existed (version 1, the committed model's). */
 export const DEFAULT_LAYOUT: ShapeLayout = "free";
 /** Cells per side of the "grid" board (IMAGE_SIZE / GRID_CELLS = 16 px a cell). */

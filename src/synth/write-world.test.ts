@@ -96,13 +96,13 @@ test("the shapes layout is written to world.json and read back; an unknown one i
   assert.deepEqual(png, Buffer.from(encodePng(renderScene(makeScene(seed, { layout: "grid" })))));
   assert.throws(
     () => writeWorld({ ...opts, out: join(root, "bad-layout"), layout: "board" as never }),
-    /world: layout must be one of free, grid, got "board"/,
+    /world: layout must be one of free, grid, mixed, got "board"/,
   );
   mkdirSync(join(root, "odd"), { recursive: true });
   writeFileSync(join(root, "odd", "world.json"), JSON.stringify({ options: { layout: "hex" } }));
   assert.throws(
     () => worldSceneOptions(join(root, "odd")),
-    /odd\/world\.json: options\.layout must be one of free, grid, got "hex"/,
+    /odd\/world\.json: options\.layout must be one of free, grid, mixed, got "hex"/,
   );
   // A world from before the option: the free layout.
   writeFileSync(join(root, "odd", "world.json"), JSON.stringify({ options: {} }));
