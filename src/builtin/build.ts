@@ -145,11 +145,15 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
       `output=${look}`,
       `connector_init=${connector}`,
       `image_token_loss=${phase.imageTokenLoss}`,
+      ...(phase.imageTokenLayer !== undefined ? [`image_token_layer=${phase.imageTokenLayer}`] : []),
       ...lora,
     ]);
     log(
       `${name}: LoRA + connector on colour questions about ${colors} ${phase.scenes === "single" ? "single-object" : "shapes"} scenes` +
-        (phase.imageTokenLoss > 0 ? `, image-token signal ${phase.imageTokenLoss}` : "") +
+        (phase.imageTokenLoss > 0
+          ? `, image-token signal ${phase.imageTokenLoss}` +
+            (phase.imageTokenLayer !== undefined ? ` on layer ${phase.imageTokenLayer}'s output` : "")
+          : "") +
         (counts > 0 ? ` and ${counts} colour-and-shape count questions` : "") +
         " (recipes/imp-stage2-lora.json)",
     );

@@ -28,6 +28,8 @@ export interface LookPhase {
   scenes: "single" | "several";
   /** Weight of the dense image-token signal (recipe `image_token_loss`; question-first models only; 0: none). */
   imageTokenLoss: number;
+  /** The decoder layer whose output that signal's head reads (recipe `image_token_layer`; absent: the last). */
+  imageTokenLayer?: number;
 }
 
 /**
@@ -50,6 +52,13 @@ export function checkLookPhases(look: unknown, where: string): LookPhase[] {
     for (const key of ["counts", "imageTokenLoss"])
       if (typeof phase[key] !== "number" || (phase[key] as number) < 0)
         throw new UsageError(`${at}.${key}: expected a number ≥ 0, got ${JSON.stringify(phase[key])}`);
+    if (
+      phase.imageTokenLayer !== undefined &&
+      (!Number.isInteger(phase.imageTokenLayer) || (phase.imageTokenLayer as number) < 0)
+    )
+      throw new UsageError(
+        `${at}.imageTokenLayer: expected a layer index ≥ 0, got ${JSON.stringify(phase.imageTokenLayer)}`,
+      );
     if (phase.lr !== undefined && (typeof phase.lr !== "number" || phase.lr <= 0))
       throw new UsageError(`${at}.lr: expected a positive number, got ${JSON.stringify(phase.lr)}`);
     if (phase.scenes !== "single" && phase.scenes !== "several")

@@ -20,7 +20,7 @@ import { ShapeError, UsageError } from "../util/errors.js";
 import type { ModelConfig, VisionConfig } from "./config.js";
 import { Connector } from "./connector.js";
 import { VISION_PREFIX } from "./layout.js";
-import { DecoderLM } from "./llm/decoder.js";
+import { DecoderLM, type LayerTap } from "./llm/decoder.js";
 import { ClipVisionTower } from "./vision/clip.js";
 import { SiglipVisionTower } from "./vision/siglip.js";
 
@@ -181,7 +181,7 @@ export class MultimodalModel extends Module {
    * not IGNORE_INDEX (LLaVA's label masking; each image placeholder's label becomes N ignored positions).
    * `ids`/`labels` are the unspliced prompt (same length); the spliced sequence is cut at `maxLength`.
    * `imageTokenLoss`, when given, adds a term per image from the final hidden states at its positions (cut with the
-   * sequence): the trainer's dense image-token signal.
+   * sequence), or from decoder layer `imageTokenLayer`'s output: the trainer's dense image-token signal.
    * Returns the [1] loss tensor (record it on a tape to train), the number of predicted tokens and the value of
    * the image-token terms.
    */
@@ -192,6 +192,7 @@ export class MultimodalModel extends Module {
     scale: number,
     maxLength = this.config.maxLength,
     imageTokenLoss?: ImageTokenLoss,
+    imageTokenLayer: number | null = null,
   ): { loss: Tensor; tokens: number; imageTokenLoss: number } {
     if (ids.length !== labels.length) throw new ShapeError(`${ids.length} ids but ${labels.length} labels`);
     const imageEmbeds = images.map((px) => this.encodeImage(px).embeds);
@@ -213,12 +214,14 @@ export class MultimodalModel extends Module {
     // Row i predicts token i + 1; the last row has nothing to predict.
     const targets = [...spliced.slice(1), IGNORE_INDEX];
     const tokens = targets.filter((t) => t !== IGNORE_INDEX).length;
-    const hidden = this.forward(embeds);
+    // One sequence from position 0: forwardPacked's single segment is forward without a cache.
+    const tap: LayerTap | undefined = imageTokenLayer === null ? undefined : { after: imageTokenLayer };
+    const hidden = tap ? this.llm.forwardPacked(embeds, [embeds.dim(0)], tap) : this.forward(embeds);
     let loss = F.crossEntropySum(this.logits(hidden), fromI32(this.backend, targets), scale);
     let extra = 0;
     spans.forEach(({ start, length }, image) => {
       const n = Math.min(length, spliced.length - start);
-      const l = n > 0 ? imageTokenLoss?.(hidden.slice(0, start, start + n), image) : null;
+      const l = n > 0 ? imageTokenLoss?.((tap?.out ?? hidden).slice(0, start, start + n), image) : null;
       if (!l) return;
       extra += l.toF32()[0]!;
       loss = F.add(loss, l);

@@ -10,7 +10,8 @@
  *
  * The rows without a label (image tokens, prompts, each sequence's last row) skip the LM head: they add nothing to
  * the loss or its gradient. A sequence's `imageTokenLoss` gets each of its images' final hidden states (the rows
- * at its packed positions, cut with the sequence), as sequenceLoss gives it.
+ * at its packed positions, cut with the sequence), or decoder layer `imageTokenLayer`'s output, as sequenceLoss
+ * gives it.
  */
 
 import * as F from "../tensor/ops/index.js";
@@ -18,6 +19,7 @@ import { IGNORE_INDEX } from "../tensor/ops/loss.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { fromI32 } from "../tensor/tensor.js";
 import { ShapeError } from "../util/errors.js";
+import type { LayerTap } from "./llm/decoder.js";
 import type { ImageTokenLoss, MultimodalModel } from "./multimodal.js";
 
 /** One sequence of a packed batch: the unspliced prompt (ids and labels of one length) and its images [3, S, S]. */
@@ -53,6 +55,7 @@ export function packedLoss(
   seqs: readonly PackedSequence[],
   scale: number,
   maxLength = model.config.maxLength,
+  imageTokenLayer: number | null = null,
 ): PackedLoss {
   if (seqs.length === 0) throw new ShapeError("packedLoss: no sequences");
   const images = seqs.flatMap((s) => s.images);
@@ -138,7 +141,8 @@ export function packedLoss(
     order.length === source.dim(0) && order.every((r, i) => r === i)
       ? source
       : F.embedding(fromI32(model.backend, order), source);
-  const hidden = model.llm.forwardPacked(embeds, positions);
+  const tap: LayerTap | undefined = imageTokenLayer === null ? undefined : { after: imageTokenLayer };
+  const hidden = model.llm.forwardPacked(embeds, positions, tap);
   // Only the rows that predict a token go through the LM head (at least one, so an all-masked batch gives 0).
   const kept = targets.flatMap((t, i) => (t !== IGNORE_INDEX ? [i] : []));
   const rows = kept.length > 0 ? kept : [0];
@@ -157,7 +161,7 @@ export function packedLoss(
   const termed = spans.filter((s) => seqs[s.seq]!.imageTokenLoss);
   if (termed.length > 0) {
     const at = termed.flatMap((s) => Array.from({ length: s.rows }, (_, r) => s.row + r));
-    const imageHidden = F.embedding(fromI32(model.backend, at), hidden);
+    const imageHidden = F.embedding(fromI32(model.backend, at), tap?.out ?? hidden);
     let from = 0;
     for (const { seq, image, rows } of termed) {
       const l = seqs[seq]!.imageTokenLoss!(imageHidden.slice(0, from, from + rows), image);

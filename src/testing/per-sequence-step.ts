@@ -43,7 +43,9 @@ export function perSequenceBackward(
           ? (hidden: Tensor) => head.loss(hidden, labels, 1 / labelled)
           : undefined;
       try {
-        const r = tape.run(() => model.sequenceLoss(ex.ids, ex.labels, px, 1 / total, o.maxLength, term));
+        const r = tape.run(() =>
+          model.sequenceLoss(ex.ids, ex.labels, px, 1 / total, o.maxLength, term, head?.layer ?? null),
+        );
         if (r.tokens !== ex.targets)
           throw new ShapeError(`${ex.where}: ${r.tokens} loss tokens in the model, ${ex.targets} counted`);
         if (r.loss.requiresGrad) tape.backward(r.loss);

@@ -131,9 +131,10 @@ describe("a run with the dense image-token signal", () => {
   );
   const imageFirst = makeTinyBase(join(tmp, "base-if"));
 
-  const recipe = (base: string, output: string) =>
+  const recipe = (base: string, output: string, extra: Record<string, unknown> = {}) =>
     resolveRecipe(
       {
+        ...extra,
         stage: 2,
         base,
         output: join(tmp, output),
@@ -180,6 +181,23 @@ describe("a run with the dense image-token signal", () => {
     mergeAdapter({ base: questionFirst, adapter: final, out: fromCheckpoint, backend });
     const a = readFileSync(join(fromOutputs, "model.safetensors"));
     assert.ok(a.equals(readFileSync(join(fromCheckpoint, "model.safetensors"))));
+  });
+
+  test("on the first decoder layer's output (image_token_layer) the head learns as well; a layer the LLM lacks is refused", async () => {
+    const backend = await testBackend("wasm");
+    await runTraining(recipe(questionFirst, "qf-layer0", { image_token_layer: 0 }), { backend, sink: quiet });
+    const itl = readMetrics(join(tmp, "qf-layer0", "metrics.jsonl")).map(
+      (s) => s.image_token_loss ?? Number.NaN,
+    );
+    const last = itl.slice(-5).reduce((a, b) => a + b, 0) / 5;
+    assert.ok(last < 0.05, `image-token loss ${itl.map((v) => v.toFixed(3)).join(" ")}`);
+    // Not the final layer's run: the head reads other states, so the runs differ.
+    const final = readMetrics(join(tmp, "qf", "metrics.jsonl")).map((s) => s.image_token_loss);
+    assert.notDeepEqual(itl, final);
+    await assert.rejects(
+      runTraining(recipe(questionFirst, "qf-layer9", { image_token_layer: 9 }), { backend, sink: quiet }),
+      /image_token_layer = 9: the base's LLM has \d+ layers \(0–\d+\)/,
+    );
   });
 
   test("a killed run resumes with the head's state: the same weights bit for bit", async () => {

@@ -1,6 +1,6 @@
 /**
  * The dense image-token signal (recipe `image_token_loss`): a linear head [hidden → 1] on the LLM's final hidden
- * states at an image's positions, trained with binary cross-entropy to say whether each image token shows what the
+ * states (or one layer's output, recipe `image_token_layer`) at an image's positions, trained with binary cross-entropy to say whether each image token shows what the
  * question names (the record's `named_boxes`, image-token-labels.ts), beside the answer's loss:
  *
  *   loss = Σ CE(answer tokens) / N_answer  +  weight · Σ BCE(head(h_img), labels) / N_labelled_image_tokens
@@ -26,6 +26,8 @@ export class ImageTokenHead {
     hidden: number,
     /** The term's weight beside the answer loss. */
     readonly lossWeight: number,
+    /** The decoder layer whose output the head reads (null: the final hidden states). */
+    readonly layer: number | null = null,
   ) {
     // Zeros: the first steps train the head alone (no gradient reaches the model through a zero head), and a
     // run's other random draws stay as they were without it.
@@ -49,7 +51,7 @@ export class ImageTokenHead {
   }
 
   /**
-   * lossWeight · scale · Σ BCE over one image's tokens: `hidden` [n, H] their final hidden states (n may be fewer
+   * lossWeight · scale · Σ BCE over one image's tokens: `hidden` [n, H] their hidden states at the head's layer (n may be fewer
    * than the labels when the sequence was cut), `labels` one per image token.
    */
   loss(hidden: Tensor, labels: Float32Array, scale: number): Tensor {

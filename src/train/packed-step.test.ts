@@ -73,7 +73,7 @@ function makeBatch(): PreparedExample[] {
   ];
 }
 
-async function setup(mode: TrainMode, withHead: boolean) {
+async function setup(mode: TrainMode, withHead: boolean, headLayer: number | null = null) {
   const backend = await testBackend("wasm");
   const { model } = await loadModel(base, { backend, dtype: "auto" });
   const ts = setupTrainable(
@@ -90,7 +90,7 @@ async function setup(mode: TrainMode, withHead: boolean) {
   model.setTraining(true);
   let head: ImageTokenHead | undefined;
   if (withHead) {
-    head = new ImageTokenHead(backend, model.config.llm.hidden, 0.5);
+    head = new ImageTokenHead(backend, model.config.llm.hidden, 0.5, headLayer);
     // A head that is not zero, so its term's gradient reaches the model from the first step.
     const w = new Float32Array(backend.heap.buffer, head.weight.ptr, head.weight.numel);
     const rng = new Rng(7);
@@ -135,7 +135,7 @@ function packedBackward(
         images: image(model, ex),
         imageTokenLoss: imageTokenLoss(head, ex, labelled),
       }));
-      const r = tape.run(() => packedLoss(model, seqs, 1 / total, MAX_LENGTH));
+      const r = tape.run(() => packedLoss(model, seqs, 1 / total, MAX_LENGTH, head?.layer ?? null));
       assert.deepEqual(
         r.tokens,
         exs.map((ex) => ex.targets),
@@ -197,14 +197,16 @@ describe("the packed trainer against the per-sequence path", () => {
     assert.ok(microBatches(batch, 60).length >= 3);
   });
 
-  for (const [mode, withHead] of [
-    ["full", false],
-    ["lora", false],
-    ["lora", true],
+  for (const [mode, withHead, headLayer] of [
+    ["full", false, null],
+    ["lora", false, null],
+    ["lora", true, null],
+    // The head on the first decoder layer's output: the layers above it get no gradient from its term.
+    ["lora", true, 0],
   ] as const)
     for (const budget of [60, 4096])
-      test(`${mode}${withHead ? " + image-token head" : ""}, micro-batches of ≤ ${budget} rows: the same loss and gradients`, async () => {
-        const { model, optimizer, head } = await setup(mode, withHead);
+      test(`${mode}${withHead ? ` + image-token head${headLayer === null ? "" : ` on layer ${headLayer}`}` : ""}, micro-batches of ≤ ${budget} rows: the same loss and gradients`, async () => {
+        const { model, optimizer, head } = await setup(mode, withHead, headLayer);
         optimizer.zeroGrad();
         const lossRef = perSequenceBackward(model, batch, { maxLength: MAX_LENGTH, imageTokenHead: head });
         const ref = optimizer.params().map((p) => ({ name: p.name, g: p.tensor.grad!.toF32() }));

@@ -61,6 +61,12 @@ export interface Recipe {
    * (image-token-head.ts). It needs the question before the image.
    */
   imageTokenLoss: number;
+  /**
+   * Which decoder layer's output the image-token head reads (0-based; null: the final hidden states). A middle layer
+   * asks for the match between an image token and the question's noun early enough that the layers above it can
+   * carry it to the answer.
+   */
+  imageTokenLayer: number | null;
   /** Longest sequence (after image splicing); null = the model's tokenizer_model_max_length. */
   maxLength: number | null;
   seed: number;
@@ -148,6 +154,7 @@ const FIELDS: Record<string, Field> = {
   adam_eps: { key: "adamEps", read: num(0) },
   max_grad_norm: { key: "maxGradNorm", read: num(0) },
   image_token_loss: { key: "imageTokenLoss", read: num(0) },
+  image_token_layer: { key: "imageTokenLayer", read: nullable(int(0)) },
   max_length: { key: "maxLength", read: nullable(int(2)) },
   seed: { key: "seed", read: int(0) },
   save_every: { key: "saveEvery", read: int(1) },
@@ -191,6 +198,7 @@ const DEFAULTS: Raw = {
   adam_eps: 1e-8,
   max_grad_norm: 1,
   image_token_loss: 0,
+  image_token_layer: null,
   max_length: null,
   seed: 42,
   save_every: 500,

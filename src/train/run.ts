@@ -90,13 +90,18 @@ const FINGERPRINT_KEYS: ReadonlyArray<keyof Recipe> = [
   "adamEps",
   "maxGradNorm",
   "imageTokenLoss",
+  "imageTokenLayer",
   "maxLength",
   "seed",
   "baseDtype",
 ];
 
 /** Fingerprint keys added after runs were saved without them, with the value those runs had. */
-const LEGACY_FINGERPRINT: Record<string, unknown> = { groupByModalityLength: false, imageTokenLoss: 0 };
+const LEGACY_FINGERPRINT: Record<string, unknown> = {
+  groupByModalityLength: false,
+  imageTokenLoss: 0,
+  imageTokenLayer: null,
+};
 
 export function loadMixture(r: Recipe): ResolvedMixture {
   const { spec, dir, where } =
@@ -168,9 +173,14 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
         `image_token_loss = ${recipe.imageTokenLoss} needs the question before the image (the base's config.json ` +
           `"mm_image_placement": "after_text"); with the image first its tokens cannot see what the question names`,
       );
+    const layers = model.config.llm.layers;
+    if (recipe.imageTokenLayer !== null && recipe.imageTokenLayer >= layers)
+      throw new UsageError(
+        `image_token_layer = ${recipe.imageTokenLayer}: the base's LLM has ${layers} layers (0–${layers - 1})`,
+      );
     imageTokenHead =
       recipe.imageTokenLoss > 0
-        ? new ImageTokenHead(backend, model.config.llm.hidden, recipe.imageTokenLoss)
+        ? new ImageTokenHead(backend, model.config.llm.hidden, recipe.imageTokenLoss, recipe.imageTokenLayer)
         : null;
     const optimizer = new AdamW(
       [...setup.groups, ...(imageTokenHead ? [imageTokenHead.group(recipe.lr)] : [])],

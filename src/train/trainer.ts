@@ -118,7 +118,9 @@ export class Trainer {
           };
         });
         try {
-          const r = tape.run(() => packedLoss(model, seqs, 1 / total, this.opts.maxLength));
+          const r = tape.run(() =>
+            packedLoss(model, seqs, 1 / total, this.opts.maxLength, head?.layer ?? null),
+          );
           exs.forEach((ex, j) => {
             if (r.tokens[j] !== ex.targets)
               throw new ShapeError(

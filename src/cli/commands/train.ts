@@ -27,6 +27,7 @@ Recipe keys (JSON or YAML; override any with --set KEY=VALUE, dotted for lora.*)
   skip_bad validate_images
   image_token_loss W   the dense image-token signal (question-first models): a head on the image tokens learns
                        which show what the question names, from the records' named_boxes (0: off)
+  image_token_layer N  that head reads decoder layer N's output (0-based) instead of the final hidden states
 Values are read as YAML scalars: --set lr=1e-3 --set max_steps=20 --set lora.target_modules=[q_proj,v_proj]
 Paths in a recipe are relative to the working directory; paths in a mixture file to the mixture file.
 

@@ -1,7 +1,8 @@
 /**
  * The decoder's cached forward pass: a long prompt run in chunks over the KV cache gives the logits of one pass
  * over the whole prompt (chunks straddle the image and the text; the last chunk of a few rows takes the decode
- * kernels), and the greedy continuation after it is the same.
+ * kernels), and the greedy continuation after it is the same. A layer tap (the trainer's image-token head on a
+ * middle layer) reads the residual stream without changing the output.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,6 +16,7 @@ import { testBackend } from "../../testing/backends.js";
 import { writeTinyModel } from "../../testing/tiny-model.js";
 import { Rng } from "../../util/random.js";
 import { loadModel } from "../load.js";
+import type { LayerTap } from "./decoder.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "imp-decoder-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -62,6 +64,35 @@ test("a prompt run in chunks over the cache gives one pass's logits and the same
     };
     assert.deepEqual(await greedy(9), await greedy(1 << 20));
     pixels.dispose();
+  } finally {
+    model.dispose();
+  }
+});
+
+test("a layer tap hands out the residual stream after that layer: after the last, the final norm gives the output", async () => {
+  const dir = writeTinyModel(join(tmp, "tapped"), {});
+  const backend = await testBackend("wasm");
+  const { model } = await loadModel(dir, { backend });
+  try {
+    const rng = new Rng(9);
+    const ids = Array.from({ length: 12 }, () => 3 + rng.int(200));
+    const layers = model.config.llm.layers;
+    assert.ok(layers >= 2, `${layers} layers`);
+    tidy(() => {
+      const embeds = model.embedTokens(ids);
+      const plain = model.llm.forwardPacked(embeds, [5, 7]).toF32();
+      const last: LayerTap = { after: layers - 1 };
+      const first: LayerTap = { after: 0 };
+      // The tap changes nothing of the output.
+      assert.deepEqual(model.llm.forwardPacked(embeds, [5, 7], last).toF32(), plain);
+      assert.deepEqual(model.llm.norm.forward(last.out!).toF32(), plain);
+      model.llm.forwardPacked(embeds, [5, 7], first);
+      assert.deepEqual(first.out!.shape, [12, model.config.llm.hidden]);
+      // An earlier layer's stream is another one (and still readable after the layers above it ran).
+      const a = first.out!.toF32();
+      const b = last.out!.toF32();
+      assert.ok(a.some((v, i) => Math.abs(v - b[i]!) > 1e-3));
+    });
   } finally {
     model.dispose();
   }

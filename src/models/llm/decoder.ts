@@ -13,6 +13,12 @@ import type { Tensor } from "../../tensor/tensor.js";
 import type { LlmConfig } from "../config.js";
 import { type DecoderLayer, LLM_FAMILIES } from "./families.js";
 
+/** Asks a forward pass for the residual stream after one decoder layer (0-based), besides its final output. */
+export interface LayerTap {
+  after: number;
+  out?: Tensor;
+}
+
 export class DecoderLM extends Module {
   readonly embed_tokens: Embedding;
   readonly layers: ModuleList<DecoderLayer>;
@@ -63,24 +69,34 @@ export class DecoderLM extends Module {
 
   /**
    * Training on a packed batch: embeds [T, H] are independent sequences of the given lengths one after another,
-   * each from position 0 and attending only to itself; returns the final hidden states [T, H].
+   * each from position 0 and attending only to itself; returns the final hidden states [T, H]. With `tap`, also
+   * the residual stream after decoder layer `tap.after` (tap.out; the caller disposes it when not on a tape).
    */
-  forwardPacked(embeds: Tensor, segments: readonly number[]): Tensor {
+  forwardPacked(embeds: Tensor, segments: readonly number[], tap?: LayerTap): Tensor {
     return this.run(
       embeds,
       segments.flatMap((n) => Array.from({ length: n }, (_, i) => i)),
       undefined,
       segments.length > 1 ? segments : undefined,
+      tap,
     );
   }
 
-  private run(embeds: Tensor, positions: number[], cache?: KVCache, segments?: readonly number[]): Tensor {
+  private run(
+    embeds: Tensor,
+    positions: number[],
+    cache?: KVCache,
+    segments?: readonly number[],
+    tap?: LayerTap,
+  ): Tensor {
     const rope = F.ropeTable(embeds.backend, positions, this.cfg.rotaryDim, this.cfg.ropeTheta);
     let x = embeds;
     for (let l = 0; l < this.layers.items.length; l++) {
       const layer = this.layers.items[l]!;
       const ctx = { causal: true, rope, cache, layer: l, segments };
-      x = forwardLayer(x, x !== embeds, (h) => layer.forward(h, ctx));
+      // The tapped layer's output is handed out, so the next layer must not free it.
+      x = forwardLayer(x, x !== embeds && x !== tap?.out, (h) => layer.forward(h, ctx));
+      if (tap && l === tap.after) tap.out = x;
     }
     return this.norm.forward(x);
   }
