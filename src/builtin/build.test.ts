@@ -77,7 +77,11 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   for (const r of colors) {
     assert.match(r.conversations[0]!.value, /^<image>\n.*colou?r.*\?\nAnswer the question/s);
     const scene = makeScene(Number.parseInt(r.id, 10), SHORT_PLAN.world);
-    assert.ok(scene.objects.length >= 1);
+    // maxObjects is 2: the easy start asks about scenes of one or two shapes.
+    assert.ok(
+      scene.objects.length >= 1 && scene.objects.length <= 2,
+      `${r.id}: ${scene.objects.length} shapes`,
+    );
     // One box: the named shape's, of the answered colour.
     assert.equal(r.named_boxes.length, 1);
     const [x0, , x1] = r.named_boxes[0]!;
@@ -104,6 +108,9 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   assert.equal(config("look-1").connector_init, join(tmp, "work", "stage1"));
   assert.equal(config("look-2").base, join(tmp, "work", "look-1-model"));
   assert.equal(config("look-2").connector_init, join(tmp, "work", "look-1"));
+  // The second phase's head reads the first layer's output; the others' the final hidden states.
+  assert.equal(config("look-2").image_token_layer, 0);
+  assert.equal(config("look-1").image_token_layer, null);
   const s2 = config("stage2");
   assert.equal(s2.base, join(tmp, "work", "look-2-model"));
   // Both phases train the dense image-token signal beside the answers.

@@ -219,7 +219,9 @@ function writeLookSet(file: string, plan: BuiltinPlan, phase: LookPhase): { colo
     .filter((s) => s.kind === "shapes");
   const colors = [];
   for (const s of scenes) {
-    const asked = phase.scenes === "single" ? s.objects.length === 1 : s.objects.length >= 1;
+    const asked =
+      (phase.scenes === "single" ? s.objects.length === 1 : s.objects.length >= 1) &&
+      s.objects.length <= (phase.maxObjects ?? Number.POSITIVE_INFINITY);
     const qa = asked ? colorQ(s, rngFor(s.id, STREAM.questions ^ LOOK_STREAM)) : null;
     if (qa) colors.push(record(s, "look", qa));
   }

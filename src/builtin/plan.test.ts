@@ -28,6 +28,7 @@ test("each field of a phase is checked and named with its index", () => {
     [{ ...good, counts: undefined }, /look\[1\]\.counts: expected a number ≥ 0, got undefined/],
     [{ ...good, lr: 0 }, /look\[1\]\.lr: expected a positive number, got 0/],
     [{ ...good, imageTokenLayer: -1 }, /look\[1\]\.imageTokenLayer: expected a layer index ≥ 0, got -1/],
+    [{ ...good, maxObjects: 0 }, /look\[1\]\.maxObjects: expected a positive integer, got 0/],
   ];
   assert.equal(checkLookPhases([{ ...good, imageTokenLayer: 1 }], "look")[0]!.imageTokenLayer, 1);
   for (const [bad, message] of cases)

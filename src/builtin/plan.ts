@@ -26,6 +26,11 @@ export interface LookPhase {
    * several objects, the warm-up that lets the other kinds be learnt with the question first).
    */
   scenes: "single" | "several";
+  /**
+   * At most this many shapes in a scene asked about (absent: any): an easy start for binding, two shapes before
+   * more (with "several").
+   */
+  maxObjects?: number;
   /** Weight of the dense image-token signal (recipe `image_token_loss`; question-first models only; 0: none). */
   imageTokenLoss: number;
   /** The decoder layer whose output that signal's head reads (recipe `image_token_layer`; absent: the last). */
@@ -52,6 +57,13 @@ export function checkLookPhases(look: unknown, where: string): LookPhase[] {
     for (const key of ["counts", "imageTokenLoss"])
       if (typeof phase[key] !== "number" || (phase[key] as number) < 0)
         throw new UsageError(`${at}.${key}: expected a number ≥ 0, got ${JSON.stringify(phase[key])}`);
+    if (
+      phase.maxObjects !== undefined &&
+      (!Number.isInteger(phase.maxObjects) || (phase.maxObjects as number) < 1)
+    )
+      throw new UsageError(
+        `${at}.maxObjects: expected a positive integer, got ${JSON.stringify(phase.maxObjects)}`,
+      );
     if (
       phase.imageTokenLayer !== undefined &&
       (!Number.isInteger(phase.imageTokenLayer) || (phase.imageTokenLayer as number) < 0)
@@ -227,11 +239,19 @@ export const SHORT_PLAN: BuiltinPlan = {
   siglip: { ...FULL_PLAN.siglip, steps: 3, batch: 4, embedDim: 32, textLayers: 1, patchLoss: 1 },
   lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
   stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
-  // The question-first levers on the suite's path: a warm-up on lone shapes, then one that binds among several
-  // shapes, both with the dense image-token signal, as stage 2.
+  // The question-first levers on the suite's path: a warm-up on lone shapes, then one that binds among two shapes
+  // at most, its dense image-token signal read from the first layer's output, the first's and stage 2's from the last.
   look: [
     { steps: 1, batch: 2, counts: 0, scenes: "single", imageTokenLoss: 1 },
-    { steps: 2, batch: 2, counts: 1, scenes: "several", imageTokenLoss: 1 },
+    {
+      steps: 2,
+      batch: 2,
+      counts: 1,
+      scenes: "several",
+      maxObjects: 2,
+      imageTokenLoss: 1,
+      imageTokenLayer: 0,
+    },
   ],
   stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8, imageTokenLoss: 1 },
 };
