@@ -57,20 +57,13 @@ export function checkLookPhases(look: unknown, where: string): LookPhase[] {
     for (const key of ["counts", "imageTokenLoss"])
       if (typeof phase[key] !== "number" || (phase[key] as number) < 0)
         throw new UsageError(`${at}.${key}: expected a number ≥ 0, got ${JSON.stringify(phase[key])}`);
-    if (
-      phase.maxObjects !== undefined &&
-      (!Number.isInteger(phase.maxObjects) || (phase.maxObjects as number) < 1)
-    )
-      throw new UsageError(
-        `${at}.maxObjects: expected a positive integer, got ${JSON.stringify(phase.maxObjects)}`,
-      );
-    if (
-      phase.imageTokenLayer !== undefined &&
-      (!Number.isInteger(phase.imageTokenLayer) || (phase.imageTokenLayer as number) < 0)
-    )
-      throw new UsageError(
-        `${at}.imageTokenLayer: expected a layer index ≥ 0, got ${JSON.stringify(phase.imageTokenLayer)}`,
-      );
+    // Optional integers: absent, or at least `min`.
+    for (const [key, min, what] of [
+      ["maxObjects", 1, "a positive integer"],
+      ["imageTokenLayer", 0, "a layer index ≥ 0"],
+    ] as const)
+      if (phase[key] !== undefined && (!Number.isInteger(phase[key]) || (phase[key] as number) < min))
+        throw new UsageError(`${at}.${key}: expected ${what}, got ${JSON.stringify(phase[key])}`);
     if (phase.lr !== undefined && (typeof phase.lr !== "number" || phase.lr <= 0))
       throw new UsageError(`${at}.lr: expected a positive number, got ${JSON.stringify(phase.lr)}`);
     if (phase.scenes !== "single" && phase.scenes !== "several")

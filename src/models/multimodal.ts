@@ -214,9 +214,9 @@ export class MultimodalModel extends Module {
     // Row i predicts token i + 1; the last row has nothing to predict.
     const targets = [...spliced.slice(1), IGNORE_INDEX];
     const tokens = targets.filter((t) => t !== IGNORE_INDEX).length;
-    // One sequence from position 0: forwardPacked's single segment is forward without a cache.
+    // One sequence from position 0: forwardPacked's single segment is forward without a cache, with the tap.
     const tap: LayerTap | undefined = imageTokenLayer === null ? undefined : { after: imageTokenLayer };
-    const hidden = tap ? this.llm.forwardPacked(embeds, [embeds.dim(0)], tap) : this.forward(embeds);
+    const hidden = this.llm.forwardPacked(embeds, [embeds.dim(0)], tap);
     let loss = F.crossEntropySum(this.logits(hidden), fromI32(this.backend, targets), scale);
     let extra = 0;
     spans.forEach(({ start, length }, image) => {
