@@ -26,6 +26,7 @@ import { makeSchedule } from "../src/train/schedule.js";
 import { setupTrainable } from "../src/train/trainable.js";
 import { Trainer } from "../src/train/trainer.js";
 import { Rng } from "../src/util/random.js";
+import { findTorch } from "./bench/limits.js";
 import { replaceSection } from "./docs-section.js";
 import { helpFromHeader } from "./help.js";
 
@@ -50,41 +51,11 @@ const steps = Number(args.steps);
 const rounds = Number(args.rounds);
 const LR = 1e-4;
 
-function torchAvailable(): boolean {
-  return spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status === 0;
-}
-
-function aptInstall(packages: string[]): boolean {
-  console.error(`installing ${packages.join(" ")} with apt-get …`);
-  const r = spawnSync("apt-get", ["install", "-y", ...packages], {
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-  });
-  return r.status === 0;
-}
-
-/**
- * PyTorch from Debian, installed when absent and we may (root). Debian's torch calls whatever libblas.so.3 the
- * system selects, which is the slow reference BLAS unless OpenBLAS is installed: it comes along, so PyTorch runs
- * with the BLAS a user would have. Returns null when ready, else why not.
- */
+/** Debian's PyTorch on OpenBLAS (scripts/bench/limits.ts installs what is missing where it may); null when ready. */
 function ensureTorch(): string | null {
-  const root = process.getuid?.() === 0;
-  if (!torchAvailable()) {
-    if (!root) return "python3-torch is not installed, and installing it needs root";
-    if (!aptInstall(["python3-torch", "libopenblas0-pthread"]) || !torchAvailable())
-      return "apt-get install -y python3-torch failed";
-  }
-  const probe = spawnSync(
-    PYTHON,
-    [
-      "-c",
-      "import torch;torch.randn(64,64)@torch.randn(64,64);print('openblas' in open('/proc/self/maps').read())",
-    ],
-    { encoding: "utf8" },
-  );
-  if (probe.stdout.trim() === "False" && root) aptInstall(["libopenblas0-pthread"]);
-  return null;
+  const t = findTorch((line) => console.error(line));
+  if (t.python && t.python !== PYTHON) return `PyTorch found at ${t.python}, but this bench runs ${PYTHON}'s`;
+  return t.python ? null : (t.why ?? "PyTorch not found");
 }
 
 async function main(): Promise<void> {

@@ -395,7 +395,8 @@ if (reused)
 const doc = render({
   date: new Date(),
   machine: m,
-  torchVersion: torch.torch,
+  torchVersion: torch.python ? torch.torch : null,
+  torchBlas: torch.blas,
   mtmd: mtmdCli?.bin ? mtmdCli.source : null,
   bandwidth,
   peak,

@@ -94,37 +94,63 @@ export function threadEnv(t: number): Record<string, string> {
   return { OMP_NUM_THREADS: String(t), OPENBLAS_NUM_THREADS: String(t), MKL_NUM_THREADS: String(t) };
 }
 
+/** The BLAS a python's torch loads (Debian's libblas.so.3 is an alternative: reference BLAS or OpenBLAS), or null. */
+export function torchBlas(python: string): string | null {
+  const probe = [
+    "import torch",
+    "torch.randn(64, 64) @ torch.randn(64, 64)",
+    "maps = open('/proc/self/maps').read()",
+    "print(next((n for n in ('openblas', 'mkl', 'blis', 'atlas') if n in maps), 'reference'))",
+  ].join("\n");
+  return tryRun(python, ["-c", probe]);
+}
+
+function aptInstall(packages: readonly string[], log: (s: string) => void): boolean {
+  const root = process.getuid?.() === 0;
+  if (!root || process.env.IMP_BENCH_NO_APT || !tryRun("apt-get", ["--version"])) return false;
+  log(`apt-get install -y ${packages.join(" ")} …`);
+  return spawnSync("apt-get", ["install", "-y", ...packages], { stdio: "inherit" }).status === 0;
+}
+
 /**
- * A python3 with torch: Debian's /usr/bin/python3 first. When absent and we are root (and IMP_BENCH_NO_APT is
- * unset), installs python3-torch and OpenBLAS with apt; returns null (skip, with `why`) otherwise.
+ * A python3 with torch on an optimised BLAS: Debian's /usr/bin/python3 first. When torch or OpenBLAS is absent and
+ * we are root (and IMP_BENCH_NO_APT is unset), installs them with apt; returns null (skip, with `why`) otherwise.
+ * A torch on the reference BLAS is refused: its GEMMs run several times slower than OpenBLAS's, so every ratio
+ * against it would flatter imp-ts.
  */
 export function findTorch(log: (s: string) => void): {
   python: string | null;
   torch: string | null;
+  blas?: string;
   why?: string;
 } {
   const probe = (py: string) => tryRun(py, ["-c", "import torch; print(torch.__version__)"]);
-  for (const py of ["/usr/bin/python3", "python3"]) {
-    const v = probe(py);
-    if (v) return { python: py, torch: v };
-  }
-  const root = process.getuid?.() === 0;
-  if (root && !process.env.IMP_BENCH_NO_APT && tryRun("apt-get", ["--version"])) {
-    log("PyTorch not found: apt-get install -y python3-torch libopenblas0-pthread …");
-    const r = spawnSync("apt-get", ["install", "-y", "python3-torch", "libopenblas0-pthread"], {
-      stdio: "inherit",
-    });
-    const v = r.status === 0 ? probe("/usr/bin/python3") : null;
-    if (v) return { python: "/usr/bin/python3", torch: v };
+  const found = () => {
+    for (const py of ["/usr/bin/python3", "python3"]) {
+      const v = probe(py);
+      if (v) return { python: py, torch: v };
+    }
+    return null;
+  };
+  let t = found();
+  if (!t && aptInstall(["python3-torch", "libopenblas0-pthread"], log)) t = found();
+  if (!t) {
     return {
       python: null,
       torch: null,
-      why: "PyTorch is not installed and apt-get could not install python3-torch",
+      why: "PyTorch is not installed (apt-get install python3-torch libopenblas0-pthread as root to add the column)",
     };
   }
-  return {
-    python: null,
-    torch: null,
-    why: "PyTorch is not installed (apt-get install python3-torch libopenblas0-pthread as root to add the column)",
-  };
+  let blas = torchBlas(t.python);
+  if (blas === "reference" && aptInstall(["libopenblas0-pthread"], log)) blas = torchBlas(t.python);
+  if (blas === "reference" || blas === null) {
+    return {
+      python: null,
+      torch: t.torch,
+      why:
+        `PyTorch ${t.torch} runs on ${blas === null ? "a BLAS that could not be named" : "the reference BLAS"}, ` +
+        "not a fair peer (apt-get install libopenblas0-pthread as root to add the column)",
+    };
+  }
+  return { ...t, blas };
 }

@@ -28,6 +28,8 @@ export interface ReportInput {
   date: Date;
   machine: Machine;
   torchVersion: string | null;
+  /** The BLAS torch loaded ("openblas", "mkl", …). */
+  torchBlas?: string;
   mtmd: string | null;
   bandwidth: Record<number, number> | string;
   peak: Record<number, number> | string;
@@ -348,7 +350,7 @@ export function render(input: ReportInput): string {
     `- CPU: ${m.cpu}, ${m.cores} logical CPUs; ${m.simd}`,
     `- imp-ts: Node ${m.node}, V8 ${m.v8}; wasm backend${first ? ` (${(first.features as string[]).filter((f) => !f.startsWith("threads")).join(", ")})` : ""}`,
     `- llama.cpp: node-llama-cpp ${m.nodeLlamaCpp} prebuilt (llama.cpp ${release ?? "?"}, CPU), flash attention auto, ubatch 512${input.mtmd ? `; vision: llama-mtmd-cli (${input.mtmd}) on the same mmproj` : ""}`,
-    `- PyTorch: ${input.torchVersion ? `${input.torchVersion} (Debian python3-torch), f32, OpenBLAS ${m.openblas ?? "?"}` : "not measured"}`,
+    `- PyTorch: ${input.torchVersion ? `${input.torchVersion} (Debian python3-torch), f32, ${input.torchBlas === "openblas" ? `OpenBLAS ${m.openblas ?? "(version unknown)"}` : (input.torchBlas ?? "BLAS unnamed")}` : "not measured"}`,
     `- Threads: ${input.threads.join(" and ")}. Read bandwidth (gcc ${m.gcc ?? "—"} -O3 -march=native, 1 GiB, median of 9): ${perThread(bw, "GB/s")}. Peak f32 GEMM (OpenBLAS sgemm 3072³ via torch.mm, best of 5): ${perThread(peak, "GFLOP/s")}.`,
     "",
     "What each measure is (all in a fresh process per configuration, first run — no warm-up pass — as a user's first request):",
