@@ -4,6 +4,7 @@
  * pipeline read and that answers a question about one of the world's images.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -16,6 +17,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { WasmBackend } from "../backend/wasm/backend.js";
 import { Checkpoint } from "../io/safetensors/index.js";
 import { ImpPipeline } from "../runtime/pipeline.js";
 import { COLOR_NAMES } from "../synth/palette.js";
@@ -111,6 +113,10 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   // The second phase's head reads the first layer's output; the others' the final hidden states.
   assert.equal(config("look-2").image_token_layer, 0);
   assert.equal(config("look-1").image_token_layer, null);
+  // The second trains the whole LLM: its run wrote a full checkpoint, copied to where a merge would have put one.
+  assert.equal(config("look-1").train, "lora");
+  assert.equal(config("look-2").train, "full");
+  assert.ok(existsSync(join(tmp, "work", "look-2", "model", "model.safetensors")));
   const s2 = config("stage2");
   assert.equal(s2.base, join(tmp, "work", "look-2-model"));
   // Both phases train the dense image-token signal beside the answers.
@@ -138,6 +144,31 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   assert.ok(r.tokens.length >= 1);
   assert.equal(r.stats.imageTokens, (SHORT_PLAN.model.imageSize / SHORT_PLAN.model.patch) ** 2);
   imp.model.dispose();
+});
+
+test("the pipeline gives the same bits at one thread as at three splitting every call (deterministic for a seed)", async () => {
+  const sha = (dir: string) =>
+    createHash("sha256")
+      .update(readFileSync(join(dir, "model.safetensors")))
+      .digest("hex");
+  const built: string[] = [];
+  // At these widths most calls would run on one thread anyway; splitAll makes every kernel divide its work.
+  for (const [name, opts] of [
+    ["1t", { threads: 1 }],
+    ["3t", { threads: 3, splitAll: true }],
+  ] as const) {
+    const backend = await WasmBackend.create(opts);
+    try {
+      const out = join(tmp, `model-${name}`);
+      await buildBuiltinModel(SHORT_PLAN, { work: join(tmp, `work-${name}`), out, backend, log: () => {} });
+      built.push(sha(out));
+    } finally {
+      backend.dispose();
+    }
+  }
+  assert.equal(built[0], built[1]);
+  // The first test built the same plan on the suite's two-thread backend.
+  assert.equal(built[0], sha(join(tmp, "model")));
 });
 
 test("--tower-from: the base takes a built model's vision tower instead of SigLIP pretraining", async () => {

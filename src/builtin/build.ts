@@ -14,7 +14,7 @@
  * Deterministic for a seed (same backend and thread count). `FULL_PLAN` (./plan.ts) is `npm run train:tiny`; `SHORT_PLAN` is
  * the few-step version the test suite runs to prove the path works.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { f32ToF16Bits } from "../formats/half.js";
@@ -147,9 +147,10 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
       `image_token_loss=${phase.imageTokenLoss}`,
       ...(phase.imageTokenLayer !== undefined ? [`image_token_layer=${phase.imageTokenLayer}`] : []),
       ...lora,
+      ...(phase.train === "full" ? ["train=full"] : []),
     ]);
     log(
-      `${name}: LoRA + connector on colour questions about ${colors} ${phase.scenes === "single" ? "single-object" : "shapes"} scenes` +
+      `${name}: ${phase.train === "full" ? "the whole LLM" : "LoRA"} + connector on colour questions about ${colors} ${phase.scenes === "single" ? "single-object" : "shapes"} scenes` +
         (phase.imageTokenLoss > 0
           ? `, image-token signal ${phase.imageTokenLoss}` +
             (phase.imageTokenLayer !== undefined ? ` on layer ${phase.imageTokenLayer}'s output` : "")
@@ -158,9 +159,15 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
         " (recipes/imp-stage2-lora.json)",
     );
     await runTraining(recipe, { resume: true, backend: o.backend, sink });
-    // The merge writes its folder whole or not at all (exportCheckpoint renames a finished temporary into place).
-    if (!existsSync(lookModel))
-      mergeAdapter({ base: llm, adapter: look, out: lookModel, backend: o.backend });
+    // The merge writes its folder whole or not at all (exportCheckpoint renames a finished temporary into place);
+    // a full phase's run wrote its whole checkpoint, copied into the same place the same way.
+    if (!existsSync(lookModel)) {
+      if (phase.train === "full") {
+        rmSync(`${lookModel}.tmp`, { recursive: true, force: true });
+        cpSync(join(look, "model"), `${lookModel}.tmp`, { recursive: true });
+        renameSync(`${lookModel}.tmp`, lookModel);
+      } else mergeAdapter({ base: llm, adapter: look, out: lookModel, backend: o.backend });
+    }
     llm = lookModel;
     connector = look;
   }

@@ -29,6 +29,7 @@ test("each field of a phase is checked and named with its index", () => {
     [{ ...good, lr: 0 }, /look\[1\]\.lr: expected a positive number, got 0/],
     [{ ...good, imageTokenLayer: -1 }, /look\[1\]\.imageTokenLayer: expected a layer index ≥ 0, got -1/],
     [{ ...good, maxObjects: 0 }, /look\[1\]\.maxObjects: expected a positive integer, got 0/],
+    [{ ...good, train: "connector" }, /look\[1\]\.train: expected "lora" or "full", got "connector"/],
   ];
   assert.equal(checkLookPhases([{ ...good, imageTokenLayer: 1 }], "look")[0]!.imageTokenLayer, 1);
   for (const [bad, message] of cases)

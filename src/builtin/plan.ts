@@ -35,6 +35,12 @@ export interface LookPhase {
   imageTokenLoss: number;
   /** The decoder layer whose output that signal's head reads (recipe `image_token_layer`; absent: the last). */
   imageTokenLayer?: number;
+  /**
+   * What is trained: "lora" (absent; stage 2's adapters, merged after the phase) or "full" (every LLM weight and
+   * the connector). Binding the question's noun to one object is learnt far later through adapters on a pretrained
+   * LLM than with its weights free (docs/builtin-model.md).
+   */
+  train?: "lora" | "full";
 }
 
 /**
@@ -66,6 +72,8 @@ export function checkLookPhases(look: unknown, where: string): LookPhase[] {
         throw new UsageError(`${at}.${key}: expected ${what}, got ${JSON.stringify(phase[key])}`);
     if (phase.lr !== undefined && (typeof phase.lr !== "number" || phase.lr <= 0))
       throw new UsageError(`${at}.lr: expected a positive number, got ${JSON.stringify(phase.lr)}`);
+    if (phase.train !== undefined && phase.train !== "lora" && phase.train !== "full")
+      throw new UsageError(`${at}.train: expected "lora" or "full", got ${JSON.stringify(phase.train)}`);
     if (phase.scenes !== "single" && phase.scenes !== "several")
       throw new UsageError(
         `${at}.scenes: expected "single" or "several", got ${JSON.stringify(phase.scenes)}`,
@@ -233,7 +241,8 @@ export const SHORT_PLAN: BuiltinPlan = {
   lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
   stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
   // The question-first levers on the suite's path: a warm-up on lone shapes, then one that binds among two shapes
-  // at most, its dense image-token signal read from the first layer's output, the first's and stage 2's from the last.
+  // at most with the whole LLM trained, its dense image-token signal read from the first layer's output, the
+  // first's and stage 2's from the last.
   look: [
     { steps: 1, batch: 2, counts: 0, scenes: "single", imageTokenLoss: 1 },
     {
@@ -244,6 +253,7 @@ export const SHORT_PLAN: BuiltinPlan = {
       maxObjects: 2,
       imageTokenLoss: 1,
       imageTokenLayer: 0,
+      train: "full",
     },
   ],
   stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8, imageTokenLoss: 1 },
