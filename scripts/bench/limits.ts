@@ -109,7 +109,12 @@ function aptInstall(packages: readonly string[], log: (s: string) => void): bool
   const root = process.getuid?.() === 0;
   if (!root || process.env.IMP_BENCH_NO_APT || !tryRun("apt-get", ["--version"])) return false;
   log(`apt-get install -y ${packages.join(" ")} …`);
-  return spawnSync("apt-get", ["install", "-y", ...packages], { stdio: "inherit" }).status === 0;
+  return (
+    spawnSync("apt-get", ["install", "-y", ...packages], {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    }).status === 0
+  );
 }
 
 /**

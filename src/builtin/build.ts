@@ -14,7 +14,7 @@
  * Deterministic for a seed (same backend and thread count). `FULL_PLAN` (./plan.ts) is `npm run train:tiny`; `SHORT_PLAN` is
  * the few-step version the test suite runs to prove the path works.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { f32ToF16Bits } from "../formats/half.js";
@@ -162,11 +162,12 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
     // The merge writes its folder whole or not at all (exportCheckpoint renames a finished temporary into place);
     // a full phase's run wrote its whole checkpoint, copied into the same place the same way.
     if (!existsSync(lookModel)) {
-      if (phase.train === "full") {
-        rmSync(`${lookModel}.tmp`, { recursive: true, force: true });
-        cpSync(join(look, "model"), `${lookModel}.tmp`, { recursive: true });
-        renameSync(`${lookModel}.tmp`, lookModel);
-      } else mergeAdapter({ base: llm, adapter: look, out: lookModel, backend: o.backend });
+      const trained = join(look, "model");
+      if (phase.train === "full")
+        writeFolderAtomic(lookModel, (tmp) => {
+          for (const f of readdirSync(trained)) copyAtomic(join(trained, f), join(tmp, f));
+        });
+      else mergeAdapter({ base: llm, adapter: look, out: lookModel, backend: o.backend });
     }
     llm = lookModel;
     connector = look;
