@@ -1,13 +1,16 @@
 /**
- * What the built-in model's vision tower sees: linear probes on its frozen features. Single-shape scenes of the
- * world's train split are run through the tower; a softmax regression predicts the shape's colour and its kind
- * from (a) the patch token under the shape's centre and (b) the max- and mean-pooled tokens, trained on 75 % of
- * the scenes and scored on the rest. Then how loud the connector's output is under the shape and on the
+ * What the built-in model's vision tower sees: linear probes on its frozen features. Scenes of the world's train
+ * split with --objects shapes (one by default) are run through the tower; a softmax regression predicts each
+ * shape's colour and its kind from (a) the patch token under the shape's centre and (b) the max- and mean-pooled
+ * tokens (lone shapes only: with several, the pool holds them all), trained on 75 % of the samples and scored on the
+ * rest. With several shapes the token probe says whether a token holds its own shape apart from its neighbours',
+ * which binding a question's noun to one of them needs. Then how loud the connector's output is under the shape and on the
  * background (a row norm each): the LLM reads those rows beside text embeddings of norm below 1. Prints a
  * markdown table (docs/builtin-model.md quotes it). The scenes are those of --world (a world folder), else of the
  * world.json in the model folder.
  *
- *   node --import tsx scripts/probe-tower.ts [--model models/imp-tiny] [--world DIR] [--scenes 1000] [--threads N]
+ *   node --import tsx scripts/probe-tower.ts [--model models/imp-tiny] [--world DIR] [--scenes 1000] [--objects 1|2-4]
+ *     [--threads N]
  */
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/backend/registry.js";
@@ -31,8 +34,15 @@ const { values } = parseArgs({
     scenes: { type: "string", default: "1000" },
     threads: { type: "string" },
     world: { type: "string" },
+    objects: { type: "string", default: "1" },
   },
 });
+const objectsMatch = /^(\d+)(?:-(\d+))?$/.exec(values.objects);
+const minObjects = Number(objectsMatch?.[1]);
+const maxObjects = Number(objectsMatch?.[2] ?? objectsMatch?.[1]);
+if (!objectsMatch || minObjects < 1 || maxObjects < minObjects)
+  throw new Error(`--objects: expected a count or a range such as 2-4 (counts ≥ 1), got ${values.objects}`);
+const lone = maxObjects === 1;
 const wanted = Number(values.scenes);
 if (!Number.isInteger(wanted) || wanted < 40)
   throw new Error(`--scenes: expected an integer ≥ 40, got ${values.scenes}`);
@@ -56,11 +66,12 @@ interface Sample {
 const samples: Sample[] = [];
 const norms = { object: 0, background: 0 };
 const bar = new ProgressBar(wanted, "probe features");
+let scenesSeen = 0;
 for (const seed of splitSeeds("train", 20000)) {
-  if (samples.length >= wanted) break;
+  if (scenesSeen >= wanted) break;
   const scene = makeScene(seed, sceneOptions);
-  if (scene.kind !== "shapes" || scene.objects.length !== 1) continue;
-  const o = scene.objects[0]!;
+  if (scene.kind !== "shapes" || scene.objects.length < minObjects || scene.objects.length > maxObjects)
+    continue;
   const px = fromF32(backend, preprocessForTower(renderScene(scene), spec), [3, size, size]);
   const [feats, embeds] = tidy(() => {
     const { features, embeds } = model.encodeImage(px);
@@ -70,36 +81,40 @@ for (const seed of splitSeeds("train", 20000)) {
   const h = vision.hidden;
   const n = feats.length / h;
   const at = (v: number) => Math.min(grid - 1, Math.floor((v / scene.width) * grid));
-  const t = at(o.y) * grid + at(o.x);
-  const pooled = new Float32Array(2 * h).fill(Number.NEGATIVE_INFINITY);
-  for (let j = 0; j < h; j++) pooled[h + j] = 0;
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < h; j++) {
-      const v = feats[i * h + j]!;
-      if (v > pooled[j]!) pooled[j] = v;
-      pooled[h + j]! += v / n;
-    }
-  // The connector's output, as the LLM receives it: the row norm under the shape and, apart from it, on tokens at
-  // least two patches away from the shape's (the background of a single-shape scene).
-  const e = embeds.length / n;
-  const rowNorm = (i: number) => Math.hypot(...embeds.subarray(i * e, (i + 1) * e));
-  let far = 0;
-  let farCount = 0;
-  for (let i = 0; i < n; i++)
-    if (
-      Math.max(Math.abs((i % grid) - (t % grid)), Math.abs(Math.floor(i / grid) - Math.floor(t / grid))) >= 2
-    ) {
-      far += rowNorm(i);
-      farCount++;
-    }
-  norms.object += rowNorm(t) / wanted;
-  norms.background += far / Math.max(1, farCount) / wanted;
-  samples.push({
-    token: feats.slice(t * h, (t + 1) * h),
-    pooled,
-    colour: COLOR_NAMES.indexOf(o.color),
-    shape: SHAPE_NAMES.indexOf(o.shape),
-  });
+  for (const o of scene.objects) {
+    const t = at(o.y) * grid + at(o.x);
+    const pooled = new Float32Array(2 * h).fill(Number.NEGATIVE_INFINITY);
+    for (let j = 0; j < h; j++) pooled[h + j] = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < h; j++) {
+        const v = feats[i * h + j]!;
+        if (v > pooled[j]!) pooled[j] = v;
+        pooled[h + j]! += v / n;
+      }
+    // The connector's output, as the LLM receives it: the row norm under the shape and, apart from it, on tokens at
+    // least two patches away from the shape's (the background of a single-shape scene).
+    const e = embeds.length / n;
+    const rowNorm = (i: number) => Math.hypot(...embeds.subarray(i * e, (i + 1) * e));
+    let far = 0;
+    let farCount = 0;
+    for (let i = 0; i < n; i++)
+      if (
+        Math.max(Math.abs((i % grid) - (t % grid)), Math.abs(Math.floor(i / grid) - Math.floor(t / grid))) >=
+        2
+      ) {
+        far += rowNorm(i);
+        farCount++;
+      }
+    norms.object += rowNorm(t);
+    norms.background += far / Math.max(1, farCount);
+    samples.push({
+      token: feats.slice(t * h, (t + 1) * h),
+      pooled,
+      colour: COLOR_NAMES.indexOf(o.color),
+      shape: SHAPE_NAMES.indexOf(o.shape),
+    });
+  }
+  scenesSeen++;
   bar.tick();
 }
 bar.finish();
@@ -153,7 +168,7 @@ const rows = [
   ["shape", SHAPE_NAMES.length, (s: Sample) => s.shape],
 ] as const;
 process.stdout.write(
-  `${samples.length} single-shape train scenes, ${values.model}\n\n` +
+  `${scenesSeen} train scenes of ${values.objects} shape(s), ${samples.length} shapes, ${values.model}\n\n` +
     "| attribute | classes | token under the shape | pooled tokens (max ‖ mean) | chance |\n" +
     "| --- | ---: | ---: | ---: | ---: |\n",
 );
@@ -164,15 +179,19 @@ for (const [name, classes, label] of rows) {
     ys,
     classes,
   );
-  const pooled = probe(
-    samples.map((s) => s.pooled),
-    ys,
-    classes,
-  );
-  process.stdout.write(`| ${name} | ${classes} | ${pct(token)} | ${pct(pooled)} | ${pct(1 / classes)} |\n`);
+  const pooled = lone
+    ? pct(
+        probe(
+          samples.map((s) => s.pooled),
+          ys,
+          classes,
+        ),
+      )
+    : "—";
+  process.stdout.write(`| ${name} | ${classes} | ${pct(token)} | ${pooled} | ${pct(1 / classes)} |\n`);
 }
 process.stdout.write(
-  `\nImage embeddings (the connector's output) row norm, mean over the scenes: ${norms.object.toFixed(1)} on the token ` +
-    `under the shape, ${norms.background.toFixed(1)} on the background (tokens two patches or more away).\n`,
+  `\nImage embeddings (the connector's output) row norm, mean over the shapes: ${(norms.object / samples.length).toFixed(1)} on the ` +
+    `token under the shape, ${(norms.background / samples.length).toFixed(1)} on the tokens two patches or more away from it.\n`,
 );
 process.exit(0);
