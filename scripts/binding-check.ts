@@ -2,7 +2,9 @@
  * Whether a model binds: the colour of a named shape among several ("What color is the star?" where one star is in
  * a scene of 2–4 shapes), asked about the held-out val scenes of the world the model was made on, greedy, with the
  * short-answer suffix, exact match. Beside the accuracy, what a model that looks but does not bind gets (a colour of
- * the scene at random) and the answers' spread (a model answering from the question alone gives one colour). Quick
+ * the scene at random), how often the answer is a colour of the scene at all (what looking without binding gets
+ * right), accuracy by the number of shapes, and the answers' spread (a model answering from the question alone
+ * gives one colour). Quick
  * enough to run at every checkpoint of a warm-up before stage 2 is spent (merge one with `imp merge --adapter
  * RUN/checkpoints/step-N`).
  *
@@ -48,7 +50,14 @@ if (!valScenes) throw new Error(`--world: ${values.world}/world.json has no val 
 /** Its own question stream, apart from the world's records. */
 const STREAM = 0x9c02;
 
-const items: { seed: number; question: string; answer: string; colours: number }[] = [];
+const items: {
+  seed: number;
+  question: string;
+  answer: string;
+  colours: number;
+  sceneColours: Set<string>;
+  objects: number;
+}[] = [];
 for (const seed of splitSeeds("val", valScenes)) {
   const s = makeScene(seed, scenes);
   if (s.kind !== "shapes" || s.objects.length < lo || s.objects.length > hi) continue;
@@ -59,6 +68,8 @@ for (const seed of splitSeeds("val", valScenes)) {
       question: qa.question,
       answer: qa.answer,
       colours: new Set(s.objects.map((o) => o.color)).size,
+      sceneColours: new Set(s.objects.map((o) => o.color)),
+      objects: s.objects.length,
     });
   if (items.length >= wanted) break;
 }
@@ -72,6 +83,9 @@ const imp = await ImpPipeline.load(values.model, { backend });
 const bar = new ProgressBar(items.length, "binding check");
 const answers = new Map<string, number>();
 let right = 0;
+let inScene = 0;
+/** Per object count: [right, asked]. */
+const byCount = new Map<number, [number, number]>();
 for (const it of items) {
   const { text } = await imp.generate({
     image: join(values.world, "images", "val", imageName(it.seed)),
@@ -81,6 +95,9 @@ for (const it of items) {
   const a = text.trim().toLowerCase().replace(/\.$/, "");
   answers.set(a, (answers.get(a) ?? 0) + 1);
   if (a === it.answer) right++;
+  if (it.sceneColours.has(a)) inScene++;
+  const c = byCount.get(it.objects) ?? [0, 0];
+  byCount.set(it.objects, [c[0] + (a === it.answer ? 1 : 0), c[1] + 1]);
   bar.tick();
 }
 bar.finish();
@@ -91,5 +108,13 @@ console.log(
   `${values.model}: ${right} of ${items.length} right (${pct(right / items.length)}); a colour of the scene at random ` +
     `${pct(items.reduce((s, it) => s + 1 / it.colours, 0) / items.length)}; answers: ` +
     spread.map(([a, n]) => `${a} ${n}`).join(", "),
+);
+// A model that looks answers a colour of the scene; one that binds, the named shape's.
+console.log(
+  `  a colour of the scene ${inScene} of ${items.length} (${pct(inScene / items.length)}); by shapes in the scene: ` +
+    [...byCount]
+      .sort((a, b) => a[0] - b[0])
+      .map(([n, [r, k]]) => `${n}: ${r}/${k} (${pct(r / k)})`)
+      .join(", "),
 );
 process.exit(0);
