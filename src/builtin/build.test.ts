@@ -41,8 +41,9 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
     "stage 1",
     "look-1:",
     "look-2:",
-    "stage 2",
-    "merge",
+    "stage 2: the whole LLM",
+    // Stage 2 trained every weight: its checkpoint is copied out, not merged.
+    "copy →",
   ])
     assert.ok(
       lines.some((l) => l.includes(stage)),
@@ -117,7 +118,13 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   assert.equal(config("look-1").train, "lora");
   assert.equal(config("look-2").train, "full");
   assert.ok(existsSync(join(tmp, "work", "look-2", "model", "model.safetensors")));
+  // A phase's schedule: the recipe's cosine unless the phase names one.
+  assert.equal(config("look-1").schedule, "cosine");
+  assert.equal(config("look-2").schedule, "constant");
   const s2 = config("stage2");
+  // Stage 2 trains the whole LLM too: the model is its run's checkpoint, copied whole.
+  assert.equal(s2.train, "full");
+  assert.ok(!existsSync(join(tmp, "work", "stage2", "adapter_model.safetensors")));
   assert.equal(s2.base, join(tmp, "work", "look-2-model"));
   // Both phases train the dense image-token signal beside the answers.
   assert.equal(Number(s2.image_token_loss), SHORT_PLAN.stage2.imageTokenLoss);

@@ -7,9 +7,11 @@
  *              ─► base checkpoint (Imp-v1.5 layout, f16)
  *   stage 1: `imp-stage1.json` (connector only, captions)           ┐
  *   look warm-ups (optional, in order): `imp-stage2-lora.json` on     │ through the shipped recipes,
- *         colour questions, each merged into the LLM                 │ scaled down by overrides
- *   stage 2: `imp-stage2-lora.json` (LoRA + connector, the mix)     ┘
- *   merge ─► the model folder (config.json + model.safetensors + tokenizer files)
+ *         colour questions, each merged into the LLM (or, trained     │ scaled down by overrides
+ *         whole, copied)                                              │
+ *   stage 2: `imp-stage2-lora.json` (LoRA or the whole LLM +          │
+ *         connector, the mix)                                         ┘
+ *   merge (or copy) ─► the model folder (config.json + model.safetensors + tokenizer files)
  *
  * Deterministic for a seed (same backend and thread count). `FULL_PLAN` (./plan.ts) is `npm run train:tiny`; `SHORT_PLAN` is
  * the few-step version the test suite runs to prove the path works.
@@ -148,6 +150,7 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
       ...(phase.imageTokenLayer !== undefined ? [`image_token_layer=${phase.imageTokenLayer}`] : []),
       ...lora,
       ...(phase.train === "full" ? ["train=full"] : []),
+      ...(phase.schedule ? [`schedule=${phase.schedule}`] : []),
     ]);
     log(
       `${name}: ${phase.train === "full" ? "the whole LLM" : "LoRA"} + connector on colour questions about ${colors} ${phase.scenes === "single" ? "single-object" : "shapes"} scenes` +
@@ -162,11 +165,7 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
     // The merge writes its folder whole or not at all (exportCheckpoint renames a finished temporary into place);
     // a full phase's run wrote its whole checkpoint, copied into the same place the same way.
     if (!existsSync(lookModel)) {
-      const trained = join(look, "model");
-      if (phase.train === "full")
-        writeFolderAtomic(lookModel, (tmp) => {
-          for (const f of readdirSync(trained)) copyAtomic(join(trained, f), join(tmp, f));
-        });
+      if (phase.train === "full") copyModelFolder(join(look, "model"), lookModel);
       else mergeAdapter({ base: llm, adapter: look, out: lookModel, backend: o.backend });
     }
     llm = lookModel;
@@ -179,14 +178,30 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
     `connector_init=${connector}`,
     `image_token_loss=${st2.imageTokenLoss}`,
     ...lora,
+    ...(st2.train === "full" ? ["train=full"] : []),
   ]);
   log(
-    "stage 2: LoRA + connector on the mix (recipes/imp-stage2-lora.json)" +
+    `stage 2: ${st2.train === "full" ? "the whole LLM" : "LoRA"} + connector on the mix (recipes/imp-stage2-lora.json)` +
       (st2.imageTokenLoss > 0 ? `, image-token signal ${st2.imageTokenLoss}` : ""),
   );
   await runTraining(stage2, { resume: true, backend: o.backend, sink });
-  log(`merge → ${o.out}`);
-  mergeAdapter({ base: llm, adapter: s2, out: o.out, backend: o.backend });
+  if (st2.train === "full") {
+    log(`copy → ${o.out}`);
+    copyModelFolder(join(s2, "model"), o.out);
+  } else {
+    log(`merge → ${o.out}`);
+    mergeAdapter({ base: llm, adapter: s2, out: o.out, backend: o.backend });
+  }
+}
+
+/**
+ * A full run's model folder copied whole or not at all, as a merge writes its folder (exportCheckpoint renames a
+ * finished temporary into place).
+ */
+function copyModelFolder(trained: string, dest: string): void {
+  writeFolderAtomic(dest, (tmp) => {
+    for (const f of readdirSync(trained)) copyAtomic(join(trained, f), join(tmp, f));
+  });
 }
 
 /**

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UsageError } from "../util/errors.js";
-import { checkLookPhases, FULL_PLAN, SHORT_PLAN } from "./plan.js";
+import { checkLookPhases, checkStage2Train, FULL_PLAN, SHORT_PLAN } from "./plan.js";
 
 test("the shipped plans' look phases pass the check unchanged", () => {
   assert.deepEqual(checkLookPhases(SHORT_PLAN.look, "look"), SHORT_PLAN.look);
@@ -30,11 +30,24 @@ test("each field of a phase is checked and named with its index", () => {
     [{ ...good, imageTokenLayer: -1 }, /look\[1\]\.imageTokenLayer: expected a layer index ≥ 0, got -1/],
     [{ ...good, maxObjects: 0 }, /look\[1\]\.maxObjects: expected a positive integer, got 0/],
     [{ ...good, train: "connector" }, /look\[1\]\.train: expected "lora" or "full", got "connector"/],
+    [{ ...good, schedule: "linear" }, /look\[1\]\.schedule: expected "cosine" or "constant", got "linear"/],
   ];
+  assert.equal(checkLookPhases([{ ...good, schedule: "constant" }], "look")[0]!.schedule, "constant");
   assert.equal(checkLookPhases([{ ...good, imageTokenLayer: 1 }], "look")[0]!.imageTokenLayer, 1);
   for (const [bad, message] of cases)
     assert.throws(
       () => checkLookPhases([good, bad], "look"),
       (e: unknown) => e instanceof UsageError && message.test(e.message),
     );
+});
+
+test("stage 2's train is checked as a look phase's is, the file named", () => {
+  assert.equal(checkStage2Train(undefined, "stage2"), undefined);
+  assert.equal(checkStage2Train("full", "stage2"), "full");
+  assert.throws(
+    () => checkStage2Train("adapters", "over.json: stage2"),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /^over\.json: stage2\.train: expected "lora" or "full", got "adapters"/.test(e.message),
+  );
 });

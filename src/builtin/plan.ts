@@ -41,6 +41,11 @@ export interface LookPhase {
    * LLM than with its weights free (docs/builtin-model.md).
    */
   train?: "lora" | "full";
+  /**
+   * The learning-rate schedule (absent: stage 2's recipe's, cosine). "constant": binding is learnt late, after
+   * hundreds of steps on the plateau, where a cosine has already cut the rate (docs/builtin-model.md).
+   */
+  schedule?: "cosine" | "constant";
 }
 
 /**
@@ -74,6 +79,10 @@ export function checkLookPhases(look: unknown, where: string): LookPhase[] {
       throw new UsageError(`${at}.lr: expected a positive number, got ${JSON.stringify(phase.lr)}`);
     if (phase.train !== undefined && phase.train !== "lora" && phase.train !== "full")
       throw new UsageError(`${at}.train: expected "lora" or "full", got ${JSON.stringify(phase.train)}`);
+    if (phase.schedule !== undefined && phase.schedule !== "cosine" && phase.schedule !== "constant")
+      throw new UsageError(
+        `${at}.schedule: expected "cosine" or "constant", got ${JSON.stringify(phase.schedule)}`,
+      );
     if (phase.scenes !== "single" && phase.scenes !== "several")
       throw new UsageError(
         `${at}.scenes: expected "single" or "several", got ${JSON.stringify(phase.scenes)}`,
@@ -156,7 +165,19 @@ export interface BuiltinPlan {
     weights: Partial<Record<RecordCategory, number>>;
     /** Weight of the dense image-token signal on the records that carry `named_boxes` (0: none). */
     imageTokenLoss: number;
+    /**
+     * What is trained: "lora" (absent; rank/alpha/dropout, merged after) or "full" (every LLM weight and the
+     * connector, at `lr` and `connectorLr`), as a look phase's `train`.
+     */
+    train?: "lora" | "full";
   };
+}
+
+/** `stage2.train` as a plan file gives it, checked (`where` names the file in the error). */
+export function checkStage2Train(train: unknown, where: string): "lora" | "full" | undefined {
+  if (train !== undefined && train !== "lora" && train !== "full")
+    throw new UsageError(`${where}.train: expected "lora" or "full", got ${JSON.stringify(train)}`);
+  return train;
 }
 
 export const FULL_PLAN: BuiltinPlan = {
@@ -241,8 +262,8 @@ export const SHORT_PLAN: BuiltinPlan = {
   lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
   stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
   // The question-first levers on the suite's path: a warm-up on lone shapes, then one that binds among two shapes
-  // at most with the whole LLM trained, its dense image-token signal read from the first layer's output, the
-  // first's and stage 2's from the last.
+  // at most with the whole LLM trained at a constant rate, its dense image-token signal read from the first
+  // layer's output, the first's and stage 2's from the last.
   look: [
     { steps: 1, batch: 2, counts: 0, scenes: "single", imageTokenLoss: 1 },
     {
@@ -254,7 +275,9 @@ export const SHORT_PLAN: BuiltinPlan = {
       imageTokenLoss: 1,
       imageTokenLayer: 0,
       train: "full",
+      schedule: "constant",
     },
   ],
-  stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8, imageTokenLoss: 1 },
+  // Stage 2 with every LLM weight trained (the look-1 phase keeps the LoRA merge on the suite's path).
+  stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8, imageTokenLoss: 1, train: "full" },
 };
