@@ -54,7 +54,6 @@ const items: {
   seed: number;
   question: string;
   answer: string;
-  colours: number;
   sceneColours: Set<string>;
   objects: number;
 }[] = [];
@@ -67,7 +66,6 @@ for (const seed of splitSeeds("val", valScenes)) {
       seed,
       question: qa.question,
       answer: qa.answer,
-      colours: new Set(s.objects.map((o) => o.color)).size,
       sceneColours: new Set(s.objects.map((o) => o.color)),
       objects: s.objects.length,
     });
@@ -94,10 +92,11 @@ for (const it of items) {
   });
   const a = text.trim().toLowerCase().replace(/\.$/, "");
   answers.set(a, (answers.get(a) ?? 0) + 1);
-  if (a === it.answer) right++;
+  const ok = a === it.answer;
+  if (ok) right++;
   if (it.sceneColours.has(a)) inScene++;
   const c = byCount.get(it.objects) ?? [0, 0];
-  byCount.set(it.objects, [c[0] + (a === it.answer ? 1 : 0), c[1] + 1]);
+  byCount.set(it.objects, [c[0] + (ok ? 1 : 0), c[1] + 1]);
   bar.tick();
 }
 bar.finish();
@@ -106,7 +105,7 @@ const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const spread = [...answers].sort((a, b) => b[1] - a[1]);
 console.log(
   `${values.model}: ${right} of ${items.length} right (${pct(right / items.length)}); a colour of the scene at random ` +
-    `${pct(items.reduce((s, it) => s + 1 / it.colours, 0) / items.length)}; answers: ` +
+    `${pct(items.reduce((s, it) => s + 1 / it.sceneColours.size, 0) / items.length)}; answers: ` +
     spread.map(([a, n]) => `${a} ${n}`).join(", "),
 );
 // A model that looks answers a colour of the scene; one that binds, the named shape's.

@@ -81,20 +81,21 @@ for (const seed of splitSeeds("train", 20000)) {
   const h = vision.hidden;
   const n = feats.length / h;
   const at = (v: number) => Math.min(grid - 1, Math.floor((v / scene.width) * grid));
+  // The scene's pooled tokens, one per scene (the pooled probe reads them for lone shapes only).
+  const pooled = new Float32Array(2 * h).fill(Number.NEGATIVE_INFINITY);
+  for (let j = 0; j < h; j++) pooled[h + j] = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < h; j++) {
+      const v = feats[i * h + j]!;
+      if (v > pooled[j]!) pooled[j] = v;
+      pooled[h + j]! += v / n;
+    }
+  // The connector's output, as the LLM receives it: the row norm under each shape and, apart from it, on tokens at
+  // least two patches away from the shape's (the background of a single-shape scene).
+  const e = embeds.length / n;
+  const rowNorm = (i: number) => Math.hypot(...embeds.subarray(i * e, (i + 1) * e));
   for (const o of scene.objects) {
     const t = at(o.y) * grid + at(o.x);
-    const pooled = new Float32Array(2 * h).fill(Number.NEGATIVE_INFINITY);
-    for (let j = 0; j < h; j++) pooled[h + j] = 0;
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < h; j++) {
-        const v = feats[i * h + j]!;
-        if (v > pooled[j]!) pooled[j] = v;
-        pooled[h + j]! += v / n;
-      }
-    // The connector's output, as the LLM receives it: the row norm under the shape and, apart from it, on tokens at
-    // least two patches away from the shape's (the background of a single-shape scene).
-    const e = embeds.length / n;
-    const rowNorm = (i: number) => Math.hypot(...embeds.subarray(i * e, (i + 1) * e));
     let far = 0;
     let farCount = 0;
     for (let i = 0; i < n; i++)

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UsageError } from "../util/errors.js";
-import { checkLookPhases, checkStage2Train, FULL_PLAN, SHORT_PLAN } from "./plan.js";
+import { checkLookPhases, checkTrainMode, FULL_PLAN, SHORT_PLAN } from "./plan.js";
 
 test("the shipped plans' look phases pass the check unchanged", () => {
   assert.deepEqual(checkLookPhases(SHORT_PLAN.look, "look"), SHORT_PLAN.look);
@@ -42,10 +42,10 @@ test("each field of a phase is checked and named with its index", () => {
 });
 
 test("stage 2's train is checked as a look phase's is, the file named", () => {
-  assert.equal(checkStage2Train(undefined, "stage2"), undefined);
-  assert.equal(checkStage2Train("full", "stage2"), "full");
+  assert.equal(checkTrainMode(undefined, "stage2"), undefined);
+  assert.equal(checkTrainMode("full", "stage2"), "full");
   assert.throws(
-    () => checkStage2Train("adapters", "over.json: stage2"),
+    () => checkTrainMode("adapters", "over.json: stage2"),
     (e: unknown) =>
       e instanceof UsageError &&
       /^over\.json: stage2\.train: expected "lora" or "full", got "adapters"/.test(e.message),

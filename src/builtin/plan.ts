@@ -77,8 +77,7 @@ export function checkLookPhases(look: unknown, where: string): LookPhase[] {
         throw new UsageError(`${at}.${key}: expected ${what}, got ${JSON.stringify(phase[key])}`);
     if (phase.lr !== undefined && (typeof phase.lr !== "number" || phase.lr <= 0))
       throw new UsageError(`${at}.lr: expected a positive number, got ${JSON.stringify(phase.lr)}`);
-    if (phase.train !== undefined && phase.train !== "lora" && phase.train !== "full")
-      throw new UsageError(`${at}.train: expected "lora" or "full", got ${JSON.stringify(phase.train)}`);
+    checkTrainMode(phase.train, at);
     if (phase.schedule !== undefined && phase.schedule !== "cosine" && phase.schedule !== "constant")
       throw new UsageError(
         `${at}.schedule: expected "cosine" or "constant", got ${JSON.stringify(phase.schedule)}`,
@@ -173,8 +172,8 @@ export interface BuiltinPlan {
   };
 }
 
-/** `stage2.train` as a plan file gives it, checked (`where` names the file in the error). */
-export function checkStage2Train(train: unknown, where: string): "lora" | "full" | undefined {
+/** A look phase's or stage 2's `train` as a plan file gives it, checked (`where` names the file and section). */
+export function checkTrainMode(train: unknown, where: string): "lora" | "full" | undefined {
   if (train !== undefined && train !== "lora" && train !== "full")
     throw new UsageError(`${where}.train: expected "lora" or "full", got ${JSON.stringify(train)}`);
   return train;
