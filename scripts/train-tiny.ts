@@ -14,6 +14,7 @@ import { buildBuiltinModel } from "../src/builtin/build.js";
 import {
   type BuiltinPlan,
   checkLookPhases,
+  checkRehearse,
   checkTrainMode,
   FULL_PLAN,
   SHORT_PLAN,
@@ -66,7 +67,9 @@ if (values.help) {
 async function main(): Promise<void> {
   const plan = mergePlan(values.short ? SHORT_PLAN : FULL_PLAN, values.plan ? readPlan(values.plan) : {});
   plan.look = checkLookPhases(plan.look, values.plan ? `${values.plan}: look` : "look");
-  plan.stage2.train = checkTrainMode(plan.stage2.train, values.plan ? `${values.plan}: stage2` : "stage2");
+  const stage2At = values.plan ? `${values.plan}: stage2` : "stage2";
+  plan.stage2.train = checkTrainMode(plan.stage2.train, stage2At);
+  plan.stage2.rehearse = checkRehearse(plan.stage2.rehearse, plan.look.length, stage2At);
   if (values.seed) plan.seed = Number(values.seed);
   const started = performance.now();
   const stamp = () => `${((performance.now() - started) / 60000).toFixed(1).padStart(5)} min`;

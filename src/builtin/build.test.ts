@@ -111,9 +111,30 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   assert.equal(config("look-1").connector_init, join(tmp, "work", "stage1"));
   assert.equal(config("look-2").base, join(tmp, "work", "look-1-model"));
   assert.equal(config("look-2").connector_init, join(tmp, "work", "look-1"));
-  // The second phase's head reads the first layer's output; the others' the final hidden states.
-  assert.equal(config("look-2").image_token_layer, 0);
-  assert.equal(config("look-1").image_token_layer, null);
+  // The dense signal's head passes from phase to phase: the first starts from zeros, each later one from the one
+  // before it.
+  assert.equal(config("look-1").image_token_head_init, null);
+  assert.equal(config("look-2").image_token_head_init, join(tmp, "work", "look-1"));
+  assert.equal(config("stage2").image_token_head_init, join(tmp, "work", "look-2"));
+  // Rehearsal: stage 2's mix beside look-2's questions, and look-2's questions kept in stage 2's mix.
+  const sources = (phase: string) =>
+    readFileSync(join(tmp, "work", `${phase}.yaml`), "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("  - "));
+  assert.ok(
+    sources("look-2").some((l) => /name: vqa, .*weight: 0\.5 }/.test(l)),
+    sources("look-2").join("\n"),
+  );
+  assert.ok(
+    sources("look-1").every((l) => l.includes("name: look")),
+    sources("look-1").join("\n"),
+  );
+  assert.ok(
+    sources("stage2").some((l) =>
+      l.includes(`name: look, path: ${join(tmp, "work", "look-2.json")}, weight: 1 }`),
+    ),
+    sources("stage2").join("\n"),
+  );
   // The second trains the whole LLM: its run wrote a full checkpoint, copied to where a merge would have put one.
   assert.equal(config("look-1").train, "lora");
   assert.equal(config("look-2").train, "full");

@@ -92,7 +92,6 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
   const s1 = join(work, "stage1");
   const s2 = join(work, "stage2");
   writeMixture(join(work, "stage1.yaml"), world, categorySources(world, { caption: 1 }));
-  writeMixture(join(work, "stage2.yaml"), world, categorySources(world, plan.stage2.weights));
   const common = (s: { steps: number; batch: number; lr: number }, from = base) => [
     `base=${from}`,
     `max_steps=${s.steps}`,
@@ -133,13 +132,19 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
   // each warm-up starts from the one before it.
   let llm = base;
   let connector = s1;
+  // The dense signal's head a phase passes on: a next phase reading the same layer starts from it, not from zeros.
+  let head: { run: string; layer: number | undefined } | null = null;
+  const headInit = (loss: number, layer: number | undefined) =>
+    loss > 0 && head && head.layer === layer ? [`image_token_head_init=${head.run}`] : [];
   for (const [i, phase] of plan.look.entries()) {
     const name = `look-${i + 1}`;
     const look = join(work, name);
     const lookModel = join(work, `${name}-model`);
     const { colors, counts } = writeLookSet(join(work, `${name}.json`), plan, phase);
+    const mix = phase.mix ?? 0;
     writeMixture(join(work, `${name}.yaml`), world, [
       { name: "look", path: join(work, `${name}.json`), weight: 1 },
+      ...(mix > 0 ? scaled(categorySources(world, plan.stage2.weights), mix) : []),
     ]);
     const recipe = loadRecipe(join(recipes, "imp-stage2-lora.json"), [
       ...common({ ...phase, lr: phase.lr ?? st2.lr }, llm),
@@ -148,6 +153,7 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
       `connector_init=${connector}`,
       `image_token_loss=${phase.imageTokenLoss}`,
       ...(phase.imageTokenLayer !== undefined ? [`image_token_layer=${phase.imageTokenLayer}`] : []),
+      ...headInit(phase.imageTokenLoss, phase.imageTokenLayer),
       ...lora,
       ...(phase.train === "full" ? ["train=full"] : []),
       ...(phase.schedule ? [`schedule=${phase.schedule}`] : []),
@@ -159,6 +165,7 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
             (phase.imageTokenLayer !== undefined ? ` on layer ${phase.imageTokenLayer}'s output` : "")
           : "") +
         (counts > 0 ? ` and ${counts} colour-and-shape count questions` : "") +
+        (mix > 0 ? `, stage 2's mix beside them at ${mix}× its weights` : "") +
         " (recipes/imp-stage2-lora.json)",
     );
     await runTraining(recipe, { resume: true, backend: o.backend, sink });
@@ -170,19 +177,28 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
     }
     llm = lookModel;
     connector = look;
+    if (phase.imageTokenLoss > 0) head = { run: look, layer: phase.imageTokenLayer };
   }
+  const rehearse = st2.rehearse ?? 0;
+  const lastLook = join(work, `look-${plan.look.length}.json`);
+  writeMixture(join(work, "stage2.yaml"), world, [
+    ...categorySources(world, st2.weights),
+    ...(rehearse > 0 ? [{ name: "look", path: lastLook, weight: rehearse }] : []),
+  ]);
   const stage2 = loadRecipe(join(recipes, "imp-stage2-lora.json"), [
     ...common(st2, llm),
     `data=${join(work, "stage2.yaml")}`,
     `output=${s2}`,
     `connector_init=${connector}`,
     `image_token_loss=${st2.imageTokenLoss}`,
+    ...headInit(st2.imageTokenLoss, undefined),
     ...lora,
     ...(st2.train === "full" ? ["train=full"] : []),
   ]);
   log(
     `stage 2: ${st2.train === "full" ? "the whole LLM" : "LoRA"} + connector on the mix (recipes/imp-stage2-lora.json)` +
-      (st2.imageTokenLoss > 0 ? `, image-token signal ${st2.imageTokenLoss}` : ""),
+      (st2.imageTokenLoss > 0 ? `, image-token signal ${st2.imageTokenLoss}` : "") +
+      (rehearse > 0 ? `, the last look phase's questions kept at weight ${rehearse}` : ""),
   );
   await runTraining(stage2, { resume: true, backend: o.backend, sink });
   if (st2.train === "full") {
@@ -277,6 +293,11 @@ interface MixtureSource {
   name: string;
   path: string;
   weight: number;
+}
+
+/** Sources with their weights multiplied by `by`. */
+function scaled(sources: readonly MixtureSource[], by: number): MixtureSource[] {
+  return sources.map((x) => ({ ...x, weight: x.weight * by }));
 }
 
 /** The world's train file of each category with a positive weight. */

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UsageError } from "../util/errors.js";
-import { checkLookPhases, checkTrainMode, FULL_PLAN, SHORT_PLAN } from "./plan.js";
+import { checkLookPhases, checkRehearse, checkTrainMode, FULL_PLAN, SHORT_PLAN } from "./plan.js";
 
 test("the shipped plans' look phases pass the check unchanged", () => {
   assert.deepEqual(checkLookPhases(SHORT_PLAN.look, "look"), SHORT_PLAN.look);
@@ -31,6 +31,7 @@ test("each field of a phase is checked and named with its index", () => {
     [{ ...good, maxObjects: 0 }, /look\[1\]\.maxObjects: expected a positive integer, got 0/],
     [{ ...good, train: "connector" }, /look\[1\]\.train: expected "lora" or "full", got "connector"/],
     [{ ...good, schedule: "linear" }, /look\[1\]\.schedule: expected "cosine" or "constant", got "linear"/],
+    [{ ...good, mix: "all" }, /look\[1\]\.mix: expected a number ≥ 0, got "all"/],
   ];
   assert.equal(checkLookPhases([{ ...good, schedule: "constant" }], "look")[0]!.schedule, "constant");
   assert.equal(checkLookPhases([{ ...good, imageTokenLayer: 1 }], "look")[0]!.imageTokenLayer, 1);
@@ -49,5 +50,23 @@ test("stage 2's train is checked as a look phase's is, the file named", () => {
     (e: unknown) =>
       e instanceof UsageError &&
       /^over\.json: stage2\.train: expected "lora" or "full", got "adapters"/.test(e.message),
+  );
+});
+
+test("stage 2's rehearse is a weight ≥ 0, above 0 only after a look phase", () => {
+  assert.equal(checkRehearse(undefined, 0, "stage2"), undefined);
+  assert.equal(checkRehearse(0.5, 2, "stage2"), 0.5);
+  assert.equal(checkRehearse(0, 0, "stage2"), 0);
+  assert.throws(
+    () => checkRehearse(-1, 2, "over.json: stage2"),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /^over\.json: stage2\.rehearse: expected a number ≥ 0, got -1/.test(e.message),
+  );
+  assert.throws(
+    () => checkRehearse(1, 0, "over.json: stage2"),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /^over\.json: stage2\.rehearse: 1 needs a look phase.*has none/.test(e.message),
   );
 });

@@ -46,6 +46,12 @@ export interface LookPhase {
    * hundreds of steps on the plateau, where a cosine has already cut the rate (docs/builtin-model.md).
    */
   schedule?: "cosine" | "constant";
+  /**
+   * Stage 2's mix beside the phase's questions, each category at `mix` times its stage-2 weight (absent or 0:
+   * none). Colour questions alone with every weight trained wreck the LLM's language; the mix kept in view keeps it
+   * (rehearsal, docs/builtin-model.md).
+   */
+  mix?: number;
 }
 
 /**
@@ -75,6 +81,8 @@ export function checkLookPhases(look: unknown, where: string): LookPhase[] {
     ] as const)
       if (phase[key] !== undefined && (!Number.isInteger(phase[key]) || (phase[key] as number) < min))
         throw new UsageError(`${at}.${key}: expected ${what}, got ${JSON.stringify(phase[key])}`);
+    if (phase.mix !== undefined && (typeof phase.mix !== "number" || phase.mix < 0))
+      throw new UsageError(`${at}.mix: expected a number ≥ 0, got ${JSON.stringify(phase.mix)}`);
     if (phase.lr !== undefined && (typeof phase.lr !== "number" || phase.lr <= 0))
       throw new UsageError(`${at}.lr: expected a positive number, got ${JSON.stringify(phase.lr)}`);
     checkTrainMode(phase.train, at);
@@ -169,6 +177,11 @@ export interface BuiltinPlan {
      * connector, at `lr` and `connectorLr`), as a look phase's `train`.
      */
     train?: "lora" | "full";
+    /**
+     * The last look phase's questions kept in stage 2's mix at this weight (absent or 0: none): stage 2 on the mix
+     * alone unlearns the binding the look phases taught (rehearsal, docs/builtin-model.md).
+     */
+    rehearse?: number;
   };
 }
 
@@ -177,6 +190,21 @@ export function checkTrainMode(train: unknown, where: string): "lora" | "full" |
   if (train !== undefined && train !== "lora" && train !== "full")
     throw new UsageError(`${where}.train: expected "lora" or "full", got ${JSON.stringify(train)}`);
   return train;
+}
+
+/**
+ * Stage 2's `rehearse` as a plan file gives it, checked: absent, or a number ≥ 0, and above 0 only after a look
+ * phase (whose questions it keeps in the mix).
+ */
+export function checkRehearse(rehearse: unknown, lookPhases: number, where: string): number | undefined {
+  if (rehearse === undefined) return undefined;
+  if (typeof rehearse !== "number" || !Number.isFinite(rehearse) || rehearse < 0)
+    throw new UsageError(`${where}.rehearse: expected a number ≥ 0, got ${JSON.stringify(rehearse)}`);
+  if (rehearse > 0 && lookPhases === 0)
+    throw new UsageError(
+      `${where}.rehearse: ${rehearse} needs a look phase whose questions to keep; the plan has none`,
+    );
+  return rehearse;
 }
 
 export const FULL_PLAN: BuiltinPlan = {
@@ -261,8 +289,8 @@ export const SHORT_PLAN: BuiltinPlan = {
   lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
   stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
   // The question-first levers on the suite's path: a warm-up on lone shapes, then one that binds among two shapes
-  // at most with the whole LLM trained at a constant rate, its dense image-token signal read from the first
-  // layer's output, the first's and stage 2's from the last.
+  // at most with the whole LLM trained at a constant rate and stage 2's mix beside its questions; the dense
+  // image-token signal's head passed from phase to phase.
   look: [
     { steps: 1, batch: 2, counts: 0, scenes: "single", imageTokenLoss: 1 },
     {
@@ -272,11 +300,21 @@ export const SHORT_PLAN: BuiltinPlan = {
       scenes: "several",
       maxObjects: 2,
       imageTokenLoss: 1,
-      imageTokenLayer: 0,
       train: "full",
       schedule: "constant",
+      mix: 0.5,
     },
   ],
-  // Stage 2 with every LLM weight trained (the look-1 phase keeps the LoRA merge on the suite's path).
-  stage2: { ...FULL_PLAN.stage2, steps: 2, batch: 4, rank: 4, alpha: 8, imageTokenLoss: 1, train: "full" },
+  // Stage 2 with every LLM weight trained (the look-1 phase keeps the LoRA merge on the suite's path), the last
+  // look phase's questions rehearsed in its mix.
+  stage2: {
+    ...FULL_PLAN.stage2,
+    steps: 2,
+    batch: 4,
+    rank: 4,
+    alpha: 8,
+    imageTokenLoss: 1,
+    train: "full",
+    rehearse: 1,
+  },
 };

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { encode } from "fast-png";
 import { siglipSpec } from "../io/image/processor.js";
-import { Checkpoint } from "../io/safetensors/index.js";
+import { Checkpoint, writeSafetensors } from "../io/safetensors/index.js";
 import { binaryCrossEntropySum } from "../tensor/ops/index.js";
 import { tidy } from "../tensor/scope.js";
 import { fromF32 } from "../tensor/tensor.js";
@@ -134,7 +134,6 @@ describe("a run with the dense image-token signal", () => {
   const recipe = (base: string, output: string, extra: Record<string, unknown> = {}) =>
     resolveRecipe(
       {
-        ...extra,
         stage: 2,
         base,
         output: join(tmp, output),
@@ -150,6 +149,7 @@ describe("a run with the dense image-token signal", () => {
         image_token_loss: 1,
         save_every: 15,
         keep_checkpoints: 3,
+        ...extra,
       },
       "test",
     );
@@ -197,6 +197,55 @@ describe("a run with the dense image-token signal", () => {
     await assert.rejects(
       runTraining(recipe(questionFirst, "qf-layer9", { image_token_layer: 9 }), { backend, sink: quiet }),
       /image_token_layer = 9: the base's LLM has \d+ layers \(0–\d+\)/,
+    );
+  });
+
+  test("the head is written beside the outputs, and a later run starts from it instead of from zeros", async () => {
+    const backend = await testBackend("wasm");
+    const saved = join(tmp, "qf", "image_token_head.safetensors");
+    const ck = Checkpoint.open(saved);
+    assert.deepEqual(ck.names().sort(), ["image_token_head.bias", "image_token_head.weight"]);
+    ck.close();
+    // At rate 0 the head stays as loaded: the first step's term is already the earlier run's, far below log 2.
+    await runTraining(
+      recipe(questionFirst, "qf-init", {
+        image_token_head_init: join(tmp, "qf"),
+        lr: 0,
+        connector_lr: 0,
+        max_steps: 2,
+        connector_init: join(tmp, "qf"),
+      }),
+      { backend, sink: quiet },
+    );
+    const first = readMetrics(join(tmp, "qf-init", "metrics.jsonl"))[0]!.image_token_loss!;
+    assert.ok(first < 0.3, `first step ${first} (a zero head: ${Math.LN2.toFixed(3)})`);
+    assert.ok(readFileSync(join(tmp, "qf-init", "image_token_head.safetensors")).equals(readFileSync(saved)));
+    // Errors name the key, the file and what was expected.
+    await assert.rejects(
+      runTraining(recipe(questionFirst, "qf-init-none", { image_token_head_init: join(tmp, "nowhere") }), {
+        backend,
+        sink: quiet,
+      }),
+      /image_token_head_init: .*nowhere.*image_token_head\.safetensors/,
+    );
+    await assert.rejects(
+      runTraining(
+        recipe(questionFirst, "qf-init-off", { image_token_head_init: join(tmp, "qf"), image_token_loss: 0 }),
+        { backend, sink: quiet },
+      ),
+      /image_token_head_init = .* needs the dense image-token signal \(image_token_loss > 0\)/,
+    );
+    const wrong = join(tmp, "wrong-head.safetensors");
+    writeSafetensors(wrong, [
+      { name: "image_token_head.weight", dtype: "F32", shape: [1, 3], data: () => new Uint8Array(12) },
+      { name: "image_token_head.bias", dtype: "F32", shape: [1], data: () => new Uint8Array(4) },
+    ]);
+    await assert.rejects(
+      runTraining(recipe(questionFirst, "qf-init-wrong", { image_token_head_init: wrong }), {
+        backend,
+        sink: quiet,
+      }),
+      /wrong-head\.safetensors: "image_token_head\.weight" is F32 \[1,3\]; this model's head needs F32 \[1,\d+\]/,
     );
   });
 

@@ -6,16 +6,25 @@
  *   loss = Σ CE(answer tokens) / N_answer  +  weight · Σ BCE(head(h_img), labels) / N_labelled_image_tokens
  *
  * Only a prompt with the question before the image lets an image token see the question, so only then can it
- * answer this; the head exists only in training (it is checkpointed with the run, never exported).
+ * answer this. The head exists only in training: it is checkpointed with the run and written beside its outputs
+ * (IMAGE_TOKEN_HEAD_FILE), never into a model, so that a later phase can start from it (recipe
+ * `image_token_head_init`) instead of from zeros, whose first steps cost weight · log 2 and fill the gradient's
+ * clipped norm with the head's own.
  */
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
+import { Checkpoint, writeSafetensors } from "../io/safetensors/index.js";
 import * as F from "../tensor/ops/index.js";
 import { keep } from "../tensor/scope.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { zeros } from "../tensor/tensor.js";
+import { viewF32, zeros } from "../tensor/tensor.js";
+import { CheckpointError, UsageError } from "../util/errors.js";
 import type { ParamGroup } from "./adamw.js";
 
 export const IMAGE_TOKEN_HEAD_PREFIX = "image_token_head.";
+/** The head's weights beside a run's outputs (f32, the checkpoint's names). */
+export const IMAGE_TOKEN_HEAD_FILE = "image_token_head.safetensors";
 
 export class ImageTokenHead {
   readonly weight: Tensor;
@@ -58,6 +67,59 @@ export class ImageTokenHead {
     const n = hidden.dim(0);
     const logits = F.linear(hidden, this.weight, this.bias);
     return F.binaryCrossEntropySum(logits, labels.subarray(0, n), this.lossWeight * scale);
+  }
+
+  /** Writes the head (f32) to `file`, atomically. */
+  save(file: string): void {
+    writeSafetensors(
+      file,
+      this.named().map(([name, t]) => ({
+        name,
+        dtype: "F32" as const,
+        shape: [...t.shape],
+        data: () => new Uint8Array(t.toF32().buffer),
+      })),
+      { format: "pt" },
+    );
+  }
+
+  /**
+   * Starts the head from an earlier run's (recipe `image_token_head_init`): IMAGE_TOKEN_HEAD_FILE, or a run folder
+   * holding one. Shapes are checked against this model's hidden size.
+   */
+  load(path: string): void {
+    const file = existsSync(path) && statSync(path).isDirectory() ? join(path, IMAGE_TOKEN_HEAD_FILE) : path;
+    if (!existsSync(file))
+      throw new UsageError(
+        `image_token_head_init: ${file} does not exist (give an ${IMAGE_TOKEN_HEAD_FILE} file or the folder of a run trained with image_token_loss)`,
+      );
+    const ckpt = Checkpoint.open(file);
+    try {
+      for (const [name, t] of this.named()) {
+        if (!ckpt.has(name))
+          throw new CheckpointError(`${file}: tensor "${name}" is missing; expected shape [${t.shape}]`);
+        const e = ckpt.info(name);
+        if (
+          e.dtype !== "F32" ||
+          e.shape.length !== t.shape.length ||
+          e.shape.some((s, i) => s !== t.shape[i])
+        )
+          throw new CheckpointError(
+            `${file}: "${name}" is ${e.dtype} [${e.shape}]; this model's head needs F32 [${t.shape}]`,
+          );
+        const into = viewF32(t);
+        ckpt.read(name, new Uint8Array(into.buffer, into.byteOffset, into.byteLength));
+      }
+    } finally {
+      ckpt.close();
+    }
+  }
+
+  private named(): Array<[string, Tensor]> {
+    return [
+      [`${IMAGE_TOKEN_HEAD_PREFIX}weight`, this.weight],
+      [`${IMAGE_TOKEN_HEAD_PREFIX}bias`, this.bias],
+    ];
   }
 
   dispose(): void {

@@ -67,6 +67,11 @@ export interface Recipe {
    * carry it to the answer.
    */
   imageTokenLayer: number | null;
+  /**
+   * Where the image-token head starts (null: zeros): an earlier run's `image_token_head.safetensors`, or its folder,
+   * so a phase that follows one with the same signal does not relearn the head from nothing.
+   */
+  imageTokenHeadInit: string | null;
   /** Longest sequence (after image splicing); null = the model's tokenizer_model_max_length. */
   maxLength: number | null;
   seed: number;
@@ -155,6 +160,7 @@ const FIELDS: Record<string, Field> = {
   max_grad_norm: { key: "maxGradNorm", read: num(0) },
   image_token_loss: { key: "imageTokenLoss", read: num(0) },
   image_token_layer: { key: "imageTokenLayer", read: nullable(int(0)) },
+  image_token_head_init: { key: "imageTokenHeadInit", read: nullable(str) },
   max_length: { key: "maxLength", read: nullable(int(2)) },
   seed: { key: "seed", read: int(0) },
   save_every: { key: "saveEvery", read: int(1) },
@@ -199,6 +205,7 @@ const DEFAULTS: Raw = {
   max_grad_norm: 1,
   image_token_loss: 0,
   image_token_layer: null,
+  image_token_head_init: null,
   max_length: null,
   seed: 42,
   save_every: 500,

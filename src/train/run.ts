@@ -29,7 +29,7 @@ import { curveSvg } from "./curve.js";
 import type { PreparedExample } from "./encode.js";
 import { chooseTemplate, Encoder } from "./encode.js";
 import { exportCheckpoint } from "./export-checkpoint.js";
-import { ImageTokenHead } from "./image-token-head.js";
+import { IMAGE_TOKEN_HEAD_FILE, ImageTokenHead } from "./image-token-head.js";
 import { MetricsLog, readMetrics } from "./metrics.js";
 import type { Example, MixtureSpec, ResolvedMixture } from "./mixture.js";
 import {
@@ -91,6 +91,7 @@ const FINGERPRINT_KEYS: ReadonlyArray<keyof Recipe> = [
   "maxGradNorm",
   "imageTokenLoss",
   "imageTokenLayer",
+  "imageTokenHeadInit",
   "maxLength",
   "seed",
   "baseDtype",
@@ -101,6 +102,7 @@ const LEGACY_FINGERPRINT: Record<string, unknown> = {
   groupByModalityLength: false,
   imageTokenLoss: 0,
   imageTokenLayer: null,
+  imageTokenHeadInit: null,
 };
 
 export function loadMixture(r: Recipe): ResolvedMixture {
@@ -178,10 +180,15 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
       throw new UsageError(
         `image_token_layer = ${recipe.imageTokenLayer}: the base's LLM has ${layers} layers (0–${layers - 1})`,
       );
+    if (recipe.imageTokenHeadInit !== null && recipe.imageTokenLoss === 0)
+      throw new UsageError(
+        `image_token_head_init = ${recipe.imageTokenHeadInit} needs the dense image-token signal (image_token_loss > 0)`,
+      );
     imageTokenHead =
       recipe.imageTokenLoss > 0
         ? new ImageTokenHead(backend, model.config.llm.hidden, recipe.imageTokenLoss, recipe.imageTokenLayer)
         : null;
+    if (recipe.imageTokenHeadInit !== null) imageTokenHead?.load(recipe.imageTokenHeadInit);
     const optimizer = new AdamW(
       [...setup.groups, ...(imageTokenHead ? [imageTokenHead.group(recipe.lr)] : [])],
       {
@@ -304,6 +311,10 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
     progress.finish();
 
     const outputs = writeOutputs(recipe, model, setup);
+    if (imageTokenHead) {
+      imageTokenHead.save(join(out, IMAGE_TOKEN_HEAD_FILE));
+      outputs.push(join(out, IMAGE_TOKEN_HEAD_FILE));
+    }
     const all = readMetrics(join(out, "metrics.jsonl"));
     writeAtomic(
       join(out, "curve.svg"),
