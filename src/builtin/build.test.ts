@@ -111,11 +111,22 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   assert.equal(config("look-1").connector_init, join(tmp, "work", "stage1"));
   assert.equal(config("look-2").base, join(tmp, "work", "look-1-model"));
   assert.equal(config("look-2").connector_init, join(tmp, "work", "look-1"));
+  // look-2's escape check: each seed's try judged at step 1 against a bar none clears, the second seed tried, and
+  // the lower term's try finished; it alone ran to the end, and the next phase starts from it.
+  const tries = ["look-2", "look-2.try-2"].map((t) => join(tmp, "work", t));
+  assert.equal(config("look-2.try-2").seed, SHORT_PLAN.seed + 1);
+  const kept = tries.filter((t) => existsSync(join(t, "run.json")));
+  assert.equal(kept.length, 1, "one try finished");
+  const [run] = kept as [string];
+  assert.ok(
+    lines.some((l) => /try 2 of 2 \(seed \d+\): dense term .* not under 1e-9: no tries left/.test(l)),
+  );
+  assert.ok(lines.some((l) => /no try escaped; finishing try [12]/.test(l)));
   // The dense signal's head passes from phase to phase: the first starts from zeros, each later one from the one
   // before it.
   assert.equal(config("look-1").image_token_head_init, null);
   assert.equal(config("look-2").image_token_head_init, join(tmp, "work", "look-1"));
-  assert.equal(config("stage2").image_token_head_init, join(tmp, "work", "look-2"));
+  assert.equal(config("stage2").image_token_head_init, run);
   // Rehearsal: stage 2's mix beside look-2's questions, and look-2's questions kept in stage 2's mix.
   const sources = (phase: string) =>
     readFileSync(join(tmp, "work", `${phase}.yaml`), "utf8")
@@ -138,7 +149,7 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
   // The second trains the whole LLM: its run wrote a full checkpoint, copied to where a merge would have put one.
   assert.equal(config("look-1").train, "lora");
   assert.equal(config("look-2").train, "full");
-  assert.ok(existsSync(join(tmp, "work", "look-2", "model", "model.safetensors")));
+  assert.ok(existsSync(join(run, "model", "model.safetensors")));
   // A phase's schedule: the recipe's cosine unless the phase names one.
   assert.equal(config("look-1").schedule, "cosine");
   assert.equal(config("look-2").schedule, "constant");
@@ -155,7 +166,7 @@ test("the built-in model's pipeline runs end to end and its output loads and ans
       .split("\n");
     for (const m of metrics) assert.ok(Number.isFinite(JSON.parse(m).image_token_loss), `${phase}: ${m}`);
   }
-  assert.equal(s2.connector_init, join(tmp, "work", "look-2"));
+  assert.equal(s2.connector_init, run);
   const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as Record<string, unknown>;
   assert.equal(cfg.model_type, "imp_qwen2");
   assert.equal(cfg.mm_image_placement, "after_text");

@@ -41,7 +41,7 @@ import { initParams } from "../train/init.js";
 import { corpusSequences, pretrainLm } from "../train/lm-pretrain.js";
 import { mergeAdapter } from "../train/merge.js";
 import type { ProgressSink } from "../train/progress.js";
-import { loadRecipe } from "../train/recipe.js";
+import { loadRecipe, type Recipe } from "../train/recipe.js";
 import { runTraining } from "../train/run.js";
 import type { ContrastivePair, SiglipStepInfo } from "../train/siglip/pretrain.js";
 import { pretrainSiglip } from "../train/siglip/pretrain.js";
@@ -49,6 +49,7 @@ import { copyAtomic, writeAtomic, writeFolderAtomic, writeJsonAtomic } from "../
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/random.js";
 import { builtinConfig, SPECIAL } from "./config.js";
+import { trainEscaping } from "./escape.js";
 import type { BuiltinPlan, LookPhase } from "./plan.js";
 
 export interface BuildOptions {
@@ -146,18 +147,21 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
       { name: "look", path: join(work, `${name}.json`), weight: 1 },
       ...(mix > 0 ? scaled(categorySources(world, plan.stage2.weights), mix) : []),
     ]);
-    const recipe = loadRecipe(join(recipes, "imp-stage2-lora.json"), [
-      ...common({ ...phase, lr: phase.lr ?? st2.lr }, llm),
-      `data=${join(work, `${name}.yaml`)}`,
-      `output=${look}`,
-      `connector_init=${connector}`,
-      `image_token_loss=${phase.imageTokenLoss}`,
-      ...(phase.imageTokenLayer !== undefined ? [`image_token_layer=${phase.imageTokenLayer}`] : []),
-      ...headInit(phase.imageTokenLoss, phase.imageTokenLayer),
-      ...lora,
-      ...(phase.train === "full" ? ["train=full"] : []),
-      ...(phase.schedule ? [`schedule=${phase.schedule}`] : []),
-    ]);
+    // The k-th try of an escape check trains with the next seed, in a folder of its own.
+    const tryRecipe = (k: number) =>
+      loadRecipe(join(recipes, "imp-stage2-lora.json"), [
+        ...common({ ...phase, lr: phase.lr ?? st2.lr }, llm),
+        `seed=${plan.seed + k}`,
+        `data=${join(work, `${name}.yaml`)}`,
+        `output=${k === 0 ? look : `${look}.try-${k + 1}`}`,
+        `connector_init=${connector}`,
+        `image_token_loss=${phase.imageTokenLoss}`,
+        ...(phase.imageTokenLayer !== undefined ? [`image_token_layer=${phase.imageTokenLayer}`] : []),
+        ...headInit(phase.imageTokenLoss, phase.imageTokenLayer),
+        ...lora,
+        ...(phase.train === "full" ? ["train=full"] : []),
+        ...(phase.schedule ? [`schedule=${phase.schedule}`] : []),
+      ]);
     log(
       `${name}: ${phase.train === "full" ? "the whole LLM" : "LoRA"} + connector on colour questions about ${colors} ${phase.scenes === "single" ? "single-object" : "shapes"} scenes` +
         (phase.imageTokenLoss > 0
@@ -166,18 +170,25 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
           : "") +
         (counts > 0 ? ` and ${counts} colour-and-shape count questions` : "") +
         (mix > 0 ? `, stage 2's mix beside them at ${mix}× its weights` : "") +
+        (phase.escape
+          ? `; up to ${phase.escape.tries} seeds, each kept only if its dense term is under ${phase.escape.below} by step ${phase.escape.by}`
+          : "") +
         " (recipes/imp-stage2-lora.json)",
     );
-    await runTraining(recipe, { resume: true, backend: o.backend, sink });
+    const train = (recipe: Recipe, stopAfter?: number) =>
+      runTraining(recipe, { resume: true, backend: o.backend, sink, stopAfter });
+    let run = look;
+    if (phase.escape) run = await trainEscaping(tryRecipe, phase.escape, train, log);
+    else await train(tryRecipe(0));
     // The merge writes its folder whole or not at all (exportCheckpoint renames a finished temporary into place);
     // a full phase's run wrote its whole checkpoint, copied into the same place the same way.
     if (!existsSync(lookModel)) {
-      if (phase.train === "full") copyModelFolder(join(look, "model"), lookModel);
-      else mergeAdapter({ base: llm, adapter: look, out: lookModel, backend: o.backend });
+      if (phase.train === "full") copyModelFolder(join(run, "model"), lookModel);
+      else mergeAdapter({ base: llm, adapter: run, out: lookModel, backend: o.backend });
     }
     llm = lookModel;
-    connector = look;
-    if (phase.imageTokenLoss > 0) head = { run: look, layer: phase.imageTokenLayer };
+    connector = run;
+    if (phase.imageTokenLoss > 0) head = { run, layer: phase.imageTokenLayer };
   }
   const rehearse = st2.rehearse ?? 0;
   const lastLook = join(work, `look-${plan.look.length}.json`);

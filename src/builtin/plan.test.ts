@@ -32,6 +32,26 @@ test("each field of a phase is checked and named with its index", () => {
     [{ ...good, train: "connector" }, /look\[1\]\.train: expected "lora" or "full", got "connector"/],
     [{ ...good, schedule: "linear" }, /look\[1\]\.schedule: expected "cosine" or "constant", got "linear"/],
     [{ ...good, mix: "all" }, /look\[1\]\.mix: expected a number ≥ 0, got "all"/],
+    [
+      { ...good, escape: 400 },
+      /look\[1\]\.escape: expected \{"by": steps, "below": term, "tries": n\}, got 400/,
+    ],
+    [
+      { ...good, escape: { by: 2, below: 0.02, tries: 0 } },
+      /look\[1\]\.escape\.tries: expected a positive integer, got 0/,
+    ],
+    [
+      { ...good, escape: { by: 2, below: 0, tries: 2 } },
+      /look\[1\]\.escape\.below: expected a dense term > 0, got 0/,
+    ],
+    [
+      { ...good, escape: { by: 5, below: 0.02, tries: 2 } },
+      /look\[1\]\.escape\.by: 5 is not before the phase's last step \(5\)/,
+    ],
+    [
+      { ...good, imageTokenLoss: 0, escape: { by: 2, below: 0.02, tries: 2 } },
+      /look\[1\]\.escape: judges the dense term, so the phase needs imageTokenLoss > 0/,
+    ],
   ];
   assert.equal(checkLookPhases([{ ...good, schedule: "constant" }], "look")[0]!.schedule, "constant");
   assert.equal(checkLookPhases([{ ...good, imageTokenLayer: 1 }], "look")[0]!.imageTokenLayer, 1);

@@ -8,6 +8,7 @@ import type { RecordCategory } from "../synth/records.js";
 import type { ShapeLayout } from "../synth/scene.js";
 import type { ImagePooling } from "../train/siglip/towers.js";
 import { UsageError } from "../util/errors.js";
+import type { EscapeCheck } from "./escape.js";
 
 /** One look warm-up (see BuiltinPlan.look). */
 export interface LookPhase {
@@ -52,6 +53,11 @@ export interface LookPhase {
    * (rehearsal, docs/builtin-model.md).
    */
   mix?: number;
+  /**
+   * Tries with successive seeds until one's dense term is under `below` by step `by` (./escape.ts): when binding
+   * is learnt is the data order's luck. Needs `imageTokenLoss` > 0.
+   */
+  escape?: EscapeCheck;
 }
 
 /**
@@ -86,6 +92,7 @@ export function checkLookPhases(look: unknown, where: string): LookPhase[] {
     if (phase.lr !== undefined && (typeof phase.lr !== "number" || phase.lr <= 0))
       throw new UsageError(`${at}.lr: expected a positive number, got ${JSON.stringify(phase.lr)}`);
     checkTrainMode(phase.train, at);
+    if (phase.escape !== undefined) checkEscape(phase.escape, phase, `${at}.escape`);
     if (phase.schedule !== undefined && phase.schedule !== "cosine" && phase.schedule !== "constant")
       throw new UsageError(
         `${at}.schedule: expected "cosine" or "constant", got ${JSON.stringify(phase.schedule)}`,
@@ -96,6 +103,23 @@ export function checkLookPhases(look: unknown, where: string): LookPhase[] {
       );
     return phase as unknown as LookPhase;
   });
+}
+
+function checkEscape(check: unknown, phase: Record<string, unknown>, at: string): void {
+  if (typeof check !== "object" || check === null)
+    throw new UsageError(
+      `${at}: expected {"by": steps, "below": term, "tries": n}, got ${JSON.stringify(check)}`,
+    );
+  const e = check as Record<string, unknown>;
+  for (const key of ["by", "tries"])
+    if (!Number.isInteger(e[key]) || (e[key] as number) < 1)
+      throw new UsageError(`${at}.${key}: expected a positive integer, got ${JSON.stringify(e[key])}`);
+  if (typeof e.below !== "number" || !(e.below > 0))
+    throw new UsageError(`${at}.below: expected a dense term > 0, got ${JSON.stringify(e.below)}`);
+  if ((e.by as number) >= (phase.steps as number))
+    throw new UsageError(`${at}.by: ${e.by} is not before the phase's last step (${phase.steps})`);
+  if (!((phase.imageTokenLoss as number) > 0))
+    throw new UsageError(`${at}: judges the dense term, so the phase needs imageTokenLoss > 0`);
 }
 
 export interface BuiltinPlan {
@@ -289,8 +313,8 @@ export const SHORT_PLAN: BuiltinPlan = {
   lm: { ...FULL_PLAN.lm, steps: 3, batch: 2, seqLen: 32 },
   stage1: { ...FULL_PLAN.stage1, steps: 2, batch: 4 },
   // The question-first levers on the suite's path: a warm-up on lone shapes, then one that binds among two shapes
-  // at most with the whole LLM trained at a constant rate and stage 2's mix beside its questions; the dense
-  // image-token signal's head passed from phase to phase.
+  // at most with the whole LLM trained at a constant rate, stage 2's mix beside its questions and an escape check;
+  // the dense image-token signal's head passed from phase to phase.
   look: [
     { steps: 1, batch: 2, counts: 0, scenes: "single", imageTokenLoss: 1 },
     {
@@ -303,6 +327,8 @@ export const SHORT_PLAN: BuiltinPlan = {
       train: "full",
       schedule: "constant",
       mix: 0.5,
+      // A bar no try clears: the suite's path tries a second seed and finishes the lower term's.
+      escape: { by: 1, below: 1e-9, tries: 2 },
     },
   ],
   // Stage 2 with every LLM weight trained (the look-1 phase keeps the LoRA merge on the suite's path), the last

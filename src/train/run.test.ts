@@ -23,7 +23,12 @@ function sink() {
   return { lines, write: (s: string) => lines.push(s) };
 }
 
-async function run(base: string, output: string, extra: Record<string, unknown>) {
+async function run(
+  base: string,
+  output: string,
+  extra: Record<string, unknown>,
+  opts: { stopAfter?: number; resume?: boolean } = {},
+) {
   const s = sink();
   const recipe = resolveRecipe(
     {
@@ -41,7 +46,7 @@ async function run(base: string, output: string, extra: Record<string, unknown>)
     },
     "test",
   );
-  const summary = await runTraining(recipe, { backend: await testBackend("wasm"), sink: s });
+  const summary = await runTraining(recipe, { backend: await testBackend("wasm"), sink: s, ...opts });
   return { summary, log: s.lines.join(""), metrics: readMetrics(join(tmp, output, "metrics.jsonl")) };
 }
 
@@ -99,6 +104,29 @@ describe("training runs", () => {
     const last = (metrics[6]!.loss + metrics[7]!.loss) / 2;
     assert.ok(last < first - 0.5, `loss ${first} → ${last}`);
     assert.ok(existsSync(join(tmp, "qlora", "adapter_model.safetensors")));
+  });
+
+  test("stopAfter ends a run at that step with a checkpoint and no outputs; resumed, it ends as one run through", async () => {
+    const base = makeTinyBase(join(tmp, "base-stop"));
+    const recipe = { max_steps: 4, lr: 1e-2, connector_lr: 1e-2, save_every: 3 };
+    const whole = await run(base, "stop-whole", recipe);
+    assert.equal(whole.summary.stoppedAt, null);
+    const part = await run(base, "stop-part", recipe, { stopAfter: 2 });
+    assert.equal(part.summary.stoppedAt, 2);
+    assert.deepEqual(part.summary.outputs, []);
+    assert.ok(existsSync(join(tmp, "stop-part", "checkpoints", "step-000002")));
+    assert.ok(!existsSync(join(tmp, "stop-part", "adapter_model.safetensors")));
+    assert.deepEqual(
+      part.metrics.map((m) => m.step),
+      [1, 2],
+    );
+    // Asked again to stop there, it has nothing to do; resumed to the end, it is the uninterrupted run.
+    assert.equal((await run(base, "stop-part", recipe, { stopAfter: 2, resume: true })).summary.stoppedAt, 2);
+    const rest = await run(base, "stop-part", recipe, { resume: true });
+    assert.equal(rest.summary.stoppedAt, null);
+    assert.equal(rest.summary.resumedFrom, 2);
+    for (const f of ["adapter_model.safetensors", "mm_projector.safetensors"])
+      assert.ok(readFileSync(join(tmp, "stop-whole", f)).equals(readFileSync(join(tmp, "stop-part", f))), f);
   });
 
   test("connector_init loads a stage-1 connector over the base (lr 0 keeps it exactly)", async () => {

@@ -58,6 +58,11 @@ export interface RunOptions {
   sink?: ProgressSink;
   /** A backend to train on instead of the recipe's (tests share one). */
   backend?: Backend;
+  /**
+   * End after this step, with a checkpoint there and none of the run's outputs: a caller that decides from the
+   * first steps' metrics whether the run is worth finishing resumes it later (the same run, bit for bit).
+   */
+  stopAfter?: number;
 }
 
 export interface RunSummary {
@@ -67,6 +72,8 @@ export interface RunSummary {
   finalLoss: number | null;
   skippedRecords: number;
   outputs: string[];
+  /** The step `stopAfter` ended the run at, before its last (null: it ran to the end). */
+  stoppedAt: number | null;
 }
 
 /** Recipe fields a resumed run must share with the run it continues (they change the math). */
@@ -262,6 +269,21 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
     });
     const progress = new TrainProgress(plan.totalSteps, start, recipe.logEvery, sink);
     let lastLoss: number | null = null;
+    const stopAfter =
+      opts.stopAfter !== undefined && opts.stopAfter < plan.totalSteps ? opts.stopAfter : null;
+    const stopped = (at: number): RunSummary => ({
+      output: out,
+      steps: plan.totalSteps,
+      resumedFrom: checkpoint ? start : null,
+      finalLoss: lastLoss,
+      skippedRecords: mixture.bad.length + validationSkipped + counters.skipped,
+      outputs: [],
+      stoppedAt: at,
+    });
+    if (stopAfter !== null && start >= stopAfter) {
+      say(`${out}: at step ${start}, past ${stopAfter}; nothing to do before it`);
+      return stopped(start);
+    }
     for (let step = start; step < plan.totalSteps; step++) {
       const t0 = performance.now();
       const { batch, skipped } = await prepareBatch(
@@ -294,7 +316,7 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
         tokens_per_s: Math.round((r.positions / ms) * 1000),
       });
       progress.update(step + 1, { loss: r.loss, lr: r.lr, positions: r.positions });
-      if ((step + 1) % recipe.saveEvery === 0 || step + 1 === plan.totalSteps) {
+      if ((step + 1) % recipe.saveEvery === 0 || step + 1 === plan.totalSteps || step + 1 === stopAfter) {
         const state: RunState = {
           version: 1,
           step: step + 1,
@@ -306,6 +328,11 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
         };
         const dir = saveRunCheckpoint(out, optimizer, state, recipe.keepCheckpoints);
         progress.message(`checkpoint ${dir}`);
+      }
+      if (step + 1 === stopAfter) {
+        progress.finish();
+        say(`stopped after step ${stopAfter} of ${plan.totalSteps}; --resume continues the run`);
+        return stopped(stopAfter);
       }
     }
     progress.finish();
@@ -328,6 +355,7 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
       finalLoss: lastLoss ?? all.filter((m) => m.tokens > 0).pop()?.loss ?? null,
       skippedRecords: mixture.bad.length + validationSkipped + counters.skipped,
       outputs,
+      stoppedAt: null,
     };
     writeJsonAtomic(join(out, "run.json"), {
       ...summary,
