@@ -28,12 +28,14 @@ Recipe keys (JSON or YAML; override any with --set KEY=VALUE, dotted for lora.*)
   image_token_loss W   the dense image-token signal (question-first models): a head on the image tokens learns
                        which show what the question names, from the records' named_boxes (0: off)
   image_token_layer N  that head reads decoder layer N's output (0-based) instead of the final hidden states
+  image_token_head_init RUN-or-FILE  start that head from an earlier run's image_token_head.safetensors
 Values are read as YAML scalars: --set lr=1e-3 --set max_steps=20 --set lora.target_modules=[q_proj,v_proj]
 Paths in a recipe are relative to the working directory; paths in a mixture file to the mixture file.
 
 Outputs in OUTPUT: mm_projector.safetensors (connector), adapter_model.safetensors + adapter_config.json
-(LoRA, PEFT layout), model/ (full), metrics.jsonl, curve.svg, train_config.json, mixture.resolved.json,
-checkpoints/step-N/ (resume with --resume after any interruption).
+(LoRA, PEFT layout), model/ (full), image_token_head.safetensors (with image_token_loss), metrics.jsonl,
+curve.svg, train_config.json, mixture.resolved.json, checkpoints/step-N/ (resume with --resume after any
+interruption).
 
 Examples:
   imp train recipes/imp-stage1.json --set base=models/imp-base --set data=data/pretrain.yaml
