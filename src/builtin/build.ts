@@ -118,7 +118,10 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
     `output=${s1}`,
   ]);
   log("stage 1: connector on captions (recipes/imp-stage1.json)");
-  await runTraining(stage1, { resume: true, backend: o.backend, sink });
+  // Every stage resumes what a killed build left.
+  const train = (recipe: Recipe, stopAfter?: number) =>
+    runTraining(recipe, { resume: true, backend: o.backend, sink, stopAfter });
+  await train(stage1);
   const st2 = plan.stage2;
   const lora = [
     `connector_lr=${st2.connectorLr}`,
@@ -175,8 +178,6 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
           : "") +
         " (recipes/imp-stage2-lora.json)",
     );
-    const train = (recipe: Recipe, stopAfter?: number) =>
-      runTraining(recipe, { resume: true, backend: o.backend, sink, stopAfter });
     let run = look;
     if (phase.escape) run = await trainEscaping(tryRecipe, phase.escape, train, log);
     else await train(tryRecipe(0));
@@ -211,7 +212,7 @@ export async function buildBuiltinModel(plan: BuiltinPlan, o: BuildOptions): Pro
       (st2.imageTokenLoss > 0 ? `, image-token signal ${st2.imageTokenLoss}` : "") +
       (rehearse > 0 ? `, the last look phase's questions kept at weight ${rehearse}` : ""),
   );
-  await runTraining(stage2, { resume: true, backend: o.backend, sink });
+  await train(stage2);
   if (st2.train === "full") {
     log(`copy → ${o.out}`);
     copyModelFolder(join(s2, "model"), o.out);

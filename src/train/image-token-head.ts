@@ -19,8 +19,9 @@ import * as F from "../tensor/ops/index.js";
 import { keep } from "../tensor/scope.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { viewF32, zeros } from "../tensor/tensor.js";
-import { CheckpointError, UsageError } from "../util/errors.js";
+import { UsageError } from "../util/errors.js";
 import type { ParamGroup } from "./adamw.js";
+import { readF32Into } from "./run-state.js";
 
 export const IMAGE_TOKEN_HEAD_PREFIX = "image_token_head.";
 /** The head's weights beside a run's outputs (f32, the checkpoint's names). */
@@ -95,21 +96,8 @@ export class ImageTokenHead {
       );
     const ckpt = Checkpoint.open(file);
     try {
-      for (const [name, t] of this.named()) {
-        if (!ckpt.has(name))
-          throw new CheckpointError(`${file}: tensor "${name}" is missing; expected shape [${t.shape}]`);
-        const e = ckpt.info(name);
-        if (
-          e.dtype !== "F32" ||
-          e.shape.length !== t.shape.length ||
-          e.shape.some((s, i) => s !== t.shape[i])
-        )
-          throw new CheckpointError(
-            `${file}: "${name}" is ${e.dtype} [${e.shape}]; this model's head needs F32 [${t.shape}]`,
-          );
-        const into = viewF32(t);
-        ckpt.read(name, new Uint8Array(into.buffer, into.byteOffset, into.byteLength));
-      }
+      for (const [name, t] of this.named())
+        readF32Into(ckpt, name, viewF32(t), t.shape, "this model's head", `expected shape [${t.shape}]`);
     } finally {
       ckpt.close();
     }

@@ -114,19 +114,10 @@ export function loadRunCheckpoint(dir: string, optimizer: AdamW): RunState {
   const weights = Checkpoint.open(join(dir, "trainable.safetensors"));
   const moments = Checkpoint.open(join(dir, "optimizer.safetensors"));
   try {
-    const read = (ck: Checkpoint, name: string, into: Float32Array) => {
-      if (!ck.has(name))
-        throw new CheckpointError(
-          `${ck.source}: no tensor "${name}"; the checkpoint was made by a run with other trainable parameters`,
-        );
-      const e = ck.info(name);
-      if (e.dtype !== "F32" || e.byteLength !== into.byteLength)
-        throw new CheckpointError(
-          `${ck.source}: "${name}" is ${e.dtype} [${e.shape}]; expected F32 of ${into.length}`,
-        );
-      ck.read(name, new Uint8Array(into.buffer, into.byteOffset, into.byteLength));
-    };
+    const other = "the checkpoint was made by a run with other trainable parameters";
     for (const p of optimizer.params()) {
+      const read = (ck: Checkpoint, name: string, into: Float32Array) =>
+        readF32Into(ck, name, into, p.tensor.shape, "the run's parameter", other);
       read(weights, p.name, viewF32(p.tensor));
       const s = optimizer.state.get(p.name)!;
       read(moments, `${p.name}.exp_avg`, s.m);
@@ -138,4 +129,26 @@ export function loadRunCheckpoint(dir: string, optimizer: AdamW): RunState {
   }
   optimizer.steps = state.optimizerSteps;
   return state;
+}
+
+/**
+ * Reads tensor `name` of `ck` into `into`, which holds an F32 tensor of `shape` for `whose` ("this model's head");
+ * a missing tensor names `ifMissing` (what that means for this file), another dtype or shape both what was found
+ * and what is needed.
+ */
+export function readF32Into(
+  ck: Checkpoint,
+  name: string,
+  into: Float32Array,
+  shape: readonly number[],
+  whose: string,
+  ifMissing: string,
+): void {
+  if (!ck.has(name)) throw new CheckpointError(`${ck.source}: no tensor "${name}"; ${ifMissing}`);
+  const e = ck.info(name);
+  if (e.dtype !== "F32" || e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i]))
+    throw new CheckpointError(
+      `${ck.source}: "${name}" is ${e.dtype} [${e.shape}]; ${whose} needs F32 [${shape}]`,
+    );
+  ck.read(name, new Uint8Array(into.buffer, into.byteOffset, into.byteLength));
 }

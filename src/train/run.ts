@@ -271,18 +271,18 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
     let lastLoss: number | null = null;
     const stopAfter =
       opts.stopAfter !== undefined && opts.stopAfter < plan.totalSteps ? opts.stopAfter : null;
-    const stopped = (at: number): RunSummary => ({
+    const summaryOf = (stoppedAt: number | null, outputs: string[], finalLoss = lastLoss): RunSummary => ({
       output: out,
       steps: plan.totalSteps,
       resumedFrom: checkpoint ? start : null,
-      finalLoss: lastLoss,
+      finalLoss,
       skippedRecords: mixture.bad.length + validationSkipped + counters.skipped,
-      outputs: [],
-      stoppedAt: at,
+      outputs,
+      stoppedAt,
     });
     if (stopAfter !== null && start >= stopAfter) {
       say(`${out}: at step ${start}, past ${stopAfter}; nothing to do before it`);
-      return stopped(start);
+      return summaryOf(start, []);
     }
     for (let step = start; step < plan.totalSteps; step++) {
       const t0 = performance.now();
@@ -332,31 +332,19 @@ export async function runTraining(recipe: Recipe, opts: RunOptions = {}): Promis
       if (step + 1 === stopAfter) {
         progress.finish();
         say(`stopped after step ${stopAfter} of ${plan.totalSteps}; --resume continues the run`);
-        return stopped(stopAfter);
+        return summaryOf(stopAfter, []);
       }
     }
     progress.finish();
 
-    const outputs = writeOutputs(recipe, model, setup);
-    if (imageTokenHead) {
-      imageTokenHead.save(join(out, IMAGE_TOKEN_HEAD_FILE));
-      outputs.push(join(out, IMAGE_TOKEN_HEAD_FILE));
-    }
+    const outputs = writeOutputs(recipe, model, setup, imageTokenHead);
     const all = readMetrics(join(out, "metrics.jsonl"));
     writeAtomic(
       join(out, "curve.svg"),
       curveSvg(all, `${recipe.output}: stage ${recipe.stage} (${recipe.train})`),
     );
     outputs.push(join(out, "curve.svg"));
-    const summary: RunSummary = {
-      output: out,
-      steps: plan.totalSteps,
-      resumedFrom: checkpoint ? start : null,
-      finalLoss: lastLoss ?? all.filter((m) => m.tokens > 0).pop()?.loss ?? null,
-      skippedRecords: mixture.bad.length + validationSkipped + counters.skipped,
-      outputs,
-      stoppedAt: null,
-    };
+    const summary = summaryOf(null, outputs, lastLoss ?? all.filter((m) => m.tokens > 0).pop()?.loss ?? null);
     writeJsonAtomic(join(out, "run.json"), {
       ...summary,
       loss_tokens: counters.targets,
@@ -426,11 +414,20 @@ async function validateExamples(
 }
 
 /** The run's products (see the file header); returns their paths. */
-function writeOutputs(recipe: Recipe, model: MultimodalModel, setup: TrainableSetup): string[] {
+function writeOutputs(
+  recipe: Recipe,
+  model: MultimodalModel,
+  setup: TrainableSetup,
+  imageTokenHead: ImageTokenHead | null,
+): string[] {
   const out = recipe.output;
   const written: string[] = [];
   saveConnector(model, join(out, CONNECTOR_FILE));
   written.push(join(out, CONNECTOR_FILE));
+  if (imageTokenHead) {
+    imageTokenHead.save(join(out, IMAGE_TOKEN_HEAD_FILE));
+    written.push(join(out, IMAGE_TOKEN_HEAD_FILE));
+  }
   if (setup.mode === "lora") {
     saveAdapter(out, setup.adapters, recipe.lora, resolve(recipe.base));
     written.push(join(out, "adapter_model.safetensors"), join(out, "adapter_config.json"));
